@@ -1,0 +1,61 @@
+/**
+ * Stable error codes. Tools match on these, never on messages, so a code once shipped keeps its meaning.
+ */
+export const ErrorCodes = {
+  BAD_INPUT: 'UPGRADEKIT_BAD_INPUT',
+  BAD_VERSION: 'UPGRADEKIT_BAD_VERSION',
+  TIMEOUT: 'UPGRADEKIT_TIMEOUT',
+  RETRY_EXHAUSTED: 'UPGRADEKIT_RETRY_EXHAUSTED',
+  NOT_RETRYABLE: 'UPGRADEKIT_NOT_RETRYABLE',
+  ABORTED: 'UPGRADEKIT_ABORTED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface UpgradeKitErrorOptions {
+  readonly cause?: unknown;
+  /** What an operator needs to act: file, line, field, step, host… Never secrets. */
+  readonly context?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Base class of every error upgradekit throws on purpose.
+ *
+ * @example
+ * try { parseVersion('two') } catch (error) {
+ *   if (isUpgradeKitError(error, 'UPGRADEKIT_BAD_VERSION')) console.error(error.message);
+ * }
+ */
+export class UpgradeKitError extends Error {
+  override name = 'UpgradeKitError';
+  readonly code: ErrorCode;
+  readonly context: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: UpgradeKitErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.context = Object.freeze({ ...(options.context ?? {}) });
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, context: this.context };
+  }
+}
+
+/** True when `error` is an upgradekit error, optionally with the given code. */
+export function isUpgradeKitError(error: unknown, code?: ErrorCode): error is UpgradeKitError {
+  return error instanceof UpgradeKitError && (code === undefined || error.code === code);
+}
+
+/** A short, single-line description of any thrown value, for logs and attempt histories. */
+export function describeError(error: unknown): { message: string; code?: string; name?: string } {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message.split('\n')[0] ?? '',
+      ...(typeof code === 'string' || typeof code === 'number' ? { code: String(code) } : {}),
+    };
+  }
+  return { message: String(error) };
+}

@@ -1,0 +1,59 @@
+import prettyBytes from 'pretty-bytes';
+import prettyMs from 'pretty-ms';
+import type { ProgressEvent, UpgradeEvent } from './types.js';
+
+/** `1m 30s`; sub-second durations keep their milliseconds. */
+export function formatDuration(ms: number): string {
+  return prettyMs(Math.max(0, Math.round(ms)), { secondsDecimalDigits: ms < 10_000 ? 1 : 0 });
+}
+
+function where(event: UpgradeEvent): string {
+  const parts = [event.stage, event.type.startsWith('stage.') ? undefined : event.step].filter(Boolean);
+  const scope = parts.join('/');
+  const host = event.host ? `@${event.host}` : '';
+  return scope || host ? `[${scope}${host}] ` : '';
+}
+
+function amount(event: ProgressEvent, value: number): string {
+  return event.unit === 'items' ? String(value) : prettyBytes(value);
+}
+
+/** The progress part of a line: `app.tar.gz 45% 450 MB/1 GB at 100 MB/s, ETA 5s`. */
+export function formatProgress(event: ProgressEvent): string {
+  const total = event.total === undefined ? '' : `/${amount(event, event.total)}`;
+  const percent = event.percent === undefined ? '' : ` ${event.percent.toFixed(0)}%`;
+  const rate =
+    event.rate === undefined
+      ? ''
+      : ` at ${event.unit === 'items' ? `${event.rate.toFixed(1)}/s` : `${prettyBytes(event.rate)}/s`}`;
+  const eta = event.etaMs === undefined ? '' : `, ETA ${formatDuration(event.etaMs)}`;
+  return `${event.label}${percent} ${amount(event, event.done)}${total}${rate}${eta}`;
+}
+
+/** One human line per event, the same on a TTY and in a CI log (minus colour). */
+export function formatEvent(event: UpgradeEvent): string {
+  const prefix = where(event);
+  switch (event.type) {
+    case 'stage.start':
+      return `${prefix}stage ${event.stage} started`;
+    case 'stage.end':
+      return `${prefix}stage ${event.stage} ${event.status} in ${formatDuration(event.durationMs)}${event.error ? `: ${event.error.message}` : ''}`;
+    case 'step.start':
+      return `${prefix}step ${event.step} started${event.attempt && event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`;
+    case 'step.end':
+      return `${prefix}step ${event.step} ${event.status} in ${formatDuration(event.durationMs)}${event.error ? `: ${event.error.message}` : ''}`;
+    case 'retry': {
+      const what = `attempt ${event.attempt}/${event.attempts} failed (${event.reason}${event.error.code ? `, ${event.error.code}` : ''}): ${event.error.message}`;
+      if (event.decision === 'fail-now') return `${prefix}${what}; not retried`;
+      return event.delayMs === undefined
+        ? `${prefix}${what}; no attempts left`
+        : `${prefix}${what}; retrying in ${formatDuration(event.delayMs)}`;
+    }
+    case 'timeout.warning':
+      return `${prefix}${event.fraction >= 0.95 ? 'URGENT: ' : ''}about to time out: ${formatDuration(event.remainingMs)} left (${formatDuration(event.elapsedMs)} of ${formatDuration(event.timeoutMs)} used)`;
+    case 'progress':
+      return `${prefix}${formatProgress(event)}`;
+    case 'log':
+      return `${prefix}${event.level === 'info' ? '' : `${event.level}: `}${event.message}`;
+  }
+}

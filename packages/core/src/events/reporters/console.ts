@@ -1,0 +1,133 @@
+import { styleText } from 'node:util';
+import cliProgress from 'cli-progress';
+import { formatEvent, formatProgress } from '../format.js';
+import type { LogLevel, ProgressEvent, UpgradeEvent } from '../types.js';
+import { ProgressThrottle } from './throttle.js';
+
+export interface ConsoleReporterOptions {
+  /** Where to write. Default: `process.stderr` (stdout is kept for `--json` documents). */
+  readonly stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Live bars and colour. Default: the stream is a TTY and `CI` is not set. */
+  readonly interactive?: boolean;
+  /** Colour. Default: `interactive` and `NO_COLOR` is unset. */
+  readonly color?: boolean;
+  /** Off a TTY, at most one progress line per item this often. Default 5000 ms. */
+  readonly progressIntervalMs?: number;
+  /** Least severe log level shown. Default `info`. */
+  readonly level?: LogLevel;
+  /** Clock for throttling; tests pass their own. */
+  readonly now?: () => number;
+}
+
+const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/**
+ * Renders events for a person: live bars on a TTY, otherwise one plain line per event with
+ * progress throttled so a CI log gets a line every few seconds, not thousands.
+ *
+ * @example
+ * const reporter = new ConsoleReporter();
+ * events.on('*', reporter.handle);
+ * // …
+ * reporter.close();
+ */
+export class ConsoleReporter {
+  readonly #stream: NodeJS.WritableStream;
+  readonly #interactive: boolean;
+  readonly #color: boolean;
+  readonly #level: number;
+  readonly #throttle: ProgressThrottle;
+  #bars: cliProgress.MultiBar | undefined;
+  readonly #active = new Map<string, cliProgress.SingleBar>();
+
+  constructor(options: ConsoleReporterOptions = {}) {
+    this.#stream = options.stream ?? process.stderr;
+    const isTTY = Boolean((this.#stream as { isTTY?: boolean }).isTTY);
+    this.#interactive = options.interactive ?? (isTTY && !process.env.CI);
+    this.#color = options.color ?? (this.#interactive && !process.env.NO_COLOR);
+    this.#level = LEVELS[options.level ?? 'info'];
+    this.#throttle = new ProgressThrottle(options.progressIntervalMs ?? 5000, options.now);
+  }
+
+  /** Pass to `events.on('*', …)`; bound, so it can be handed around. */
+  readonly handle = (event: UpgradeEvent): void => {
+    if (event.type === 'log' && LEVELS[event.level] < this.#level) return;
+    if (event.type === 'progress') {
+      if (this.#interactive && event.total !== undefined && event.total > 0) {
+        this.#bar(event);
+        return;
+      }
+      if (!this.#throttle.admit(event)) return;
+    }
+    if (event.type === 'step.end' || event.type === 'stage.end') this.#finishBars(event);
+    this.#line(this.#paint(event, formatEvent(event)));
+  };
+
+  /** Stops live bars so the terminal is left clean. */
+  close(): void {
+    this.#bars?.stop();
+    this.#bars = undefined;
+    this.#active.clear();
+  }
+
+  #line(text: string): void {
+    if (this.#bars && this.#active.size > 0) this.#bars.log(`${text}\n`);
+    else this.#stream.write(`${text}\n`);
+  }
+
+  #bar(event: ProgressEvent): void {
+    const key = ProgressThrottle.key(event);
+    const payload = { text: formatProgress(event) };
+    let bar = this.#active.get(key);
+    if (!bar) {
+      this.#bars ??= new cliProgress.MultiBar(
+        {
+          stream: this.#stream as NodeJS.WriteStream,
+          format: '{bar} {text}',
+          hideCursor: false,
+          clearOnComplete: true,
+          stopOnComplete: false,
+          barsize: 24,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      bar = this.#bars.create(event.total ?? 0, event.done, payload);
+      this.#active.set(key, bar);
+    }
+    bar.setTotal(event.total ?? 0);
+    bar.update(event.done, payload);
+    if (event.total !== undefined && event.done >= event.total) {
+      this.#bars?.remove(bar);
+      this.#active.delete(key);
+      this.#line(formatEvent(event));
+      if (this.#active.size === 0) this.close();
+    }
+  }
+
+  #finishBars(event: UpgradeEvent): void {
+    for (const [key, bar] of this.#active) {
+      if (event.type === 'stage.end' || key.includes(`\u0000${event.step ?? ''}\u0000`)) {
+        this.#bars?.remove(bar);
+        this.#active.delete(key);
+      }
+    }
+    if (this.#active.size === 0) this.close();
+  }
+
+  #paint(event: UpgradeEvent, text: string): string {
+    if (!this.#color) return text;
+    const failed = (event.type === 'step.end' || event.type === 'stage.end') && event.status === 'failed';
+    if (failed || (event.type === 'log' && event.level === 'error')) return styleText('red', text);
+    if (
+      event.type === 'timeout.warning' ||
+      event.type === 'retry' ||
+      (event.type === 'log' && event.level === 'warn')
+    ) {
+      return styleText('yellow', text);
+    }
+    if ((event.type === 'step.end' || event.type === 'stage.end') && event.status === 'succeeded') {
+      return styleText('green', text);
+    }
+    return text;
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * @upgradekit/core — safe, resumable, rollback-able version upgrades of on-premise deployments.
+ *
+ * Each folder's `index.ts` is its public face; this file re-exports them.
+ */
+export * from './errors/index.js';
+export * from './events/index.js';
+export * from './resilience/index.js';
+export * from './version/index.js';

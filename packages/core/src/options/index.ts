@@ -1,0 +1,32 @@
+import type { z } from 'zod';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+
+/**
+ * Validates options once, at the edge of a public function, and turns schema issues into one
+ * precise `UPGRADEKIT_BAD_INPUT` error: "withTimeout: `ms` must be a positive number (got -1)".
+ */
+export function validateOptions<S extends z.ZodType>(where: string, schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? `\`${issue.path.join('.')}\`` : 'options';
+    const got = issue.path.reduce<unknown>(
+      (current, key) => (current && typeof current === 'object' ? (current as never)[key] : undefined),
+      value,
+    );
+    return `${field}: ${issue.message}${issue.path.length > 0 ? ` (got ${render(got)})` : ''}`;
+  });
+  throw new UpgradeKitError(ErrorCodes.BAD_INPUT, `${where}: invalid options — ${problems.join('; ')}`, {
+    context: { where, problems },
+  });
+}
+
+function render(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'string') return JSON.stringify(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

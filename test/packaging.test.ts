@@ -1,0 +1,78 @@
+// The published shape of @upgradekit/core: the built files load through the package name, from
+// ESM and from CommonJS (`require()` of ESM, Node ≥ 20.19), and export the public names.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const built = existsSync(`${root}packages/core/dist/index.js`);
+const publicNames = [
+  'parseVersion',
+  'compareVersions',
+  'sortVersions',
+  'satisfies',
+  'defaultVersionScheme',
+  'withTimeout',
+  'retry',
+  'classifyError',
+  'UpgradeKitError',
+  'UpgradeKitTimeoutError',
+  'UpgradeKitRetryError',
+  'EventBus',
+  'ConsoleReporter',
+  'JsonLinesReporter',
+  'ProgressTracker',
+];
+
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+}
+
+describe('@upgradekit/core as installed', () => {
+  it('is built (npm test builds before testing)', () => {
+    expect(built, 'packages/core/dist/index.js is missing: run `npm run build`').toBe(true);
+  });
+
+  it.runIf(built)('loads from ESM with every public name', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `const m = await import('@upgradekit/core'); console.log(JSON.stringify(Object.keys(m)))`,
+    ]);
+    expect(JSON.parse(out)).toEqual(expect.arrayContaining(publicNames));
+  });
+
+  it.runIf(built)('loads from CommonJS through require()', () => {
+    const out = node([
+      '--input-type=commonjs',
+      '-e',
+      `const m = require('@upgradekit/core'); console.log(m.compareVersions('2.16.7-P1', '2.16.7-P1-T1'))`,
+    ]);
+    expect(out.trim()).toBe('-1');
+  });
+
+  it('declares Node ≥ 20.19, ESM, no side effects, and a types + default export', () => {
+    const manifest = JSON.parse(readFileSync(`${root}packages/core/package.json`, 'utf8'));
+    expect(manifest).toMatchObject({
+      type: 'module',
+      sideEffects: false,
+      engines: { node: '>=20.19' },
+      exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
+    });
+  });
+
+  it('locks no dependency that needs a newer Node than 20.19', async () => {
+    const semver = (await import('semver')).default;
+    const lock = JSON.parse(readFileSync(`${root}package-lock.json`, 'utf8')) as {
+      packages: Record<string, { version?: string; engines?: { node?: string } | string[] }>;
+    };
+    const tooNew = Object.entries(lock.packages)
+      .filter(([path, p]) => {
+        const range = !Array.isArray(p.engines) ? p.engines?.node : undefined;
+        return path !== '' && range !== undefined && !semver.satisfies('20.19.0', range);
+      })
+      .map(([path, p]) => `${path}@${p.version} needs node ${(p.engines as { node: string }).node}`);
+    expect(tooNew).toEqual([]);
+  });
+});
