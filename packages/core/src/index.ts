@@ -6,4 +6,6 @@
 export * from './errors/index.js';
 export * from './events/index.js';
 export * from './resilience/index.js';
+export * from './stages/index.js';
+export * from './state/index.js';
 export * from './version/index.js';

@@ -4,4 +4,23 @@ export { ProgressTracker, type ProgressTrackerOptions } from './progress.js';
 export { Redactor } from './redact.js';
 export { ConsoleReporter, type ConsoleReporterOptions } from './reporters/console.js';
 export { JsonLinesReporter, type JsonLinesReporterOptions } from './reporters/jsonl.js';
-export type * from './types.js';
+export type {
+  ErrorSummary,
+  EventBase,
+  EventInput,
+  EventOfType,
+  EventSink,
+  LogEvent,
+  LogLevel,
+  ProgressEvent,
+  RetryEvent,
+  StageEndEvent,
+  StageStartEvent,
+  StageStatus as StageEventStatus,
+  StepEndEvent,
+  StepStartEvent,
+  StepStatus as StepEventStatus,
+  TimeoutWarningEvent,
+  UpgradeEvent,
+  UpgradeEventType,
+} from './types.js';

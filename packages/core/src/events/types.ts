@@ -8,7 +8,7 @@ export interface EventBase {
   readonly host?: string;
 }
 
-export type StepStatus = 'succeeded' | 'failed' | 'skipped';
+export type StepStatus = 'succeeded' | 'failed' | 'skipped' | 'aborted' | 'in_doubt';
 
 export interface ErrorSummary {
   readonly message: string;
@@ -20,10 +20,13 @@ export interface StageStartEvent extends EventBase {
   readonly stage: string;
 }
 
+/** `partial`: business steps failed and were skipped; `needs-decision`: a step is in doubt. */
+export type StageStatus = 'succeeded' | 'partial' | 'failed' | 'aborted' | 'needs-decision';
+
 export interface StageEndEvent extends EventBase {
   readonly type: 'stage.end';
   readonly stage: string;
-  readonly status: StepStatus;
+  readonly status: StageStatus;
   readonly durationMs: number;
   readonly error?: ErrorSummary;
 }

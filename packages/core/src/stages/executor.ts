@@ -1,0 +1,468 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import type { EventBus } from '../events/bus.js';
+import type { LogLevel } from '../events/types.js';
+import { backoffDelay, retry, withTimeout } from '../resilience/index.js';
+import type { StateStore, StepRecord, StepStatus } from '../state/index.js';
+import { stepKeyString } from '../state/types.js';
+import type { StageName } from './names.js';
+import type { PlannedStep } from './normalize.js';
+import type {
+  HostInfo,
+  Logger,
+  ServicePhase,
+  SiteInfo,
+  StageResult,
+  StageStatus,
+  StepContext,
+  StepResult,
+} from './types.js';
+
+/** Everything one invocation (a `run()` or a `runStage()`) shares. */
+export interface Invocation {
+  readonly store: StateStore;
+  readonly runId: string;
+  readonly component: string;
+  readonly site: SiteInfo;
+  readonly from: string;
+  readonly to: string;
+  readonly datasources: Readonly<Record<string, unknown>>;
+  readonly hosts: readonly HostInfo[];
+  readonly events: EventBus;
+  readonly signal: AbortSignal;
+  /** Current state of every step of this component and site, kept in step with the store. */
+  readonly states: Map<string, StepRecord>;
+}
+
+/** Thrown out of a stage when a `run`-scoped step fails and has restarts left. */
+export class RestartRun extends Error {
+  constructor(
+    readonly step: PlannedStep,
+    readonly failure: Error | undefined,
+  ) {
+    super(`restart the run after ${step.id} failed`);
+  }
+}
+
+const SERVICES: Record<StageName, string> = {
+  install: 'old-version-running',
+  resourceCheck: 'old-version-running',
+  businessCheck: 'old-version-running',
+  preUpgrade: 'old-version-running',
+  preStart: 'stopped',
+  postStart: 'new-version-running',
+  openTraffic: 'new-version-running',
+  postUpgrade: 'new-version-running',
+};
+
+/**
+ * Runs the steps of a stage: skips what is done, settles what is in doubt, retries by scope,
+ * and applies criticality. Writes state before and after every attempt.
+ */
+export class Executor {
+  readonly #inv: Invocation;
+  readonly #restarts = new Map<string, number>();
+
+  constructor(invocation: Invocation) {
+    this.#inv = invocation;
+  }
+
+  logger(context: { stage?: string; step?: string; host?: string }): Logger {
+    const emit = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) =>
+      this.#inv.events.emit({
+        type: 'log',
+        level,
+        message,
+        ...(context.stage ? { stage: context.stage } : {}),
+        ...(context.step ? { step: context.step } : {}),
+        ...(context.host ? { host: context.host } : {}),
+        ...(fields ? { fields } : {}),
+      });
+    return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+  }
+
+  context(step: PlannedStep, attempt: number, signal: AbortSignal): StepContext<StageName> {
+    const inv = this.#inv;
+    const key = stepKeyString(step.key);
+    return Object.freeze({
+      stage: step.stage,
+      services: SERVICES[step.stage] as ServicePhase<StageName>,
+      step: step.id,
+      attempt,
+      runId: inv.runId,
+      component: inv.component,
+      from: inv.from,
+      to: inv.to,
+      site: inv.site,
+      host: step.host || undefined,
+      datasources: inv.datasources,
+      hosts: inv.hosts,
+      log: this.logger({ stage: step.stage, step: step.id, host: step.host }),
+      events: inv.events,
+      signal,
+      progress: inv.states.get(key)?.progress,
+      saveProgress: async (progress: string) => {
+        await inv.store.saveProgress(step.key, progress);
+        const current = inv.states.get(key);
+        if (current) inv.states.set(key, { ...current, progress });
+      },
+      stepState: async (stepId: string, host = '') =>
+        inv.states.get(stepKeyString({ host, taskVersion: step.key.taskVersion, taskId: stepId })),
+    });
+  }
+
+  async #setStatus(step: PlannedStep, status: StepStatus, reason: string): Promise<void> {
+    const inv = this.#inv;
+    await inv.store.setStepStatus(step.key, status, {
+      runId: inv.runId,
+      stage: step.stage,
+      taskName: step.name,
+      versionFrom: inv.from,
+      versionTo: inv.to,
+      reason,
+    });
+    const key = stepKeyString(step.key);
+    const previous = inv.states.get(key);
+    inv.states.set(key, {
+      ...step.key,
+      taskName: step.name,
+      stage: step.stage,
+      attempt: previous?.attempt ?? 0,
+      ...previous,
+      status,
+      runId: inv.runId,
+      error: reason,
+    });
+  }
+
+  #skipped(step: PlannedStep, reason: string, started: number): StepResult {
+    this.#inv.events.emit({
+      type: 'step.end',
+      stage: step.stage,
+      step: step.id,
+      ...(step.host ? { host: step.host } : {}),
+      status: 'skipped',
+      durationMs: performance.now() - started,
+      error: { message: reason },
+    });
+    return {
+      id: step.id,
+      stage: step.stage,
+      ...(step.host ? { host: step.host } : {}),
+      status: 'skipped',
+      criticality: step.criticality,
+      reason,
+      attempts: 0,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  /** Runs one step, honouring what the state says about it. Never throws for a step failure. */
+  async execute(step: PlannedStep): Promise<StepResult> {
+    const inv = this.#inv;
+    const started = performance.now();
+    const record = inv.states.get(stepKeyString(step.key));
+    const base = {
+      id: step.id,
+      stage: step.stage,
+      ...(step.host ? { host: step.host } : {}),
+      criticality: step.criticality,
+    };
+    const probe = () => this.context(step, 0, inv.signal);
+
+    try {
+      if (record && (record.status === 'succeeded' || record.status === 'skipped')) {
+        return this.#skipped(step, `already done (${record.status} in run ${record.runId})`, started);
+      }
+      const interrupted =
+        record &&
+        (record.status === 'in_doubt' ||
+          ((record.status === 'running' || record.status === 'aborted') && record.runId !== inv.runId));
+      if (interrupted) {
+        if (step.idempotent) {
+          this.logger(step).warn(
+            `step ${step.id} was interrupted in run ${record.runId}; running it again (idempotent)`,
+          );
+        } else if (step.definition.skipIf) {
+          if (await step.definition.skipIf(probe())) {
+            await this.#setStatus(
+              step,
+              'succeeded',
+              `interrupted in run ${record.runId}; skipIf found it applied`,
+            );
+            return this.#skipped(step, 'interrupted earlier, and skipIf found it applied', started);
+          }
+          this.logger(step).warn(
+            `step ${step.id} was interrupted in run ${record.runId}; skipIf found it not applied, running it again`,
+          );
+        } else {
+          const error = new UpgradeKitError(
+            ErrorCodes.IN_DOUBT,
+            `Step "${step.id}" (stage ${step.stage}${step.host ? `, host ${step.host}` : ''}) was interrupted in run ${record.runId} and may or may not have taken effect. It is not idempotent and has no skipIf check, so it is not re-run blindly. Inspect it, then resolve it: upgrade.resolve("${step.id}", "applied") if it took effect, or "retry" to run it again (CLI: upgradekit resolve ${step.id} --applied|--retry).`,
+            { context: { step: step.id, stage: step.stage, host: step.host, interruptedRun: record.runId } },
+          );
+          if (record.status !== 'in_doubt') await this.#setStatus(step, 'in_doubt', error.message);
+          inv.events.emit({
+            type: 'step.end',
+            stage: step.stage,
+            step: step.id,
+            ...(step.host ? { host: step.host } : {}),
+            status: 'in_doubt',
+            durationMs: performance.now() - started,
+            error: { message: error.message, code: error.code },
+          });
+          return { ...base, status: 'in_doubt', attempts: 0, durationMs: performance.now() - started, error };
+        }
+      } else if (step.definition.skipIf && (await step.definition.skipIf(probe()))) {
+        await this.#setStatus(step, 'skipped', 'skipIf: already done');
+        return this.#skipped(step, 'skipIf: already done', started);
+      }
+    } catch (error) {
+      return {
+        ...base,
+        status: 'failed',
+        attempts: 0,
+        durationMs: performance.now() - started,
+        error: asError(error),
+      };
+    }
+
+    let attempts = 0;
+    try {
+      await retry(
+        async ({ attempt }) => {
+          attempts = attempt;
+          if (attempt > 1 && step.definition.cleanup)
+            await step.definition.cleanup(this.context(step, attempt, inv.signal));
+          await this.#attempt(step, attempt);
+        },
+        {
+          attempts: step.scope === 'step' ? step.retry.attempts : 1,
+          minDelayMs: step.retry.minDelayMs,
+          maxDelayMs: Math.max(step.retry.maxDelayMs, step.retry.minDelayMs),
+          factor: step.retry.factor,
+          jitter: step.retry.jitter,
+          step: step.id,
+          stage: step.stage,
+          ...(step.host ? { host: step.host } : {}),
+          signal: inv.signal,
+          events: inv.events,
+        },
+      );
+      return { ...base, status: 'succeeded', attempts, durationMs: performance.now() - started };
+    } catch (error) {
+      const status = inv.signal.aborted ? 'aborted' : 'failed';
+      return { ...base, status, attempts, durationMs: performance.now() - started, error: asError(error) };
+    }
+  }
+
+  async #attempt(step: PlannedStep, attempt: number): Promise<void> {
+    const inv = this.#inv;
+    const key = stepKeyString(step.key);
+    const startedAt = Date.now();
+    const started = performance.now();
+    const logId = await inv.store.beginStep({
+      ...step.key,
+      runId: inv.runId,
+      taskName: step.name,
+      stage: step.stage,
+      versionFrom: inv.from,
+      versionTo: inv.to,
+      attempt,
+      ...(step.definition.checksum ? { checksum: step.definition.checksum } : {}),
+      startedAt,
+    });
+    const previous = inv.states.get(key);
+    inv.states.set(key, {
+      ...step.key,
+      taskName: step.name,
+      stage: step.stage,
+      status: 'running',
+      runId: inv.runId,
+      attempt,
+      startedAt,
+      ...(previous?.progress ? { progress: previous.progress } : {}),
+    });
+    const where = { stage: step.stage, step: step.id, ...(step.host ? { host: step.host } : {}) };
+    inv.events.emit({ type: 'step.start', ...where, attempt });
+    try {
+      await withTimeout((signal) => step.definition.run(this.context(step, attempt, signal)), {
+        ms: step.timeoutMs,
+        step: step.id,
+        stage: step.stage,
+        ...(step.host ? { host: step.host } : {}),
+        ...(step.kind ? { kind: step.kind } : {}),
+        signal: inv.signal,
+        events: inv.events,
+      });
+    } catch (error) {
+      const status = inv.signal.aborted ? 'aborted' : 'failed';
+      const message = describeError(error).message;
+      const durationMs = performance.now() - started;
+      await inv.store
+        .endStep(step.key, logId, status, { endedAt: Date.now(), durationMs, error: fullMessage(error) })
+        .catch(() => {});
+      inv.states.set(key, { ...inv.states.get(key)!, status, error: message });
+      inv.events.emit({
+        type: 'step.end',
+        ...where,
+        status: status === 'aborted' ? 'aborted' : 'failed',
+        durationMs,
+        error: { message, ...(isUpgradeKitError(error) ? { code: error.code } : {}) },
+      });
+      throw error;
+    }
+    const durationMs = performance.now() - started;
+    await inv.store.endStep(step.key, logId, 'succeeded', {
+      endedAt: Date.now(),
+      durationMs,
+      clearProgress: true,
+    });
+    const current = inv.states.get(key)!;
+    const { progress: _done, ...rest } = current;
+    inv.states.set(key, { ...rest, status: 'succeeded' });
+    inv.events.emit({ type: 'step.end', ...where, status: 'succeeded', durationMs });
+  }
+
+  /** Runs `cleanup` of each step in reverse order, then resets them all to pending. */
+  async unwind(steps: readonly PlannedStep[], reason: string): Promise<void> {
+    for (const step of [...steps].reverse()) {
+      if (step.definition.cleanup) await step.definition.cleanup(this.context(step, 0, this.#inv.signal));
+    }
+    for (const step of steps) await this.#setStatus(step, 'pending', reason);
+  }
+
+  /** Counts a restart for a `from:`/`run` step; false when its attempts are used up. */
+  takeRestart(step: PlannedStep): boolean {
+    const used = this.#restarts.get(step.id) ?? 0;
+    if (used + 1 >= step.retry.attempts) return false;
+    this.#restarts.set(step.id, used + 1);
+    return true;
+  }
+
+  restartsOf(step: PlannedStep): number {
+    return this.#restarts.get(step.id) ?? 0;
+  }
+
+  async runStage(stage: StageName, steps: readonly PlannedStep[]): Promise<StageResult> {
+    const inv = this.#inv;
+    const started = performance.now();
+    const results = new Map<PlannedStep, StepResult>();
+    inv.events.emit({ type: 'stage.start', stage });
+
+    const finish = (status: StageStatus, error?: Error, rollbackOffered = false): StageResult => {
+      const durationMs = performance.now() - started;
+      const ordered = steps.filter((s) => results.has(s)).map((s) => results.get(s)!);
+      inv.events.emit({
+        type: 'stage.end',
+        stage,
+        status,
+        durationMs,
+        ...(error
+          ? {
+              error: {
+                message: describeError(error).message,
+                ...(isUpgradeKitError(error) ? { code: error.code } : {}),
+              },
+            }
+          : {}),
+      });
+      return { stage, status, steps: ordered, durationMs, ...(error ? { error } : {}), rollbackOffered };
+    };
+    const coreFailure = (failed: readonly StepResult[]): UpgradeKitError => {
+      const lines = failed.map(
+        (r) => `  - ${r.id}${r.host ? ` on ${r.host}` : ''}: ${describeError(r.error).message}`,
+      );
+      return new UpgradeKitError(
+        ErrorCodes.STEP_FAILED,
+        `Stage ${stage} stopped: ${failed.length === 1 ? 'a core step' : `${failed.length} core steps`} failed.\n${lines.join('\n')}\nThe upgrade is halted; fix the cause and run again (done steps are skipped), or roll back.`,
+        { cause: failed[0]?.error, context: { stage, steps: failed.map((r) => r.id) } },
+      );
+    };
+
+    const collected: PlannedStep[] = [];
+    let i = 0;
+    while (i < steps.length) {
+      if (inv.signal.aborted) return finish('aborted', asError(inv.signal.reason));
+      const step = steps[i]!;
+      const result = await this.execute(step);
+      results.set(step, result);
+      if (result.status === 'in_doubt') return finish('needs-decision', result.error);
+      if (result.status === 'aborted') return finish('aborted', result.error);
+      if (result.status !== 'failed') {
+        i++;
+        continue;
+      }
+      if (step.scope === 'stage') {
+        collected.push(step);
+        i++;
+        continue;
+      }
+      if ((step.scope === 'run' || step.scope.startsWith('from:')) && this.takeRestart(step)) {
+        if (step.scope === 'run') throw new RestartRun(step, result.error);
+        const target = steps.findIndex((s) => s.id === step.scope.slice(5));
+        const reason = `${step.id} failed (${describeError(result.error).message}); restarting from ${steps[target]!.id}`;
+        this.logger({ stage, step: step.id, host: step.host }).warn(
+          `${reason} after cleanup (restart ${this.restartsOf(step)} of ${step.retry.attempts - 1})`,
+        );
+        try {
+          await this.unwind(steps.slice(target, i + 1), reason);
+        } catch (error) {
+          const failed = {
+            ...result,
+            error: new UpgradeKitError(
+              ErrorCodes.STEP_FAILED,
+              `cleanup before restarting from ${steps[target]!.id} failed: ${describeError(error).message}`,
+              { cause: error },
+            ),
+          };
+          results.set(step, failed);
+          return finish('failed', coreFailure([failed]), true);
+        }
+        i = target;
+        continue;
+      }
+      if (step.criticality === 'core') return finish('failed', coreFailure([result]), true);
+      this.logger({ stage, step: step.id, host: step.host }).warn(
+        `${step.criticality} step ${step.id} failed and is skipped: ${describeError(result.error).message}`,
+      );
+      i++;
+    }
+
+    // Seed 004 §4.2.2 "整体重试": the stage's failed checks, collected, then re-run together.
+    let failing = collected;
+    const rounds = Math.max(1, ...collected.map((s) => s.retry.attempts));
+    for (let round = 2; round <= rounds && failing.length > 0; round++) {
+      const settings = failing[0]!.retry;
+      this.logger({ stage }).warn(
+        `re-running ${failing.length} failed check${failing.length === 1 ? '' : 's'} together (round ${round} of ${rounds}): ${failing.map((s) => s.id).join(', ')}`,
+      );
+      await sleep(backoffDelay(round - 1, settings), undefined, { signal: inv.signal }).catch(() => {});
+      if (inv.signal.aborted) return finish('aborted', asError(inv.signal.reason));
+      const next: PlannedStep[] = [];
+      for (const step of failing) {
+        if (step.definition.cleanup) await step.definition.cleanup(this.context(step, round, inv.signal));
+        const result = await this.execute(step);
+        results.set(step, { ...result, attempts: round });
+        if (result.status === 'aborted') return finish('aborted', result.error);
+        if (result.status === 'in_doubt') return finish('needs-decision', result.error);
+        if (result.status === 'failed') next.push(step);
+      }
+      failing = next;
+    }
+    const coreFailed = failing.filter((s) => s.criticality === 'core').map((s) => results.get(s)!);
+    if (coreFailed.length > 0) return finish('failed', coreFailure(coreFailed), true);
+    const businessFailed = [...results.values()].some(
+      (r) => r.status === 'failed' && r.criticality === 'business',
+    );
+    return finish(businessFailed ? 'partial' : 'succeeded');
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function fullMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

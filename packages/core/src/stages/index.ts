@@ -1,0 +1,30 @@
+export { assertStage, CHECK_STAGES, STAGES, type StageName, TASK_STAGES } from './names.js';
+export type { PlannedStep } from './normalize.js';
+export type {
+  Criticality,
+  Hook,
+  HookFunction,
+  HookMap,
+  Hooks,
+  HostInfo,
+  Logger,
+  RetryScope,
+  RunResult,
+  ServicePhase,
+  SiteInfo,
+  StageResult,
+  StageStatus,
+  StepContext,
+  StepDefinition,
+  StepOutcome,
+  StepResult,
+  StepRetry,
+} from './types.js';
+export {
+  createUpgrade,
+  type StagedStep,
+  type StatusReport,
+  type StepStatusRow,
+  Upgrade,
+  type UpgradeOptions,
+} from './upgrade.js';

@@ -1,0 +1,163 @@
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import type { TimeoutCategory } from '../resilience/index.js';
+import type { StepKey } from '../state/index.js';
+import { parseVersion } from '../version/index.js';
+import { CHECK_STAGES, type StageName } from './names.js';
+import type { Criticality, Hook, RetryScope, StepDefinition } from './types.js';
+
+export interface RetrySettings {
+  readonly attempts: number;
+  readonly minDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly factor: number;
+  readonly jitter: boolean;
+}
+
+/** A step with every default applied and its identity computed; what the executor runs. */
+export interface PlannedStep {
+  readonly definition: StepDefinition<StageName>;
+  readonly stage: StageName;
+  readonly id: string;
+  readonly name: string;
+  readonly host: string;
+  readonly key: StepKey;
+  readonly timeoutMs: number;
+  readonly kind: TimeoutCategory | undefined;
+  readonly retry: RetrySettings;
+  readonly scope: RetryScope;
+  readonly criticality: Criticality;
+  readonly idempotent: boolean;
+}
+
+export interface Defaults {
+  readonly timeoutMs: number;
+  readonly retry: RetrySettings;
+}
+
+const SCOPE = /^(step|stage|run|from:.+)$/;
+const CRITICALITY = new Set(['core', 'business', 'optional']);
+
+function bad(where: string, message: string, context: Record<string, unknown>): UpgradeKitError {
+  return new UpgradeKitError(ErrorCodes.BAD_INPUT, `${where}: ${message}`, { context });
+}
+
+/** Turns a hook (a function or a definition) into a definition; function hooks get a stable id. */
+export function hookToDefinition<S extends StageName>(
+  stage: S,
+  hook: Hook<S>,
+  index: number,
+): StepDefinition<S> {
+  if (typeof hook === 'function') {
+    // A named function keeps its identity when other hooks are added before it.
+    const id =
+      hook.name && hook.name !== 'anonymous' ? `${stage}:${hook.name}` : `${stage}:hook-${index + 1}`;
+    return { id, run: hook };
+  }
+  return hook;
+}
+
+/** Validates one step definition and applies the defaults. */
+export function planStep(
+  stage: StageName,
+  definition: StepDefinition<StageName>,
+  context: { component: string; site: string; to: string; defaults: Defaults },
+): PlannedStep {
+  const where = `step ${JSON.stringify((definition as { id?: unknown })?.id ?? '?')} in stage ${stage}`;
+  if (!definition || typeof definition !== 'object')
+    throw bad(where, 'expected a function or a step object', { stage });
+  if (typeof definition.id !== 'string' || definition.id.trim() === '') {
+    throw bad(where, '`id` must be a non-empty string', { stage });
+  }
+  if (definition.id.length > 191)
+    throw bad(where, '`id` must be at most 191 characters', { stage, id: definition.id });
+  if (typeof definition.run !== 'function')
+    throw bad(where, '`run` must be a function', { stage, id: definition.id });
+  for (const field of ['skipIf', 'cleanup'] as const) {
+    if (definition[field] !== undefined && typeof definition[field] !== 'function') {
+      throw bad(where, `\`${field}\` must be a function`, { stage, id: definition.id });
+    }
+  }
+  if (definition.timeoutMs !== undefined && !(definition.timeoutMs > 0)) {
+    throw bad(where, `\`timeoutMs\` must be a positive number (got ${String(definition.timeoutMs)})`, {
+      id: definition.id,
+    });
+  }
+  if (definition.scope !== undefined && !SCOPE.test(definition.scope)) {
+    throw bad(where, '`scope` must be "step", "stage", "run" or "from:<stepId>"', { id: definition.id });
+  }
+  if (definition.criticality !== undefined && !CRITICALITY.has(definition.criticality)) {
+    throw bad(where, '`criticality` must be "core", "business" or "optional"', { id: definition.id });
+  }
+  const attempts = definition.retry?.attempts;
+  if (attempts !== undefined && !(Number.isInteger(attempts) && attempts >= 1)) {
+    throw bad(where, `\`retry.attempts\` must be a whole number ≥ 1 (got ${String(attempts)})`, {
+      id: definition.id,
+    });
+  }
+  const isCheck = CHECK_STAGES.includes(stage);
+  const version = parseVersion(definition.version ?? context.to).canonical;
+  const host = definition.host ?? '';
+  return {
+    definition,
+    stage,
+    id: definition.id,
+    name: definition.name ?? definition.id,
+    host,
+    key: {
+      component: context.component,
+      site: context.site,
+      host,
+      taskVersion: version,
+      taskId: definition.id,
+    },
+    timeoutMs: definition.timeoutMs ?? context.defaults.timeoutMs,
+    kind: definition.kind,
+    retry: { ...context.defaults.retry, ...definition.retry },
+    scope: definition.scope ?? (isCheck ? 'stage' : 'step'),
+    criticality: definition.criticality ?? 'core',
+    idempotent: definition.idempotent ?? isCheck,
+  };
+}
+
+/** Checks the steps of one stage as a whole: unique identities, `from:` targets that exist and come first. */
+export function checkStageSteps(stage: StageName, steps: readonly PlannedStep[]): void {
+  const seen = new Set<string>();
+  steps.forEach((step, index) => {
+    const identity = `${step.host}\u0000${step.id}`;
+    if (seen.has(identity)) {
+      throw bad(
+        `stage ${stage}`,
+        `two steps share the id "${step.id}"${step.host ? ` on host ${step.host}` : ''}; ids must be unique`,
+        {
+          stage,
+          id: step.id,
+        },
+      );
+    }
+    seen.add(identity);
+    if (step.scope.startsWith('from:')) {
+      const target = step.scope.slice(5);
+      const at = steps.findIndex((s) => s.id === target);
+      if (at === -1) {
+        throw bad(
+          `step "${step.id}" in stage ${stage}`,
+          `\`scope\` names "${target}", which is not a step of this stage`,
+          {
+            stage,
+            id: step.id,
+          },
+        );
+      }
+      if (at > index) {
+        throw bad(
+          `step "${step.id}" in stage ${stage}`,
+          `\`scope\` "from:${target}" must name an earlier step`,
+          {
+            stage,
+            id: step.id,
+          },
+        );
+      }
+    }
+  });
+}

@@ -1,0 +1,143 @@
+import type { UpgradeKitError } from '../errors/index.js';
+import type { EventSink } from '../events/types.js';
+import type { TimeoutCategory } from '../resilience/index.js';
+import type { StepRecord } from '../state/index.js';
+import type { StageName } from './names.js';
+
+/** Seed 004 §4.5.3: `core` stops the run; `business` is skipped and reported; `optional` is recorded. */
+export type Criticality = 'core' | 'business' | 'optional';
+
+/**
+ * What a failure retries (seed 004 §4.2.2): just this `step`; the whole `stage`'s failed checks
+ * together; everything `from:<stepId>` on, after cleanups; or the whole `run` from the start.
+ */
+export type RetryScope = 'step' | 'stage' | 'run' | `from:${string}`;
+
+export interface StepRetry {
+  /** Total attempts (for `from:`/`run`: restarts + 1). Default 1. */
+  readonly attempts?: number;
+  readonly minDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly factor?: number;
+  readonly jitter?: boolean;
+}
+
+export interface SiteInfo {
+  readonly id: string;
+  readonly name?: string;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface HostInfo {
+  readonly name: string;
+  readonly address?: string;
+  readonly roles?: readonly string[];
+}
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Which version of the services is up while a stage runs. */
+export type ServicePhase<S extends StageName> = S extends 'preStart'
+  ? 'stopped'
+  : S extends 'install' | 'resourceCheck' | 'businessCheck' | 'preUpgrade'
+    ? 'old-version-running'
+    : 'new-version-running';
+
+/** What a step's `run`, `skipIf` and `cleanup` receive. Specific to the stage it runs in. */
+export interface StepContext<S extends StageName = StageName> {
+  readonly stage: S;
+  readonly services: ServicePhase<S>;
+  readonly step: string;
+  readonly attempt: number;
+  readonly runId: string;
+  readonly component: string;
+  readonly from: string;
+  readonly to: string;
+  readonly site: SiteInfo;
+  readonly host: string | undefined;
+  readonly datasources: Readonly<Record<string, unknown>>;
+  readonly hosts: readonly HostInfo[];
+  readonly log: Logger;
+  readonly events: EventSink;
+  /** Fires on timeout, on SIGINT/SIGTERM (when handled) and when the site lock is lost. */
+  readonly signal: AbortSignal;
+  /** What this step saved with `saveProgress` in an earlier, interrupted attempt. */
+  readonly progress: string | undefined;
+  saveProgress(progress: string): Promise<void>;
+  /** The recorded state of another step of this upgrade. */
+  stepState(stepId: string, host?: string): Promise<StepRecord | undefined>;
+}
+
+export interface StepDefinition<S extends StageName = StageName> {
+  /** Stable id: with the component and version, it is what makes a succeeded step never run again. */
+  readonly id: string;
+  readonly name?: string;
+  /** The release that introduced it. Default: the target version. */
+  readonly version?: string;
+  /** The host it runs for, if any; part of its identity. */
+  readonly host?: string;
+  readonly run: (ctx: StepContext<S>) => unknown;
+  /** Default: the upgrade's `defaults.timeoutMs` (1 hour). */
+  readonly timeoutMs?: number;
+  readonly kind?: TimeoutCategory;
+  readonly retry?: StepRetry;
+  /** Default `stage` in check stages, else `step`. */
+  readonly scope?: RetryScope;
+  /** Default `core`. */
+  readonly criticality?: Criticality;
+  /** Safe to run again after a crash mid-way. Default: true in check stages, else false. */
+  readonly idempotent?: boolean;
+  /** Already done? Then the step is skipped (and an in-doubt step is settled). */
+  readonly skipIf?: (ctx: StepContext<S>) => boolean | Promise<boolean>;
+  /** Remove partial output before a retry or a restart. */
+  readonly cleanup?: (ctx: StepContext<S>) => unknown;
+  readonly checksum?: string;
+}
+
+export type HookFunction<S extends StageName> = (ctx: StepContext<S>) => unknown;
+export type Hook<S extends StageName> = HookFunction<S> | StepDefinition<S>;
+export type HookMap = { readonly [S in StageName]?: Hook<S> | readonly Hook<S>[] };
+
+/** `upgrade.hooks.preStart(fn)`: one registrar per stage; a misspelt name does not compile. */
+export type Hooks = { readonly [S in StageName]: (hook: Hook<S>) => Hooks };
+
+export type StepOutcome = 'succeeded' | 'skipped' | 'failed' | 'aborted' | 'in_doubt';
+
+export interface StepResult {
+  readonly id: string;
+  readonly stage: StageName;
+  readonly host?: string;
+  readonly status: StepOutcome;
+  readonly criticality: Criticality;
+  /** Why it was skipped: it had succeeded before, or its `skipIf` said it was done. */
+  readonly reason?: string;
+  readonly attempts: number;
+  readonly durationMs: number;
+  readonly error?: UpgradeKitError | Error;
+}
+
+export type StageStatus = 'succeeded' | 'partial' | 'failed' | 'aborted' | 'needs-decision';
+
+export interface StageResult {
+  readonly stage: StageName;
+  readonly status: StageStatus;
+  readonly steps: readonly StepResult[];
+  readonly durationMs: number;
+  readonly error?: UpgradeKitError | Error;
+  /** A core step failed: the operator should consider a rollback. */
+  readonly rollbackOffered: boolean;
+}
+
+export interface RunResult {
+  readonly runId: string;
+  readonly status: StageStatus;
+  readonly stages: readonly StageResult[];
+  readonly durationMs: number;
+  readonly error?: UpgradeKitError | Error;
+  readonly rollbackOffered: boolean;
+}

@@ -1,0 +1,4 @@
+export { type AcquireLockOptions, type LockHolder, SiteLock } from './lock.js';
+export { SCHEMA_VERSION } from './schema.js';
+export { type BeginStep, type Dialect, type StateOptions, StateStore } from './store.js';
+export type { LogRecord, RunRecord, RunStatus, StepKey, StepRecord, StepStatus } from './types.js';

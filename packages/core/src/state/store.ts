@@ -1,0 +1,436 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { MIGRATIONS_TABLE, migrationSource, SCHEMA_VERSION } from './schema.js';
+import {
+  type LogRecord,
+  type RunRecord,
+  type RunStatus,
+  type StepKey,
+  type StepRecord,
+  type StepStatus,
+  stepKeyString,
+} from './types.js';
+
+export type Dialect = 'sqlite' | 'mysql' | 'postgres';
+
+/** Where state lives: an embedded SQLite file (the default), a knex config, or a knex instance you own. */
+export type StateOptions =
+  | { readonly filename: string }
+  | { readonly config: Knex.Config }
+  | { readonly knex: Knex };
+
+const MAX_ERROR = 4000;
+
+function dialectOf(knex: Knex): Dialect {
+  const client = String(knex.client.config.client ?? knex.client.dialect ?? '');
+  if (/sqlite/.test(client)) return 'sqlite';
+  if (/mysql|maria/.test(client)) return 'mysql';
+  if (/pg|postgres/.test(client)) return 'postgres';
+  throw new UpgradeKitError(
+    ErrorCodes.BAD_INPUT,
+    `state: unsupported database client "${client}"; use SQLite (better-sqlite3), MySQL/MariaDB (mysql2) or PostgreSQL (pg)`,
+  );
+}
+
+function clip(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  return text.length > MAX_ERROR ? `${text.slice(0, MAX_ERROR)}…` : text;
+}
+
+function num(value: unknown): number | undefined {
+  return value === null || value === undefined ? undefined : Number(value);
+}
+
+function str(value: unknown): string | undefined {
+  return value === null || value === undefined ? undefined : String(value);
+}
+
+function toStep(row: Record<string, unknown>): StepRecord {
+  return {
+    component: String(row.component),
+    site: String(row.site),
+    host: String(row.host),
+    taskVersion: String(row.task_version),
+    taskId: String(row.task_id),
+    taskName: String(row.task_name),
+    stage: String(row.stage),
+    status: String(row.status) as StepStatus,
+    runId: String(row.run_id),
+    attempt: Number(row.attempt),
+    ...optional({
+      checksum: str(row.checksum),
+      error: str(row.error),
+      progress: str(row.progress),
+      startedAt: num(row.started_at),
+      endedAt: num(row.ended_at),
+    }),
+  };
+}
+
+function toRun(row: Record<string, unknown>): RunRecord {
+  return {
+    runId: String(row.run_id),
+    component: String(row.component),
+    site: String(row.site),
+    versionFrom: String(row.version_from),
+    versionTo: String(row.version_to),
+    status: String(row.status) as RunStatus,
+    host: String(row.host),
+    pid: Number(row.pid),
+    startedAt: Number(row.started_at),
+    ...optional({ endedAt: num(row.ended_at), error: str(row.error) }),
+  };
+}
+
+function toLog(row: Record<string, unknown>): LogRecord {
+  return {
+    id: Number(row.id),
+    runId: String(row.run_id),
+    component: String(row.component),
+    site: String(row.site),
+    host: String(row.host),
+    taskVersion: String(row.task_version),
+    taskId: String(row.task_id),
+    taskName: String(row.task_name),
+    versionFrom: String(row.version_from),
+    versionTo: String(row.version_to),
+    stage: String(row.stage),
+    status: String(row.status),
+    attempt: Number(row.attempt),
+    startTime: Number(row.start_time),
+    ...optional({
+      checksum: str(row.checksum),
+      error: str(row.error),
+      endTime: num(row.end_time),
+      durationMs: num(row.duration_ms),
+    }),
+  };
+}
+
+function optional<T extends Record<string, unknown>>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function keyWhere(key: StepKey) {
+  return {
+    component: key.component,
+    site: key.site,
+    host: key.host,
+    task_version: key.taskVersion,
+    task_id: key.taskId,
+  };
+}
+
+export interface BeginStep extends StepKey {
+  readonly runId: string;
+  readonly taskName: string;
+  readonly stage: string;
+  readonly versionFrom: string;
+  readonly versionTo: string;
+  readonly attempt: number;
+  readonly checksum?: string;
+  readonly startedAt: number;
+}
+
+/**
+ * The state store: `upgrade_log` (every attempt, the seed's audit table), the current state of
+ * each step, runs and site locks — in any knex database. Every write is its own transaction, so a
+ * killed process leaves either the state before a write or the state after it.
+ *
+ * @example
+ * const state = await StateStore.open({ filename: './upgrade-state.sqlite' });
+ */
+export class StateStore {
+  readonly knex: Knex;
+  readonly dialect: Dialect;
+  readonly #owned: boolean;
+
+  private constructor(knex: Knex, owned: boolean) {
+    this.knex = knex;
+    this.dialect = dialectOf(knex);
+    this.#owned = owned;
+  }
+
+  /** Opens (and creates or migrates forward) the state schema. */
+  static async open(options: StateOptions): Promise<StateStore> {
+    let knex: Knex;
+    let owned = true;
+    if ('knex' in options) {
+      knex = options.knex;
+      owned = false;
+    } else if ('config' in options) {
+      knex = knexFactory(options.config);
+    } else {
+      if (typeof options.filename !== 'string' || options.filename === '') {
+        throw new UpgradeKitError(ErrorCodes.BAD_INPUT, 'state: `filename` must be a non-empty path');
+      }
+      const filename = resolve(options.filename);
+      mkdirSync(dirname(filename), { recursive: true });
+      knex = knexFactory({
+        client: 'better-sqlite3',
+        connection: { filename },
+        useNullAsDefault: true,
+        pool: {
+          min: 1,
+          max: 1,
+          // WAL survives a killed process with every committed transaction; NORMAL sync is
+          // durable against process crashes (not power loss), at a fraction of FULL's cost.
+          afterCreate: (
+            conn: { pragma(s: string): unknown },
+            done: (err: Error | null, conn: unknown) => void,
+          ) => {
+            conn.pragma('journal_mode = WAL');
+            conn.pragma('synchronous = NORMAL');
+            conn.pragma('busy_timeout = 10000');
+            done(null, conn);
+          },
+        },
+      });
+    }
+    const store = new StateStore(knex, owned);
+    await store.#migrate();
+    return store;
+  }
+
+  async #migrate(): Promise<void> {
+    const config = { migrationSource, tableName: MIGRATIONS_TABLE };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.knex.migrate.latest(config);
+        return;
+      } catch (error) {
+        // Two runners opening a fresh database at once: one migrates, the other waits for it.
+        if (
+          attempt < 50 &&
+          /migration table is already locked|already exists|UNIQUE|Duplicate/i.test(String(error))
+        ) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        throw new UpgradeKitError(
+          ErrorCodes.BAD_INPUT,
+          `state: cannot prepare the state database: ${String(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+  }
+
+  /** The schema version this store runs at. */
+  get schemaVersion(): number {
+    return SCHEMA_VERSION;
+  }
+
+  async close(): Promise<void> {
+    if (this.#owned) await this.knex.destroy();
+  }
+
+  // ------------------------------------------------------------------ steps
+
+  async loadSteps(component: string, site: string): Promise<Map<string, StepRecord>> {
+    const rows = await this.knex('upgradekit_steps').where({ component, site });
+    return new Map(
+      rows.map((row: Record<string, unknown>) => {
+        const step = toStep(row);
+        return [stepKeyString(step), step] as const;
+      }),
+    );
+  }
+
+  async getStep(key: StepKey): Promise<StepRecord | undefined> {
+    const row = await this.knex('upgradekit_steps').where(keyWhere(key)).first();
+    return row ? toStep(row) : undefined;
+  }
+
+  /** Records that an attempt starts: a `running` log row and the step's current state, together. */
+  async beginStep(step: BeginStep): Promise<number> {
+    return this.knex.transaction(async (trx) => {
+      const logRow = {
+        run_id: step.runId,
+        component: step.component,
+        site: step.site,
+        host: step.host,
+        task_id: step.taskId,
+        task_version: step.taskVersion,
+        task_name: step.taskName,
+        version_from: step.versionFrom,
+        version_to: step.versionTo,
+        stage: step.stage,
+        status: 'running',
+        attempt: step.attempt,
+        checksum: step.checksum ?? null,
+        start_time: step.startedAt,
+      };
+      const logId = await this.#insertId(trx, 'upgrade_log', logRow);
+      await trx('upgradekit_steps')
+        .insert({
+          ...keyWhere(step),
+          task_name: step.taskName,
+          stage: step.stage,
+          status: 'running',
+          run_id: step.runId,
+          attempt: step.attempt,
+          checksum: step.checksum ?? null,
+          error: null,
+          started_at: step.startedAt,
+          ended_at: null,
+          log_id: logId,
+        })
+        .onConflict(['component', 'site', 'host', 'task_version', 'task_id'])
+        .merge([
+          'task_name',
+          'stage',
+          'status',
+          'run_id',
+          'attempt',
+          'checksum',
+          'error',
+          'started_at',
+          'ended_at',
+          'log_id',
+        ]);
+      return logId;
+    });
+  }
+
+  /** Records how an attempt ended, in the log row and the step's current state, together. */
+  async endStep(
+    key: StepKey,
+    logId: number,
+    status: Exclude<StepStatus, 'pending' | 'running'>,
+    details: { endedAt: number; durationMs: number; error?: string; clearProgress?: boolean },
+  ): Promise<void> {
+    await this.knex.transaction(async (trx) => {
+      await trx('upgrade_log')
+        .where({ id: logId })
+        .update({
+          status,
+          end_time: details.endedAt,
+          duration_ms: Math.round(details.durationMs),
+          error: clip(details.error),
+        });
+      await trx('upgradekit_steps')
+        .where(keyWhere(key))
+        .update({
+          status,
+          ended_at: details.endedAt,
+          error: clip(details.error),
+          ...(details.clearProgress ? { progress: null } : {}),
+        });
+    });
+  }
+
+  /** Saves progress inside a step (e.g. "statement 7 of 12 done") so a resume continues there. */
+  async saveProgress(key: StepKey, progress: string): Promise<void> {
+    await this.knex('upgradekit_steps').where(keyWhere(key)).update({ progress });
+  }
+
+  /**
+   * Sets a step's state outside an attempt — a restart resetting it to `pending`, an operator's
+   * decision, an in-doubt verdict — and writes why to `upgrade_log`.
+   */
+  async setStepStatus(
+    key: StepKey,
+    status: StepStatus,
+    note: {
+      runId: string;
+      stage: string;
+      taskName: string;
+      versionFrom: string;
+      versionTo: string;
+      reason: string;
+    },
+  ): Promise<void> {
+    const now = Date.now();
+    await this.knex.transaction(async (trx) => {
+      await this.#insertId(trx, 'upgrade_log', {
+        run_id: note.runId,
+        ...keyWhere(key),
+        task_name: note.taskName,
+        version_from: note.versionFrom,
+        version_to: note.versionTo,
+        stage: note.stage,
+        status,
+        attempt: 0,
+        error: clip(note.reason),
+        start_time: now,
+        end_time: now,
+        duration_ms: 0,
+      });
+      const updated = await trx('upgradekit_steps')
+        .where(keyWhere(key))
+        .update({ status, run_id: note.runId, error: clip(note.reason), ended_at: now });
+      if (updated === 0) {
+        await trx('upgradekit_steps').insert({
+          ...keyWhere(key),
+          task_name: note.taskName,
+          stage: note.stage,
+          status,
+          run_id: note.runId,
+          attempt: 0,
+          error: clip(note.reason),
+          ended_at: now,
+        });
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------- runs
+
+  async startRun(run: Omit<RunRecord, 'status' | 'endedAt' | 'error'>): Promise<void> {
+    await this.knex('upgradekit_runs').insert({
+      run_id: run.runId,
+      component: run.component,
+      site: run.site,
+      version_from: run.versionFrom,
+      version_to: run.versionTo,
+      status: 'running',
+      host: run.host,
+      pid: run.pid,
+      started_at: run.startedAt,
+    });
+  }
+
+  async finishRun(runId: string, status: RunStatus, error?: string): Promise<void> {
+    await this.knex('upgradekit_runs')
+      .where({ run_id: runId })
+      .update({ status, ended_at: Date.now(), error: clip(error) });
+  }
+
+  async runs(component: string, site: string, limit = 20): Promise<RunRecord[]> {
+    const rows = await this.knex('upgradekit_runs')
+      .where({ component, site })
+      .orderBy('started_at', 'desc')
+      .limit(limit);
+    return rows.map(toRun);
+  }
+
+  /** `upgrade_log` rows, oldest first; all of a run, or of a component and site. */
+  async log(filter: {
+    runId?: string;
+    component?: string;
+    site?: string;
+    taskId?: string;
+  }): Promise<LogRecord[]> {
+    const where: Record<string, string> = {};
+    if (filter.runId !== undefined) where.run_id = filter.runId;
+    if (filter.component !== undefined) where.component = filter.component;
+    if (filter.site !== undefined) where.site = filter.site;
+    if (filter.taskId !== undefined) where.task_id = filter.taskId;
+    const rows = await this.knex('upgrade_log').where(where).orderBy('id', 'asc');
+    return rows.map(toLog);
+  }
+
+  async #insertId(trx: Knex.Transaction, table: string, row: Record<string, unknown>): Promise<number> {
+    if (this.dialect === 'mysql') {
+      const [id] = await trx(table).insert(row);
+      return Number(id);
+    }
+    const [result] = await trx(table).insert(row).returning('id');
+    return Number(typeof result === 'object' && result !== null ? (result as { id: unknown }).id : result);
+  }
+}

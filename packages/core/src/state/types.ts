@@ -1,0 +1,64 @@
+/** Where a step stands. `running` and `aborted` left behind by a dead run mean "in doubt". */
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'aborted' | 'in_doubt';
+
+/** What identifies a step across runs: it never runs again once it succeeded under this key. */
+export interface StepKey {
+  readonly component: string;
+  readonly site: string;
+  /** '' for steps that do not belong to one host. */
+  readonly host: string;
+  /** The release that introduced the task; for hooks, the target version. */
+  readonly taskVersion: string;
+  readonly taskId: string;
+}
+
+export interface StepRecord extends StepKey {
+  readonly taskName: string;
+  readonly stage: string;
+  readonly status: StepStatus;
+  readonly runId: string;
+  readonly attempt: number;
+  readonly checksum?: string;
+  readonly error?: string;
+  /** Opaque progress a step saved for resuming inside itself (e.g. the next SQL statement). */
+  readonly progress?: string;
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'aborted' | 'needs-decision' | 'partial';
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly component: string;
+  readonly site: string;
+  readonly versionFrom: string;
+  readonly versionTo: string;
+  readonly status: RunStatus;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: number;
+  readonly endedAt?: number;
+  readonly error?: string;
+}
+
+/** One row of `upgrade_log`: one attempt of one step, or an operator decision about it. */
+export interface LogRecord extends StepKey {
+  readonly id: number;
+  readonly runId: string;
+  readonly taskName: string;
+  readonly versionFrom: string;
+  readonly versionTo: string;
+  readonly stage: string;
+  readonly status: string;
+  readonly attempt: number;
+  readonly checksum?: string;
+  readonly error?: string;
+  readonly startTime: number;
+  readonly endTime?: number;
+  readonly durationMs?: number;
+}
+
+export function stepKeyString(key: Pick<StepKey, 'host' | 'taskVersion' | 'taskId'>): string {
+  return `${key.host}\u0000${key.taskVersion}\u0000${key.taskId}`;
+}
