@@ -62,6 +62,8 @@ const SERVICES: Record<StageName, string> = {
 export class Executor {
   readonly #inv: Invocation;
   readonly #restarts = new Map<string, number>();
+  /** Steps this invocation attempted, in order: what a `run`-scope restart must clean up. */
+  readonly #attempted = new Map<string, PlannedStep>();
 
   constructor(invocation: Invocation) {
     this.#inv = invocation;
@@ -179,11 +181,8 @@ export class Executor {
         (record.status === 'in_doubt' ||
           ((record.status === 'running' || record.status === 'aborted') && record.runId !== inv.runId));
       if (interrupted) {
-        if (step.idempotent) {
-          this.logger(step).warn(
-            `step ${step.id} was interrupted in run ${record.runId}; running it again (idempotent)`,
-          );
-        } else if (step.definition.skipIf) {
+        // A precise check beats a blanket promise: ask skipIf first, then trust idempotence.
+        if (step.definition.skipIf) {
           if (await step.definition.skipIf(probe())) {
             await this.#setStatus(
               step,
@@ -194,6 +193,10 @@ export class Executor {
           }
           this.logger(step).warn(
             `step ${step.id} was interrupted in run ${record.runId}; skipIf found it not applied, running it again`,
+          );
+        } else if (step.idempotent) {
+          this.logger(step).warn(
+            `step ${step.id} was interrupted in run ${record.runId}; running it again (idempotent)`,
           );
         } else {
           const error = new UpgradeKitError(
@@ -261,6 +264,8 @@ export class Executor {
     const key = stepKeyString(step.key);
     const startedAt = Date.now();
     const started = performance.now();
+    this.#attempted.delete(key);
+    this.#attempted.set(key, step);
     const logId = await inv.store.beginStep({
       ...step.key,
       runId: inv.runId,
@@ -330,6 +335,13 @@ export class Executor {
       if (step.definition.cleanup) await step.definition.cleanup(this.context(step, 0, this.#inv.signal));
     }
     for (const step of steps) await this.#setStatus(step, 'pending', reason);
+  }
+
+  /** Takes the list of steps attempted so far, emptying it. */
+  takeAttempted(): PlannedStep[] {
+    const steps = [...this.#attempted.values()];
+    this.#attempted.clear();
+    return steps;
   }
 
   /** Counts a restart for a `from:`/`run` step; false when its attempts are used up. */

@@ -370,7 +370,7 @@ export class Upgrade {
       } catch (error) {
         if (!(error instanceof RestartRun)) throw error;
         // Seed 004 §4.2.2 "重新发起升级": clean up everything this run did, then start over.
-        const done = stages.flatMap((stage) => this.planned(stage));
+        const done = executor.takeAttempted();
         const reason = `${error.step.id} failed (${describeError(error.failure).message}); restarting the run from the beginning`;
         executor
           .logger({ stage: error.step.stage, step: error.step.id })
