@@ -44,7 +44,7 @@ export class UpgradeKitRetryError extends UpgradeKitError {
   constructor(step: string, attempts: readonly AttemptRecord[], cause: unknown) {
     const last = attempts.at(-1);
     const exhausted = last?.decision === 'retry';
-    const lastMessage = describeError(cause).message;
+    const lastMessage = cause instanceof Error ? cause.message : String(cause);
     const summary = exhausted
       ? `${step} failed after ${attempts.length} attempt${attempts.length === 1 ? '' : 's'}`
       : `${step} failed with an error that retrying cannot fix (${last?.reason ?? 'unknown'})`;

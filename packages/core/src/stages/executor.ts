@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
 import type { EventBus } from '../events/bus.js';
 import type { LogLevel } from '../events/types.js';
-import { backoffDelay, retry, withTimeout } from '../resilience/index.js';
+import { backoffDelay, retry, UpgradeKitRetryError, withTimeout } from '../resilience/index.js';
 import type { StateStore, StepRecord, StepStatus } from '../state/index.js';
 import { stepKeyString } from '../state/types.js';
 import type { StageName } from './names.js';
@@ -255,7 +255,9 @@ export class Executor {
       return { ...base, status: 'succeeded', attempts, durationMs: performance.now() - started };
     } catch (error) {
       const status = inv.signal.aborted ? 'aborted' : 'failed';
-      return { ...base, status, attempts, durationMs: performance.now() - started, error: asError(error) };
+      // With a single attempt the retry wrapper adds nothing: report the error itself.
+      const reported = attempts <= 1 && error instanceof UpgradeKitRetryError ? error.cause : error;
+      return { ...base, status, attempts, durationMs: performance.now() - started, error: asError(reported) };
     }
   }
 
