@@ -12,6 +12,7 @@ export const ErrorCodes = {
   LOCK_LOST: 'UPGRADEKIT_LOCK_LOST',
   IN_DOUBT: 'UPGRADEKIT_IN_DOUBT',
   STEP_FAILED: 'UPGRADEKIT_STEP_FAILED',
+  PLUGIN_FAILED: 'UPGRADEKIT_PLUGIN_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -198,6 +198,7 @@ export class StateStore {
     const config = { migrationSource, tableName: MIGRATIONS_TABLE };
     for (let attempt = 1; ; attempt++) {
       try {
+        await this.#ensureMigrationLockRow();
         await this.knex.migrate.latest(config);
         return;
       } catch (error) {
@@ -218,6 +219,23 @@ export class StateStore {
         );
       }
     }
+  }
+
+  /**
+   * knex adds the one row of its migration lock table by check-then-insert, so runners opening a
+   * fresh database at once can each add one; with two rows its `UPDATE … WHERE is_locked = 0` never
+   * touches exactly one, and every open fails with "Migration table is already locked" for good.
+   * Create that table and its row ourselves, under a fixed key, before knex looks.
+   */
+  async #ensureMigrationLockRow(): Promise<void> {
+    const table = `${MIGRATIONS_TABLE}_lock`;
+    if (!(await this.knex.schema.hasTable(table))) {
+      await this.knex.schema.createTable(table, (t) => {
+        t.increments('index').primary();
+        t.integer('is_locked');
+      });
+    }
+    await this.knex(table).insert({ index: 1, is_locked: 0 }).onConflict('index').ignore();
   }
 
   /** The schema version this store runs at. */
