@@ -5,6 +5,7 @@
  */
 export * from './errors/index.js';
 export * from './events/index.js';
+export * from './plugins/index.js';
 export * from './resilience/index.js';
 export * from './stages/index.js';
 export * from './state/index.js';

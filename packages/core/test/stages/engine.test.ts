@@ -162,7 +162,13 @@ describe('resume and identity', () => {
   it('skipIf skips work that is already done, and records it', async () => {
     const { upgrade } = setup();
     let ran = false;
-    upgrade.step('preUpgrade', { id: 'backup', run: () => void (ran = true), skipIf: () => true });
+    upgrade.step('preUpgrade', {
+      id: 'backup',
+      run: () => {
+        ran = true;
+      },
+      skipIf: () => true,
+    });
     const result = await upgrade.runStage('preUpgrade');
     expect(ran).toBe(false);
     expect(result.steps[0]).toMatchObject({ status: 'skipped', reason: 'skipIf: already done' });
