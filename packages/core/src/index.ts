@@ -6,6 +6,7 @@
 export * from './errors/index.js';
 export * from './events/index.js';
 export * from './plugins/index.js';
+export * from './release/index.js';
 export * from './resilience/index.js';
 export * from './stages/index.js';
 export * from './state/index.js';

@@ -1,0 +1,83 @@
+import type { Criticality } from '../stages/types.js';
+
+export type TaskKind = 'sql' | 'clickhouse' | 'tool' | 'command';
+/** The seed's task stages; they land on the cut-points preUpgrade, preStart and postStart. */
+export type TaskStage = 'pre_stop' | 'in_stop' | 'post_start';
+
+/** Where something was declared, for error messages and reports. */
+export interface SourceLocation {
+  /** Relative to the release directory. */
+  readonly file: string;
+  readonly line: number;
+}
+
+/** The unit of upgrade work (DESIGN §3). */
+export interface Task {
+  readonly id: string;
+  /** The release version that introduced it (canonical). */
+  readonly version: string;
+  readonly kind: TaskKind;
+  readonly stage: TaskStage;
+  readonly description?: string;
+  /** sql/clickhouse: absolute path of the statements file, inside the release. */
+  readonly file?: string;
+  /** tool: absolute module path inside the release, or a package name. */
+  readonly package?: string;
+  readonly command?: readonly string[];
+  readonly datasource?: string;
+  readonly compatibleFrom?: string;
+  readonly sites?: { readonly include?: readonly string[]; readonly exclude?: readonly string[] };
+  readonly timeoutMs?: number;
+  readonly retry?: {
+    readonly attempts?: number;
+    readonly minDelayMs?: number;
+    readonly maxDelayMs?: number;
+    readonly scope?: string;
+  };
+  readonly criticality?: Criticality;
+  readonly idempotent?: boolean;
+  readonly check?: string;
+  readonly estimate?: {
+    readonly rows?: number;
+    readonly bytes?: number;
+    readonly rate?: number;
+    readonly durationMs?: number;
+  };
+  /** sha256 of what the task runs: file content, module content or the command line. */
+  readonly checksum: string;
+  readonly source: SourceLocation;
+  /** A stage that the orchestration file set, and where. */
+  readonly stageOverride?: SourceLocation;
+}
+
+export interface Datasource {
+  readonly type: 'mysql' | 'mariadb' | 'postgres' | 'sqlite' | 'clickhouse';
+  readonly description?: string;
+}
+
+export interface Release {
+  /** Absolute, symlinks resolved. */
+  readonly dir: string;
+  readonly component: string;
+  readonly description?: string;
+  readonly datasources: Readonly<Record<string, Datasource>>;
+  readonly defaults: {
+    readonly datasource?: string;
+    readonly timeoutMs?: number;
+    readonly retry?: Task['retry'];
+    readonly criticality?: Criticality;
+  };
+  /** Every version with tasks, ascending (canonical). */
+  readonly versions: readonly string[];
+  /** All tasks, by version then declaration order. */
+  readonly tasks: readonly Task[];
+}
+
+/** One thing wrong with a release: where, which field, what, and what to do. */
+export interface ReleaseProblem {
+  readonly file: string;
+  readonly line?: number;
+  readonly column?: number;
+  readonly field?: string;
+  readonly message: string;
+}
