@@ -262,10 +262,20 @@ something=else
   });
 
   it('the message lists every problem for a person, and a missing directory or manifest is clear', async () => {
-    const error = await loadRelease('/nonexistent/release').catch((e: Error) => e);
-    expect(error.message).toMatch(/does not exist or is not a directory/);
+    await expect(loadRelease('/nonexistent/release')).rejects.toThrow(/does not exist or is not a directory/);
     const empty = release({ 'README.md': 'hi' });
-    expect((await loadRelease(empty).catch((e: Error) => e)).message).toMatch(/upgradekit.yaml: missing/);
+    await expect(loadRelease(empty)).rejects.toThrow(/upgradekit.yaml: missing/);
+    const many = release({
+      'upgradekit.yaml': MANIFEST,
+      'versions/1.0.0/tasks.yaml':
+        'tasks:\n  - { id: a, kind: sql, stage: in_stop }\n  - { id: b, kind: tool, stage: in_stop }\n',
+    });
+    const error = (await loadRelease(many).catch((e: unknown) => e)) as Error;
+    expect(error.message).toBe(
+      `Invalid release ${many} — 2 problems, nothing was run:\n` +
+        '  versions/1.0.0/tasks.yaml:2 file: a sql task needs `file`: the statements file, relative to versions/1.0.0\n' +
+        '  versions/1.0.0/tasks.yaml:3 package: a tool task needs `package`: a module path in the release or a package name',
+    );
   });
 });
 
