@@ -1,0 +1,8 @@
+export {
+  type IncompatibleTask,
+  type Plan,
+  type PlanInput,
+  plan,
+  type SkippedTask,
+  type UpgradeMode,
+} from './plan.js';
