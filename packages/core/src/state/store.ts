@@ -135,6 +135,43 @@ export interface BeginStep extends StepKey {
 }
 
 /**
+ * One knex — one connection — per SQLite file per process, shared by every store opened on it.
+ * better-sqlite3 waits out a busy database synchronously, blocking the event loop: with two
+ * connections to one file in one process, a write waiting for `busy_timeout` keeps the other
+ * connection's transaction, which it waits for, from ever finishing, and fails after 10 s. Through
+ * one connection the stores' writes queue in the pool instead.
+ */
+const sqliteFiles = new Map<string, { knex: Knex; stores: number }>();
+
+/** knex logs warnings to stdout by itself; core never writes to stdout (DESIGN §2). */
+const quietLog = { warn() {}, error() {}, deprecate() {}, debug() {} };
+
+function openSqlite(filename: string): Knex {
+  mkdirSync(dirname(filename), { recursive: true });
+  return knexFactory({
+    log: quietLog,
+    client: 'better-sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      // WAL survives a killed process with every committed transaction; NORMAL sync is
+      // durable against process crashes (not power loss), at a fraction of FULL's cost.
+      afterCreate: (
+        conn: { pragma(s: string): unknown },
+        done: (err: Error | null, conn: unknown) => void,
+      ) => {
+        conn.pragma('journal_mode = WAL');
+        conn.pragma('synchronous = NORMAL');
+        conn.pragma('busy_timeout = 10000');
+        done(null, conn);
+      },
+    },
+  });
+}
+
+/**
  * The state store: `upgrade_log` (every attempt, the seed's audit table), the current state of
  * each step, runs and site locks — in any knex database. Every write is its own transaction, so a
  * killed process leaves either the state before a write or the state after it.
@@ -145,52 +182,46 @@ export interface BeginStep extends StepKey {
 export class StateStore {
   readonly knex: Knex;
   readonly dialect: Dialect;
-  readonly #owned: boolean;
+  readonly #release: () => Promise<void>;
+  #closed = false;
 
-  private constructor(knex: Knex, owned: boolean) {
+  private constructor(knex: Knex, release: () => Promise<void>) {
     this.knex = knex;
     this.dialect = dialectOf(knex);
-    this.#owned = owned;
+    this.#release = release;
   }
 
   /** Opens (and creates or migrates forward) the state schema. */
   static async open(options: StateOptions): Promise<StateStore> {
     let knex: Knex;
-    let owned = true;
+    let release = async () => {};
     if ('knex' in options) {
       knex = options.knex;
-      owned = false;
     } else if ('config' in options) {
-      knex = knexFactory(options.config);
+      knex = knexFactory({ log: quietLog, ...options.config });
+      release = () => knex.destroy();
     } else {
       if (typeof options.filename !== 'string' || options.filename === '') {
         throw new UpgradeKitError(ErrorCodes.BAD_INPUT, 'state: `filename` must be a non-empty path');
       }
       const filename = resolve(options.filename);
-      mkdirSync(dirname(filename), { recursive: true });
-      knex = knexFactory({
-        client: 'better-sqlite3',
-        connection: { filename },
-        useNullAsDefault: true,
-        pool: {
-          min: 1,
-          max: 1,
-          // WAL survives a killed process with every committed transaction; NORMAL sync is
-          // durable against process crashes (not power loss), at a fraction of FULL's cost.
-          afterCreate: (
-            conn: { pragma(s: string): unknown },
-            done: (err: Error | null, conn: unknown) => void,
-          ) => {
-            conn.pragma('journal_mode = WAL');
-            conn.pragma('synchronous = NORMAL');
-            conn.pragma('busy_timeout = 10000');
-            done(null, conn);
-          },
-        },
-      });
+      const shared = sqliteFiles.get(filename) ?? { knex: openSqlite(filename), stores: 0 };
+      sqliteFiles.set(filename, shared);
+      shared.stores++;
+      knex = shared.knex;
+      release = async () => {
+        if (--shared.stores > 0) return;
+        sqliteFiles.delete(filename);
+        await shared.knex.destroy();
+      };
     }
-    const store = new StateStore(knex, owned);
-    await store.#migrate();
+    const store = new StateStore(knex, release);
+    try {
+      await store.#migrate();
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
     return store;
   }
 
@@ -199,15 +230,25 @@ export class StateStore {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#ensureMigrationLockRow();
+        // Up to date (the usual case): no need for knex's migration lock at all.
+        const [, pending] = (await this.knex.migrate.list(config).catch(() => [[], [1]])) as [
+          unknown[],
+          unknown[],
+        ];
+        if (pending.length === 0) return;
         await this.knex.migrate.latest(config);
         return;
       } catch (error) {
         // Two runners opening a fresh database at once: one migrates, the other waits for it.
-        if (
-          attempt < 50 &&
-          /migration table is already locked|already exists|UNIQUE|Duplicate/i.test(String(error))
-        ) {
+        const locked = /migration table is already locked/i.test(String(error));
+        if (attempt < 50 && (locked || /already exists|UNIQUE|Duplicate/i.test(String(error)))) {
           await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        // The state schema migrates in well under a second: a lock held for 5 s belongs to a
+        // runner killed mid-migration. Free it once and try again.
+        if (attempt === 50 && locked) {
+          await this.knex.migrate.forceFreeMigrationsLock(config).catch(() => {});
           continue;
         }
         throw new UpgradeKitError(
@@ -244,7 +285,9 @@ export class StateStore {
   }
 
   async close(): Promise<void> {
-    if (this.#owned) await this.knex.destroy();
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#release();
   }
 
   // ------------------------------------------------------------------ steps
