@@ -1,0 +1,7 @@
+export {
+  applyPlaceholders,
+  commitsImplicitly,
+  type SqlDialect,
+  type Statement,
+  splitStatements,
+} from './split.js';
