@@ -7,6 +7,8 @@ export type FailureReason =
   | 'disk-full'
   | 'bad-input'
   | 'aborted'
+  | 'in-doubt'
+  | 'locked'
   | 'network'
   | 'timeout'
   | 'database-transient'
@@ -116,6 +118,9 @@ export const classifyError: Classifier = (error) => {
       return { decision: 'fail-now', reason: 'bad-input' };
     }
     if (error.code === ErrorCodes.ABORTED) return { decision: 'fail-now', reason: 'aborted' };
+    // Someone must look before anything runs again.
+    if (error.code === ErrorCodes.IN_DOUBT) return { decision: 'fail-now', reason: 'in-doubt' };
+    if (error.code === ErrorCodes.LOCKED) return { decision: 'fail-now', reason: 'locked' };
     if (error.code === ErrorCodes.TIMEOUT) return { decision: 'retry', reason: 'timeout' };
   }
   if (error instanceof Error && error.name === 'AbortError')

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Knex } from 'knex';
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
 import type { EventBus } from '../events/bus.js';
 import type { LogLevel } from '../events/types.js';
@@ -64,6 +65,8 @@ export class Executor {
   readonly #restarts = new Map<string, number>();
   /** Steps this invocation attempted, in order: what a `run`-scope restart must clean up. */
   readonly #attempted = new Map<string, PlannedStep>();
+  /** The log row of the attempt in progress per step, for `succeedWithin`. */
+  readonly #current = new Map<string, { logId: number; started: number; committed: boolean }>();
 
   constructor(invocation: Invocation) {
     this.#inv = invocation;
@@ -110,6 +113,19 @@ export class Executor {
       },
       stepState: async (stepId: string, host = '') =>
         inv.states.get(stepKeyString({ host, taskVersion: step.key.taskVersion, taskId: stepId })),
+      stateKnex: inv.store.knex,
+      succeedWithin: async (trx: Knex.Transaction) => {
+        const current = this.#current.get(key);
+        if (!current) throw new Error(`succeedWithin: step ${step.id} has no attempt in progress`);
+        await inv.store.endStep(
+          step.key,
+          current.logId,
+          'succeeded',
+          { endedAt: Date.now(), durationMs: performance.now() - current.started, clearProgress: true },
+          trx,
+        );
+        current.committed = true;
+      },
     });
   }
 
@@ -254,9 +270,12 @@ export class Executor {
       );
       return { ...base, status: 'succeeded', attempts, durationMs: performance.now() - started };
     } catch (error) {
-      const status = inv.signal.aborted ? 'aborted' : 'failed';
       // With a single attempt the retry wrapper adds nothing: report the error itself.
       const reported = attempts <= 1 && error instanceof UpgradeKitRetryError ? error.cause : error;
+      const inDoubt = [reported, (reported as { cause?: unknown })?.cause].some((e) =>
+        isUpgradeKitError(e, ErrorCodes.IN_DOUBT),
+      );
+      const status = inv.signal.aborted ? 'aborted' : inDoubt ? 'in_doubt' : 'failed';
       return { ...base, status, attempts, durationMs: performance.now() - started, error: asError(reported) };
     }
   }
@@ -291,6 +310,8 @@ export class Executor {
       ...(previous?.progress ? { progress: previous.progress } : {}),
     });
     const where = { stage: step.stage, step: step.id, ...(step.host ? { host: step.host } : {}) };
+    const current = { logId, started, committed: false };
+    this.#current.set(key, current);
     inv.events.emit({ type: 'step.start', ...where, attempt });
     try {
       await withTimeout((signal) => step.definition.run(this.context(step, attempt, signal)), {
@@ -303,7 +324,13 @@ export class Executor {
         events: inv.events,
       });
     } catch (error) {
-      const status = inv.signal.aborted ? 'aborted' : 'failed';
+      this.#current.delete(key);
+      // The step found part of its own work in doubt (e.g. one statement of a file): say so.
+      const status = inv.signal.aborted
+        ? 'aborted'
+        : isUpgradeKitError(error, ErrorCodes.IN_DOUBT)
+          ? 'in_doubt'
+          : 'failed';
       const message = describeError(error).message;
       const durationMs = performance.now() - started;
       await inv.store
@@ -313,20 +340,22 @@ export class Executor {
       inv.events.emit({
         type: 'step.end',
         ...where,
-        status: status === 'aborted' ? 'aborted' : 'failed',
+        status,
         durationMs,
         error: { message, ...(isUpgradeKitError(error) ? { code: error.code } : {}) },
       });
       throw error;
     }
     const durationMs = performance.now() - started;
-    await inv.store.endStep(step.key, logId, 'succeeded', {
-      endedAt: Date.now(),
-      durationMs,
-      clearProgress: true,
-    });
-    const current = inv.states.get(key)!;
-    const { progress: _done, ...rest } = current;
+    this.#current.delete(key);
+    if (!current.committed) {
+      await inv.store.endStep(step.key, logId, 'succeeded', {
+        endedAt: Date.now(),
+        durationMs,
+        clearProgress: true,
+      });
+    }
+    const { progress: _done, ...rest } = inv.states.get(key)!;
     inv.states.set(key, { ...rest, status: 'succeeded' });
     inv.events.emit({ type: 'step.end', ...where, status: 'succeeded', durationMs });
   }

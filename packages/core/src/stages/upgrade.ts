@@ -479,7 +479,17 @@ export class Upgrade {
       events: this.events,
     });
     try {
-      const status = decision === 'applied' ? 'succeeded' : 'pending';
+      // A step that resumes inside itself (statement by statement) saved `{ next, started }`: a
+      // decision then settles the one statement in doubt, and the step continues after or at it.
+      const record = await store.getStep(step.key);
+      const statement = parseStatementProgress(record?.progress);
+      if (statement?.started !== undefined) {
+        await store.saveProgress(
+          step.key,
+          JSON.stringify({ next: statement.started + (decision === 'applied' ? 1 : 0) }),
+        );
+      }
+      const status = decision === 'applied' && statement?.started === undefined ? 'succeeded' : 'pending';
       await store.setStepStatus(step.key, status, {
         runId,
         stage: step.stage,
@@ -512,5 +522,18 @@ export class Upgrade {
   async close(): Promise<void> {
     if (this.#store && this.#ownsStore) await (await this.#store).close();
     this.#store = undefined;
+  }
+}
+
+function parseStatementProgress(
+  progress: string | undefined,
+): { next: number; started?: number } | undefined {
+  if (!progress) return undefined;
+  try {
+    const value = JSON.parse(progress) as { next?: unknown; started?: unknown };
+    if (typeof value.next !== 'number') return undefined;
+    return { next: value.next, ...(typeof value.started === 'number' ? { started: value.started } : {}) };
+  } catch {
+    return undefined;
   }
 }

@@ -364,8 +364,10 @@ export class StateStore {
     logId: number,
     status: Exclude<StepStatus, 'pending' | 'running'>,
     details: { endedAt: number; durationMs: number; error?: string; clearProgress?: boolean },
+    /** Write inside this transaction (of the same database): the step's own work and its success commit together. */
+    within?: Knex.Transaction,
   ): Promise<void> {
-    await this.knex.transaction(async (trx) => {
+    const write = async (trx: Knex.Transaction) => {
       await trx('upgrade_log')
         .where({ id: logId })
         .update({
@@ -382,7 +384,9 @@ export class StateStore {
           error: clip(details.error),
           ...(details.clearProgress ? { progress: null } : {}),
         });
-    });
+    };
+    if (within) await write(within);
+    else await this.knex.transaction(write);
   }
 
   /** Saves progress inside a step (e.g. "statement 7 of 12 done") so a resume continues there. */

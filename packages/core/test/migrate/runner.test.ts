@@ -1,0 +1,305 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createClient } from '@clickhouse/client';
+import {
+  addPlanSteps,
+  type Connection,
+  createUpgrade,
+  EventBus,
+  isUpgradeKitError,
+  loadRelease,
+  plan,
+  type StateOptions,
+  StateStore,
+} from '@upgradekit/core';
+import knexFactory from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  requireService,
+  settings,
+  type TestDatabase,
+} from '../../../../test/support/index.js';
+
+const [hasMariaDB, hasPostgres, hasClickHouse] = await Promise.all([
+  requireService('mariadb'),
+  requireService('postgres'),
+  requireService('clickhouse'),
+]);
+
+function writeRelease(dir: string, type: string, files: Record<string, string>, tasks: string): void {
+  const all = {
+    'upgradekit.yaml': `component: orders\ndatasources:\n  main: { type: ${type} }\ndefaults:\n  datasource: main\n`,
+    'versions/1.1.0/tasks.yaml': tasks,
+    ...files,
+  };
+  for (const [path, content] of Object.entries(all)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+}
+
+/** Loads the release from disk (again, after a fix), plans 1.0.0 → 1.1.0 and runs preStart. */
+async function runOnce(dir: string, connection: Connection, state: StateOptions | StateStore) {
+  const release = await loadRelease(dir);
+  const upgrade = createUpgrade({
+    component: 'orders',
+    from: '1.0.0',
+    to: '1.1.0',
+    site: 's1',
+    state,
+    events: new EventBus(),
+  });
+  addPlanSteps(upgrade, plan({ release, from: '1.0.0', to: '1.1.0' }), {
+    release,
+    connections: { main: connection },
+  });
+  const result = await upgrade.runStage('preStart');
+  await upgrade.close();
+  return result;
+}
+
+async function succeededRows(state: StateOptions, taskId: string): Promise<number> {
+  const store = await StateStore.open(state);
+  const rows = await store.log({ taskId });
+  await store.close();
+  return rows.filter((r) => r.status === 'succeeded').length;
+}
+
+describe('SQLite, state in the same database: a task and its success commit together', () => {
+  it('a failing statement rolls the whole task back; after the fix it runs once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: join(dir, 'app.sqlite') },
+      useNullAsDefault: true,
+      pool: { min: 1, max: 1 },
+    });
+    const state = await StateStore.open({ knex });
+    writeRelease(
+      dir,
+      'sqlite',
+      {
+        'versions/1.1.0/a.sql':
+          'CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\nINSERT INTO nope VALUES (2);\n',
+      },
+      'tasks:\n  - { id: create_a, kind: sql, stage: in_stop, file: a.sql }\n',
+    );
+    const failed = await runOnce(dir, knex, state);
+    expect(failed.status).toBe('failed');
+    expect(failed.error?.message).toMatch(
+      /versions\/1.1.0\/a.sql:3 statement 3 of 3 failed: .*no such table: nope/,
+    );
+    expect(await knex.schema.hasTable('a')).toBe(false); // rolled back: DDL is transactional here
+    writeFileSync(
+      join(dir, 'versions/1.1.0/a.sql'),
+      'CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\nINSERT INTO a VALUES (2);\n',
+    );
+    expect((await runOnce(dir, knex, state)).status).toBe('succeeded');
+    expect(await knex('a').count({ n: '*' }).first()).toMatchObject({ n: 2 });
+    expect((await runOnce(dir, knex, state)).steps[0]).toMatchObject({ status: 'skipped' });
+    const rows = await state.log({ taskId: 'create_a' });
+    expect(rows.map((r) => r.status)).toEqual(['failed', 'succeeded']);
+    await state.close();
+    await knex.destroy();
+  });
+});
+
+describe.runIf(hasPostgres)('PostgreSQL: transactional DDL', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres', 'uk_run');
+  });
+  afterAll(() => db?.drop());
+
+  it('commits the task with its success row; a failure leaves nothing behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
+    const knex = knexFactory(db.config);
+    const state = await StateStore.open({ knex });
+    writeRelease(
+      dir,
+      'postgres',
+      {
+        'versions/1.1.0/p.sql': `CREATE TABLE p (id int, note text DEFAULT 'a;b');\nCREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 7; END; $$ LANGUAGE plpgsql;\nINSERT INTO p (id) VALUES (f());\nSELECT 1/0;\n`,
+      },
+      'tasks:\n  - { id: create_p, kind: sql, stage: in_stop, file: p.sql }\n',
+    );
+    const failed = await runOnce(dir, knex, state);
+    expect(failed.error?.message).toMatch(/p.sql:4 statement 4 of 4 failed: .*division by zero/);
+    expect(await knex.schema.hasTable('p')).toBe(false);
+    writeFileSync(
+      join(dir, 'versions/1.1.0/p.sql'),
+      `CREATE TABLE p (id int, note text DEFAULT 'a;b');\nCREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 7; END; $$ LANGUAGE plpgsql;\nINSERT INTO p (id) VALUES (f());\n`,
+    );
+    expect((await runOnce(dir, knex, state)).status).toBe('succeeded');
+    expect(await knex('p').select('id', 'note')).toEqual([{ id: 7, note: 'a;b' }]);
+    expect((await state.log({ taskId: 'create_p' })).map((r) => r.status)).toEqual(['failed', 'succeeded']);
+    await state.close();
+    await knex.destroy();
+  });
+});
+
+describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statement', () => {
+  let target: TestDatabase;
+  beforeAll(async () => {
+    target = await createTestDatabase('mariadb', 'uk_run');
+  });
+  afterAll(() => target?.drop());
+
+  it('a DDL file failing at statement k resumes at k after the fix, not at 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
+    const knex = knexFactory(target.config);
+    const state = { filename: join(dir, 'state.sqlite') };
+    const statements = (third: string) =>
+      `${[
+        'CREATE TABLE t1 (id INT PRIMARY KEY)',
+        'CREATE TABLE t2 (id INT PRIMARY KEY)',
+        third,
+        'CREATE TABLE t4 (id INT PRIMARY KEY)',
+        'INSERT INTO t4 VALUES (4)',
+      ].join(';\n')};\n`;
+    writeRelease(
+      dir,
+      'mariadb',
+      { 'versions/1.1.0/ddl.sql': statements('ALTER TABLE t2 ADD COLUMN c INT AFTER missing_column') },
+      'tasks:\n  - { id: ddl, kind: sql, stage: in_stop, file: ddl.sql }\n',
+    );
+    const failed = await runOnce(dir, knex, state);
+    expect(failed.error?.message).toMatch(/ddl.sql:3 statement 3 of 5 failed: .*missing_column/);
+    expect(await knex.schema.hasTable('t2')).toBe(true); // statements 1–2 committed on their own
+    writeFileSync(join(dir, 'versions/1.1.0/ddl.sql'), statements('ALTER TABLE t2 ADD COLUMN c INT'));
+    // Had statements 1 and 2 run again, CREATE TABLE t1 would fail with "already exists".
+    const resumed = await runOnce(dir, knex, state);
+    expect(resumed.status, resumed.error?.message).toBe('succeeded');
+    expect(await knex('t4').select('id')).toEqual([{ id: 4 }]);
+    expect(await knex.schema.hasColumn('t2', 'c')).toBe(true);
+    expect(await succeededRows(state, 'ddl')).toBe(1);
+    await knex.destroy();
+  });
+
+  it('a DML-only file is one transaction: a failure rolls every row back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
+    const knex = knexFactory(target.config);
+    await knex.raw('CREATE TABLE dml (id INT PRIMARY KEY)');
+    writeRelease(
+      dir,
+      'mariadb',
+      {
+        'versions/1.1.0/dml.sql':
+          'INSERT INTO dml VALUES (1);\nINSERT INTO dml VALUES (2);\nINSERT INTO dml VALUES (1);\n',
+      },
+      'tasks:\n  - { id: dml, kind: sql, stage: in_stop, file: dml.sql }\n',
+    );
+    const failed = await runOnce(dir, knex, { filename: join(dir, 'state.sqlite') });
+    expect(failed.error?.message).toMatch(/statement 3 of 3 failed: .*Duplicate entry/);
+    expect(await knex('dml').count({ n: '*' }).first()).toMatchObject({ n: 0 });
+    await knex.destroy();
+  });
+
+  it('a `check` that finds the work done skips the task', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
+    const knex = knexFactory(target.config);
+    await knex.raw('CREATE TABLE checked (id INT)');
+    writeRelease(
+      dir,
+      'mariadb',
+      { 'versions/1.1.0/c.sql': 'CREATE TABLE checked (id INT);\n' },
+      `tasks:\n  - id: checked\n    kind: sql\n    stage: in_stop\n    file: c.sql\n    check: "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'checked'"\n`,
+    );
+    const result = await runOnce(dir, knex, { filename: join(dir, 'state.sqlite') });
+    expect(result.steps[0]).toMatchObject({ status: 'skipped', reason: 'skipIf: already done' });
+    await knex.destroy();
+  });
+
+  it('a statement in doubt after a crash stops the run, names the statement, and continues after "applied"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
+    const knex = knexFactory(target.config);
+    const stateFile = join(dir, 'state.sqlite');
+    writeRelease(
+      dir,
+      'mariadb',
+      {
+        'versions/1.1.0/d.sql':
+          'CREATE TABLE d1 (id INT);\nCREATE TABLE d2 (id INT);\nCREATE TABLE d3 (id INT);\n',
+      },
+      'tasks:\n  - { id: doubt, kind: sql, stage: in_stop, file: d.sql }\n',
+    );
+    // What a crash during statement 2 leaves: it committed (DDL), the progress says it started.
+    await knex.raw('CREATE TABLE d1 (id INT)');
+    await knex.raw('CREATE TABLE d2 (id INT)');
+    const store = await StateStore.open({ filename: stateFile });
+    const key = { component: 'orders', site: 's1', host: '', taskVersion: '1.1.0', taskId: 'doubt' };
+    await store.beginStep({
+      ...key,
+      runId: 'crashed',
+      taskName: 'd.sql',
+      stage: 'preStart',
+      versionFrom: '1.0.0',
+      versionTo: '1.1.0',
+      attempt: 1,
+      startedAt: Date.now(),
+    });
+    await store.saveProgress(key, JSON.stringify({ next: 1, started: 1 }));
+    await store.close();
+
+    const blocked = await runOnce(dir, knex, { filename: stateFile });
+    expect(blocked.status).toBe('needs-decision');
+    expect(isUpgradeKitError(blocked.error, 'UPGRADEKIT_IN_DOUBT')).toBe(true);
+    expect(blocked.error?.message).toMatch(/statement 2 of 3 \(versions\/1.1.0\/d.sql:2\) was running/);
+
+    const release = await loadRelease(dir);
+    const upgrade = createUpgrade({
+      component: 'orders',
+      from: '1.0.0',
+      to: '1.1.0',
+      site: 's1',
+      state: { filename: stateFile },
+    });
+    addPlanSteps(upgrade, plan({ release, from: '1.0.0', to: '1.1.0' }), {
+      release,
+      connections: { main: knex },
+    });
+    await upgrade.resolve('doubt', 'applied');
+    const resumed = await upgrade.runStage('preStart');
+    await upgrade.close();
+    expect(resumed.status, resumed.error?.message).toBe('succeeded'); // continued at statement 3
+    expect(await knex.schema.hasTable('d3')).toBe(true);
+    await knex.destroy();
+  });
+});
+
+describe.runIf(hasClickHouse)('ClickHouse: every statement auto-commits', () => {
+  const database = `uk_run_${Date.now().toString(36)}`;
+  const admin = createClient(settings.clickhouse);
+  beforeAll(() => admin.command({ query: `CREATE DATABASE ${database}` }));
+  afterAll(async () => {
+    await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await admin.close();
+  });
+
+  it('resumes at the failed statement after the fix', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-ch-'));
+    const client = createClient({ ...settings.clickhouse, database });
+    const file = (second: string) =>
+      `CREATE TABLE e1 (id UInt32) ENGINE = MergeTree ORDER BY id;\n${second};\nCREATE TABLE e3 (id UInt32) ENGINE = Memory;\nINSERT INTO e3 VALUES (3);\n`;
+    writeRelease(
+      dir,
+      'clickhouse',
+      { 'versions/1.1.0/e.sql': file('ALTER TABLE e1 ADD COLUMN x UInt32 AFTER nothing') },
+      'tasks:\n  - { id: events, kind: clickhouse, stage: in_stop, file: e.sql }\n',
+    );
+    const state = { filename: join(dir, 'state.sqlite') };
+    const failed = await runOnce(dir, client, state);
+    expect(failed.error?.message).toMatch(/e.sql:2 statement 2 of 4 failed/);
+    writeFileSync(join(dir, 'versions/1.1.0/e.sql'), file('ALTER TABLE e1 ADD COLUMN x UInt32'));
+    const resumed = await runOnce(dir, client, state);
+    expect(resumed.status, resumed.error?.message).toBe('succeeded');
+    const rows = await (await client.query({ query: 'SELECT id FROM e3', format: 'JSONEachRow' })).json<{
+      id: number;
+    }>();
+    expect(rows).toEqual([{ id: 3 }]);
+    expect(await succeededRows(state, 'events')).toBe(1);
+    await client.close();
+  });
+});
