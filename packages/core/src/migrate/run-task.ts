@@ -139,9 +139,11 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
     return (trx ?? connection).raw(sql);
   };
 
+  const marker = { component: options.release.component, task_version: task.version, task_id: task.id };
   const runTransaction = async (ctx: StepContext) => {
     const knex = connection as Knex;
     const sameDatabase = knex === ctx.stateKnex;
+    await ensureMarkerTable(knex);
     await knex.transaction(async (trx) => {
       for (const statement of statements) {
         ctx.signal.throwIfAborted();
@@ -151,8 +153,15 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
           throw statementError(task, file, statement, statements.length, error);
         }
       }
+      // The marker commits with the work: after a crash it tells "applied" from "rolled back".
+      await trx(MARKER_TABLE).insert({ ...marker, checksum: task.checksum, applied_at: Date.now() });
       if (sameDatabase) await ctx.succeedWithin(trx);
     });
+  };
+  const markerPresent = async () => {
+    const knex = connection as Knex;
+    if (!(await knex.schema.hasTable(MARKER_TABLE))) return false;
+    return (await knex(MARKER_TABLE).where(marker).first()) !== undefined;
   };
 
   const runPerStatement = async (ctx: StepContext) => {
@@ -214,9 +223,11 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
     ...(task.criticality ? { criticality: task.criticality } : {}),
     // Both modes resume safely by themselves; doubt about one statement is handled inside.
     idempotent: true,
-    ...(check
+    ...(check || mode === 'transaction'
       ? {
           skipIf: async () => {
+            if (mode === 'transaction' && (await markerPresent())) return true;
+            if (!check) return false;
             const value = isKnex(connection)
               ? firstValue(await connection.raw(check))
               : firstValue(await (await connection.query({ query: check, format: 'JSONCompact' })).json());
@@ -226,6 +237,30 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
       : {}),
     run: (ctx: StepContext) => (mode === 'transaction' ? runTransaction(ctx) : runPerStatement(ctx)),
   };
+}
+
+/**
+ * A table in the target database recording each transactional task applied there, written in the
+ * task's own transaction — the way Flyway and Liquibase keep their history — so a resume knows
+ * exactly whether a task that was running when the process died committed.
+ */
+export const MARKER_TABLE = 'upgradekit_applied';
+
+async function ensureMarkerTable(knex: Knex): Promise<void> {
+  if (await knex.schema.hasTable(MARKER_TABLE)) return;
+  await knex.schema
+    .createTable(MARKER_TABLE, (t) => {
+      t.string('component', 128).notNullable();
+      t.string('task_version', 64).notNullable();
+      t.string('task_id', 191).notNullable();
+      t.string('checksum', 128).notNullable();
+      t.bigInteger('applied_at').notNullable();
+      t.primary(['component', 'task_version', 'task_id']);
+    })
+    .catch(async (error: unknown) => {
+      // Another runner created it first.
+      if (!(await knex.schema.hasTable(MARKER_TABLE))) throw error;
+    });
 }
 
 /** The first column of the first row of a raw result, whatever the driver's shape. */

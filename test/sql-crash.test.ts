@@ -1,0 +1,220 @@
+// SIGKILL at random moments during a 30-task MariaDB upgrade, 30 trials: every trial must converge
+// to the schema and data of an uninterrupted run, with every task logged as succeeded exactly once.
+// DDL tasks auto-commit statement by statement (written idempotently, as DDL for resumable upgrades
+// should be); DML tasks are not idempotent (UPDATE v = v + 1) and run in one transaction each.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StateStore } from '@upgradekit/core';
+import mysql from 'mysql2/promise';
+import { describe, expect, it } from 'vitest';
+import { createTestDatabase, requireService, type TestDatabase } from './support/index.js';
+
+const fixture = fileURLToPath(new URL('./fixtures/sql-upgrade.mjs', import.meta.url));
+const hasMariaDB = await requireService('mariadb');
+const TABLES = 10;
+
+function writeRelease(dir: string): string[] {
+  const ids: string[] = [];
+  writeFileSync(
+    join(dir, 'upgradekit.yaml'),
+    'component: ledger\ndatasources:\n  main: { type: mariadb }\ndefaults:\n  datasource: main\n',
+  );
+  for (let i = 0; i < TABLES; i++) {
+    const version = `1.0.${1 + (i % 3)}`;
+    const folder = join(dir, 'versions', version);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(
+      join(folder, `ddl_${i}.sql`),
+      `CREATE TABLE IF NOT EXISTS t${i} (id INT PRIMARY KEY, v INT NOT NULL);\nALTER TABLE t${i} ADD COLUMN IF NOT EXISTS w INT DEFAULT ${i};\nCREATE INDEX IF NOT EXISTS t${i}_v ON t${i} (v);\n`,
+    );
+    writeFileSync(
+      join(folder, `load_${i}.sql`),
+      Array.from({ length: 20 }, (_, r) => `INSERT INTO t${i} (id, v) VALUES (${r}, ${r * i});`).join('\n'),
+    );
+    writeFileSync(
+      join(folder, `bump_${i}.sql`),
+      `UPDATE t${i} SET v = v + 1;\nUPDATE t${i} SET w = w * 2 WHERE id % 2 = 0;\n`,
+    );
+  }
+  const byVersion = new Map<string, string[]>();
+  for (let i = 0; i < TABLES; i++) {
+    const version = `1.0.${1 + (i % 3)}`;
+    const list = byVersion.get(version) ?? [];
+    list.push(
+      `  - { id: ddl_${i}, kind: sql, stage: in_stop, file: ddl_${i}.sql, idempotent: true }`,
+      `  - { id: load_${i}, kind: sql, stage: in_stop, file: load_${i}.sql }`,
+      `  - { id: bump_${i}, kind: sql, stage: in_stop, file: bump_${i}.sql }`,
+    );
+    ids.push(`ddl_${i}`, `load_${i}`, `bump_${i}`);
+    byVersion.set(version, list);
+  }
+  for (const [version, lines] of byVersion)
+    writeFileSync(join(dir, 'versions', version, 'tasks.yaml'), `tasks:\n${lines.join('\n')}\n`);
+  return ids;
+}
+
+function runChild(env: Record<string, string>, killAfterMs?: number) {
+  return new Promise<{ code: number | null; signal: string | null; out: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [fixture], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer =
+      killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, out });
+    });
+  });
+}
+
+/** Schema and data of the ten tables, as comparable text. */
+async function snapshot(db: TestDatabase): Promise<string> {
+  const c = await mysql.createConnection(db.connection);
+  const parts: string[] = [];
+  for (let i = 0; i < TABLES; i++) {
+    const [columns] = await c.query(
+      'SELECT COLUMN_NAME, COLUMN_TYPE, COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+      [db.name, `t${i}`],
+    );
+    const [indexes] = await c.query(
+      'SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY 1, 2',
+      [db.name, `t${i}`],
+    );
+    const [rows] = await c.query(`SELECT * FROM t${i} ORDER BY id`);
+    parts.push(JSON.stringify({ columns, indexes, rows }));
+  }
+  await c.end();
+  return parts.join('\n');
+}
+
+async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    }),
+  );
+}
+
+describe.runIf(hasMariaDB)('SQL tasks under SIGKILL (MariaDB)', () => {
+  it('30 trials with random kills converge to the uninterrupted schema and data; each task succeeds exactly once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-sqlcrash-'));
+    const ids = writeRelease(dir);
+    expect(ids).toHaveLength(30);
+
+    const reference = await createTestDatabase('mariadb', 'uk_ref');
+    const started = performance.now();
+    const clean = await runChild({
+      RELEASE: dir,
+      TARGET: JSON.stringify(reference.connection),
+      STATE: join(dir, 'reference.sqlite'),
+      SITE: 'ref',
+    });
+    const fullRunMs = performance.now() - started;
+    expect(clean.code, clean.out).toBe(0);
+    const expected = await snapshot(reference);
+    await reference.drop();
+
+    const problems: string[] = [];
+    let totalKills = 0;
+    await pool(
+      Array.from({ length: 30 }, (_, i) => i),
+      3,
+      async (trial) => {
+        const db = await createTestDatabase('mariadb', 'uk_trial');
+        const state = join(dir, `trial-${trial}.sqlite`);
+        const env = {
+          RELEASE: dir,
+          TARGET: JSON.stringify(db.connection),
+          STATE: state,
+          SITE: `trial-${trial}`,
+        };
+        try {
+          let kills = 0;
+          for (let round = 0; round < 12; round++) {
+            const killAt = kills < 3 ? Math.floor(Math.random() * fullRunMs * 1.2) : undefined;
+            const run = await runChild(env, killAt);
+            if (run.signal === 'SIGKILL') {
+              kills++;
+              continue;
+            }
+            if (run.code !== 0) problems.push(`trial ${trial}: exit ${run.code}: ${run.out}`);
+            break;
+          }
+          totalKills += kills;
+          if ((await snapshot(db)) !== expected)
+            problems.push(`trial ${trial}: schema or data differ from the uninterrupted run`);
+          const store = await StateStore.open({ filename: state });
+          const log = await store.log({ component: 'ledger', site: `trial-${trial}` });
+          await store.close();
+          for (const id of ids) {
+            const succeeded = log.filter((r) => r.taskId === id && r.status === 'succeeded').length;
+            if (succeeded !== 1)
+              problems.push(`trial ${trial}: ${id} logged as succeeded ${succeeded} times`);
+          }
+        } finally {
+          await db.drop();
+        }
+      },
+    );
+    expect(problems).toEqual([]);
+    expect(totalKills).toBeGreaterThanOrEqual(30);
+  }, 300_000);
+
+  it('a kill right after a task commits, before the state hears of it, is settled by the marker: no task runs twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-sqlcrash-'));
+    const ids = writeRelease(dir);
+    const reference = await createTestDatabase('mariadb', 'uk_ref');
+    const clean = await runChild({
+      RELEASE: dir,
+      TARGET: JSON.stringify(reference.connection),
+      STATE: join(dir, 'reference.sqlite'),
+      SITE: 'ref',
+    });
+    expect(clean.code, clean.out).toBe(0);
+    const expected = await snapshot(reference);
+    await reference.drop();
+    const problems: string[] = [];
+    // 20 transactional tasks: kill after each one's commit in turn.
+    await pool(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+      3,
+      async (n) => {
+        const db = await createTestDatabase('mariadb', 'uk_commit');
+        const state = join(dir, `commit-${n}.sqlite`);
+        const env = {
+          RELEASE: dir,
+          TARGET: JSON.stringify(db.connection),
+          STATE: state,
+          SITE: `commit-${n}`,
+        };
+        try {
+          const killed = await runChild({ ...env, KILL_AFTER_COMMIT: String(n) });
+          if (killed.signal !== 'SIGKILL')
+            problems.push(`commit ${n}: not killed (${killed.code}) ${killed.out}`);
+          const resumed = await runChild(env);
+          if (resumed.code !== 0) problems.push(`commit ${n}: resume exited ${resumed.code}: ${resumed.out}`);
+          if ((await snapshot(db)) !== expected) problems.push(`commit ${n}: schema or data differ`);
+          const store = await StateStore.open({ filename: state });
+          const log = await store.log({ component: 'ledger', site: `commit-${n}` });
+          await store.close();
+          for (const id of ids) {
+            const succeeded = log.filter((r) => r.taskId === id && r.status === 'succeeded').length;
+            if (succeeded !== 1) problems.push(`commit ${n}: ${id} logged as succeeded ${succeeded} times`);
+          }
+        } finally {
+          await db.drop();
+        }
+      },
+    );
+    expect(problems).toEqual([]);
+  }, 300_000);
+});
