@@ -209,6 +209,7 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
     name: task.description ?? file,
     version: task.version,
     checksum: task.checksum,
+    summary: `${task.kind} on ${name}: ${statements.length} statement${statements.length === 1 ? '' : 's'} from ${file}, ${mode === 'transaction' ? 'in one transaction' : 'committed one by one'}`,
     kind: 'database',
     ...(task.timeoutMs ? { timeoutMs: task.timeoutMs } : {}),
     ...(task.retry?.attempts

@@ -165,6 +165,7 @@ export class Executor {
     });
     return {
       id: step.id,
+      name: step.name,
       stage: step.stage,
       ...(step.host ? { host: step.host } : {}),
       status: 'skipped',
@@ -182,6 +183,7 @@ export class Executor {
     const record = inv.states.get(stepKeyString(step.key));
     const base = {
       id: step.id,
+      name: step.name,
       stage: step.stage,
       ...(step.host ? { host: step.host } : {}),
       criticality: step.criticality,
@@ -190,7 +192,12 @@ export class Executor {
 
     try {
       if (record && (record.status === 'succeeded' || record.status === 'skipped')) {
-        return this.#skipped(step, `already done (${record.status} in run ${record.runId})`, started);
+        if (step.definition.checksum && record.checksum && record.checksum !== step.definition.checksum) {
+          this.logger(step).warn(
+            `step ${step.id} changed since it ${record.status} in run ${record.runId} (checksum ${record.checksum.slice(0, 12)}… → ${step.definition.checksum.slice(0, 12)}…); it is not run again — see upgrade.validate() and repair()`,
+          );
+        }
+        return this.#skipped(step, `already done: ${record.status} in run ${record.runId}`, started);
       }
       const interrupted =
         record &&

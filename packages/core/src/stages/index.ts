@@ -1,5 +1,6 @@
 export { assertStage, CHECK_STAGES, STAGES, type StageName, TASK_STAGES } from './names.js';
 export type { PlannedStep } from './normalize.js';
+export { formatStageSummary, formatStepLine } from './summary.js';
 export type {
   Criticality,
   Hook,
@@ -21,7 +22,9 @@ export type {
   StepRetry,
 } from './types.js';
 export {
+  type ChecksumMismatch,
   createUpgrade,
+  type DryRunEntry,
   type StagedStep,
   type StatusReport,
   type StepStatusRow,

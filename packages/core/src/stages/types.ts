@@ -105,6 +105,8 @@ export interface StepDefinition<S extends StageName = StageName> {
   /** Remove partial output before a retry or a restart. */
   readonly cleanup?: (ctx: StepContext<S>) => unknown;
   readonly checksum?: string;
+  /** One line for dry runs and reports: what the step will do (e.g. "sql on main, 3 statements"). */
+  readonly summary?: string;
 }
 
 export type HookFunction<S extends StageName> = (ctx: StepContext<S>) => unknown;
@@ -118,6 +120,8 @@ export type StepOutcome = 'succeeded' | 'skipped' | 'failed' | 'aborted' | 'in_d
 
 export interface StepResult {
   readonly id: string;
+  /** What a person calls it: the step's name, or its id. */
+  readonly name: string;
   readonly stage: StageName;
   readonly host?: string;
   readonly status: StepOutcome;

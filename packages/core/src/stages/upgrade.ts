@@ -125,6 +125,26 @@ export interface StepStatusRow {
   readonly error?: string;
 }
 
+export interface DryRunEntry {
+  readonly stage: StageName;
+  readonly id: string;
+  readonly name: string;
+  readonly version: string;
+  readonly host?: string;
+  readonly action: 'run' | 'skip' | 'blocked';
+  readonly reason?: string;
+  readonly summary?: string;
+}
+
+export interface ChecksumMismatch {
+  readonly id: string;
+  readonly stage: StageName;
+  readonly version: string;
+  readonly recorded: string;
+  readonly current: string;
+  readonly runId: string;
+}
+
 export interface StatusReport {
   readonly component: string;
   readonly site: string;
@@ -446,6 +466,145 @@ export class Upgrade {
   }
 
   /**
+   * What `run()` (or `runStage()` for the given stages) would do now, without doing it: per step,
+   * run or skip and why, or blocked on an operator decision. `skipIf` checks are evaluated (they
+   * only read); nothing is written and no lock is taken.
+   */
+  async dryRun(options: { stages?: readonly StageName[] } = {}): Promise<DryRunEntry[]> {
+    const stages = options.stages ?? STAGES;
+    for (const stage of stages) assertStage(stage, 'upgrade.dryRun');
+    const store = await this.#state();
+    const states = await store.loadSteps(this.component, this.site.id);
+    const lock = await SiteLock.holder(store, this.component, this.site.id);
+    const executor = new Executor({
+      store,
+      runId: 'dry-run',
+      component: this.component,
+      site: this.site,
+      from: this.from,
+      to: this.to,
+      datasources: this.#options.datasources,
+      hosts: this.#options.hosts as HostInfo[],
+      events: new EventBus(),
+      signal: new AbortController().signal,
+      states,
+    });
+    const entries: DryRunEntry[] = [];
+    for (const stage of stages) {
+      for (const step of this.planned(stage)) {
+        const record = states.get(stepKeyString(step.key));
+        const base = {
+          stage,
+          id: step.id,
+          name: step.name,
+          version: step.key.taskVersion,
+          ...(step.host ? { host: step.host } : {}),
+          ...(step.definition.summary ? { summary: step.definition.summary } : {}),
+        };
+        const checkDone = async () =>
+          step.definition.skipIf
+            ? Boolean(await step.definition.skipIf(executor.context(step, 0, new AbortController().signal)))
+            : false;
+        if (record && (record.status === 'succeeded' || record.status === 'skipped')) {
+          const changed = Boolean(
+            step.definition.checksum && record.checksum && record.checksum !== step.definition.checksum,
+          );
+          entries.push({
+            ...base,
+            action: 'skip',
+            reason: `already done: ${record.status} in run ${record.runId}${changed ? '; its content changed since (see validate)' : ''}`,
+          });
+        } else if (
+          record &&
+          (record.status === 'in_doubt' ||
+            ((record.status === 'running' || record.status === 'aborted') && lock?.runId !== record.runId))
+        ) {
+          if (step.definition.skipIf) {
+            entries.push(
+              (await checkDone())
+                ? {
+                    ...base,
+                    action: 'skip',
+                    reason: `interrupted in run ${record.runId}; skipIf finds it applied`,
+                  }
+                : {
+                    ...base,
+                    action: 'run',
+                    reason: `interrupted in run ${record.runId}; skipIf finds it not applied`,
+                  },
+            );
+          } else if (step.idempotent) {
+            entries.push({
+              ...base,
+              action: 'run',
+              reason: `interrupted in run ${record.runId}; idempotent, runs again`,
+            });
+          } else {
+            entries.push({
+              ...base,
+              action: 'blocked',
+              reason: `interrupted in run ${record.runId}; in doubt until resolved (applied|retry)`,
+            });
+          }
+        } else if (await checkDone()) {
+          entries.push({ ...base, action: 'skip', reason: 'skipIf: already done' });
+        } else {
+          entries.push({
+            ...base,
+            action: 'run',
+            ...(record?.status === 'failed' ? { reason: `failed in run ${record.runId}; runs again` } : {}),
+          });
+        }
+      }
+    }
+    return entries;
+  }
+
+  /** Steps that succeeded but whose content (checksum) has changed since. Accept with `repair`. */
+  async validate(): Promise<ChecksumMismatch[]> {
+    const store = await this.#state();
+    const states = await store.loadSteps(this.component, this.site.id);
+    return STAGES.flatMap((stage) => this.planned(stage)).flatMap((step) => {
+      const record = states.get(stepKeyString(step.key));
+      const now = step.definition.checksum;
+      if (!record || !now || !record.checksum || record.checksum === now) return [];
+      if (record.status !== 'succeeded' && record.status !== 'skipped') return [];
+      return [
+        {
+          id: step.id,
+          stage: step.stage,
+          version: step.key.taskVersion,
+          recorded: record.checksum,
+          current: now,
+          runId: record.runId,
+        },
+      ];
+    });
+  }
+
+  /** Deliberately accepts the current content of a changed, already-succeeded step (audited). */
+  async repair(stepId: string, options: { host?: string } = {}): Promise<void> {
+    const mismatch = (await this.validate()).find((m) => m.id === stepId);
+    if (!mismatch) {
+      throw new UpgradeKitError(
+        ErrorCodes.BAD_INPUT,
+        `upgrade.repair: step "${stepId}" has no checksum change to accept (see upgrade.validate())`,
+      );
+    }
+    const step = this.planned(mismatch.stage).find(
+      (s) => s.id === stepId && s.host === (options.host ?? ''),
+    )!;
+    const store = await this.#state();
+    await store.setChecksum(step.key, mismatch.current, {
+      runId: randomUUID(),
+      stage: step.stage,
+      taskName: step.name,
+      versionFrom: this.from,
+      versionTo: this.to,
+    });
+  }
+
+  /**
    * Settles an in-doubt (or any) step by an operator's decision: `applied` records it as done,
    * `retry` lets the next run execute it again. Takes the site lock while it writes.
    */
@@ -507,6 +666,7 @@ export class Upgrade {
       });
       return {
         id: step.id,
+        name: step.name,
         stage: step.stage,
         status: decision === 'applied' ? 'succeeded' : 'skipped',
         criticality: step.criticality,

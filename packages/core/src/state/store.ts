@@ -389,6 +389,33 @@ export class StateStore {
     else await this.knex.transaction(write);
   }
 
+  /** Accepts a changed step's new checksum deliberately (`repair`), with an audit row saying so. */
+  async setChecksum(
+    key: StepKey,
+    checksum: string,
+    note: { runId: string; stage: string; taskName: string; versionFrom: string; versionTo: string },
+  ): Promise<void> {
+    const now = Date.now();
+    await this.knex.transaction(async (trx) => {
+      await this.#insertId(trx, 'upgrade_log', {
+        run_id: note.runId,
+        ...keyWhere(key),
+        task_name: note.taskName,
+        version_from: note.versionFrom,
+        version_to: note.versionTo,
+        stage: note.stage,
+        status: 'repaired',
+        attempt: 0,
+        checksum,
+        error: 'checksum accepted by operator (repair)',
+        start_time: now,
+        end_time: now,
+        duration_ms: 0,
+      });
+      await trx('upgradekit_steps').where(keyWhere(key)).update({ checksum });
+    });
+  }
+
   /** Saves progress inside a step (e.g. "statement 7 of 12 done") so a resume continues there. */
   async saveProgress(key: StepKey, progress: string): Promise<void> {
     await this.knex('upgradekit_steps').where(keyWhere(key)).update({ progress });

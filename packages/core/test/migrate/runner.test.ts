@@ -7,6 +7,8 @@ import {
   type Connection,
   createUpgrade,
   EventBus,
+  formatStageSummary,
+  formatStepLine,
   isUpgradeKitError,
   loadRelease,
   plan,
@@ -301,5 +303,82 @@ describe.runIf(hasClickHouse)('ClickHouse: every statement auto-commits', () => 
     expect(rows).toEqual([{ id: 3 }]);
     expect(await succeededRows(state, 'events')).toBe(1);
     await client.close();
+  });
+});
+
+describe('dry run, validation, repair and summary lines', () => {
+  it('says what would run and why the rest is skipped; flags changed content; repair accepts it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: join(dir, 'app.sqlite') },
+      useNullAsDefault: true,
+      pool: { min: 1, max: 1 },
+    });
+    writeRelease(
+      dir,
+      'sqlite',
+      {
+        'versions/1.1.0/a.sql': 'CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\n',
+        'versions/1.1.0/b.sql': 'CREATE TABLE b (id INT);\n',
+      },
+      'tasks:\n  - { id: create_a, kind: sql, stage: in_stop, file: a.sql }\n  - { id: create_b, kind: sql, stage: in_stop, file: b.sql, description: Create b }\n',
+    );
+    const state = { filename: join(dir, 'state.sqlite') };
+    const make = async () => {
+      const release = await loadRelease(dir);
+      const upgrade = createUpgrade({
+        component: 'orders',
+        from: '1.0.0',
+        to: '1.1.0',
+        site: 's1',
+        state,
+        events: new EventBus(),
+      });
+      addPlanSteps(upgrade, plan({ release, from: '1.0.0', to: '1.1.0' }), {
+        release,
+        connections: { main: knex },
+      });
+      return upgrade;
+    };
+    const first = await make();
+    expect(await first.dryRun({ stages: ['preStart'] })).toEqual([
+      expect.objectContaining({
+        id: 'create_a',
+        action: 'run',
+        summary: 'sql on main: 2 statements from versions/1.1.0/a.sql, in one transaction',
+      }),
+      expect.objectContaining({ id: 'create_b', name: 'Create b', action: 'run' }),
+    ]);
+    expect(await knex.schema.hasTable('a')).toBe(false); // a dry run changes nothing
+    const result = await first.runStage('preStart');
+    expect(result.steps.map(formatStepLine)).toEqual([
+      expect.stringMatching(/^\[SUCCESS\] versions\/1.1.0\/a.sql \(\d+(\.\d+)?m?s\)$/),
+      expect.stringMatching(/^\[SUCCESS\] Create b \(\d+(\.\d+)?m?s\)$/),
+    ]);
+    await first.close();
+
+    writeFileSync(join(dir, 'versions/1.1.0/a.sql'), 'CREATE TABLE a (id INT);\nINSERT INTO a VALUES (2);\n');
+    const second = await make();
+    const [mismatch] = await second.validate();
+    expect(mismatch).toMatchObject({ id: 'create_a', version: '1.1.0' });
+    expect(mismatch!.recorded).not.toBe(mismatch!.current);
+    const dry = await second.dryRun({ stages: ['preStart'] });
+    expect(dry[0]).toMatchObject({
+      action: 'skip',
+      reason: expect.stringMatching(/already done: succeeded in run .*content changed since/),
+    });
+    const again = await second.runStage('preStart');
+    expect(formatStepLine(again.steps[0]!)).toMatch(
+      /^\[SKIPPED\] versions\/1.1.0\/a.sql \(already done: succeeded in run [0-9a-f-]+\)$/,
+    );
+    expect(formatStageSummary(again)).toMatch(
+      /^stage preStart: succeeded in .* \(2 skipped\)\n {2}\[SKIPPED\]/,
+    );
+    await second.repair('create_a');
+    expect(await second.validate()).toEqual([]);
+    await expect(second.repair('create_b')).rejects.toThrow(/no checksum change to accept/);
+    await second.close();
+    await knex.destroy();
   });
 });

@@ -149,7 +149,7 @@ describe('resume and identity', () => {
     const again = createUpgrade(options).step('preStart', step);
     expect((await again.runStage('preStart')).steps[0]).toMatchObject({
       status: 'skipped',
-      reason: expect.stringMatching(/already done/),
+      reason: expect.stringMatching(/already done: succeeded in run/),
     });
     await again.close();
     expect(runs).toBe(1);

@@ -1,0 +1,33 @@
+import { formatDuration } from '../events/format.js';
+import type { StageResult, StepResult } from './types.js';
+
+const TAGS: Record<StepResult['status'], string> = {
+  succeeded: 'SUCCESS',
+  skipped: 'SKIPPED',
+  failed: 'FAILED',
+  aborted: 'ABORTED',
+  in_doubt: 'IN DOUBT',
+};
+
+/**
+ * One line per step, as the seed's reports print them:
+ * `[SUCCESS] alter_orders_table.sql (2m 30s)`, `[SKIPPED] backup_legacy_data (already done: succeeded in run …)`.
+ */
+export function formatStepLine(result: StepResult): string {
+  const tag = `[${TAGS[result.status]}] ${result.name}${result.host ? ` on ${result.host}` : ''}`;
+  if (result.status === 'skipped') return `${tag} (${result.reason ?? 'skipped'})`;
+  const took = `(${formatDuration(result.durationMs)}${result.attempts > 1 ? `, ${result.attempts} attempts` : ''})`;
+  if (result.status === 'succeeded') return `${tag} ${took}`;
+  return `${tag} ${took}: ${(result.error?.message ?? '').split('\n')[0]}`;
+}
+
+/** A stage's result for a log or a terminal: a header and one line per step. */
+export function formatStageSummary(result: StageResult): string {
+  const counts = new Map<string, number>();
+  for (const step of result.steps) counts.set(step.status, (counts.get(step.status) ?? 0) + 1);
+  const tally = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
+  return [
+    `stage ${result.stage}: ${result.status} in ${formatDuration(result.durationMs)}${tally ? ` (${tally})` : ''}`,
+    ...result.steps.map((s) => `  ${formatStepLine(s)}`),
+  ].join('\n');
+}
