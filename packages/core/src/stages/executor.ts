@@ -203,7 +203,21 @@ export class Executor {
         record &&
         (record.status === 'in_doubt' ||
           ((record.status === 'running' || record.status === 'aborted') && record.runId !== inv.runId));
-      if (interrupted) {
+      // The process may have died between writing the attempt's end to the log and to the state.
+      const ended =
+        interrupted && record.status === 'running' && record.logId !== undefined
+          ? await inv.store.attemptOutcome(record.logId)
+          : undefined;
+      if (ended === 'succeeded') {
+        await inv.store.settleFromLog(step.key, 'succeeded');
+        inv.states.set(stepKeyString(step.key), { ...record!, status: 'succeeded' });
+        return this.#skipped(
+          step,
+          `already done: succeeded in run ${record!.runId} (recorded in its log)`,
+          started,
+        );
+      }
+      if (interrupted && ended !== 'failed') {
         // A precise check beats a blanket promise: ask skipIf first, then trust idempotence.
         if (step.definition.skipIf) {
           if (await step.definition.skipIf(probe())) {
@@ -239,6 +253,9 @@ export class Executor {
           });
           return { ...base, status: 'in_doubt', attempts: 0, durationMs: performance.now() - started, error };
         }
+      } else if (interrupted && ended === 'failed') {
+        // It ended in failure before the process died: simply a failed step, run it again.
+        await inv.store.settleFromLog(step.key, 'failed');
       } else if (step.definition.skipIf && (await step.definition.skipIf(probe()))) {
         await this.#setStatus(step, 'skipped', 'skipIf: already done');
         return this.#skipped(step, 'skipIf: already done', started);

@@ -65,6 +65,7 @@ function toStep(row: Record<string, unknown>): StepRecord {
       progress: str(row.progress),
       startedAt: num(row.started_at),
       endedAt: num(row.ended_at),
+      logId: num(row.log_id),
     }),
   };
 }
@@ -309,7 +310,11 @@ export class StateStore {
 
   /** Records that an attempt starts: a `running` log row and the step's current state, together. */
   async beginStep(step: BeginStep): Promise<number> {
-    return this.knex.transaction(async (trx) => {
+    // Two autocommitted writes, not one transaction: half the round trips per step. Order makes
+    // that safe: the log row first, so a crash between the two leaves the step's state untouched
+    // (it had not started), and only a harmless 'running' audit row behind.
+    const trx = this.knex;
+    {
       const logRow = {
         run_id: step.runId,
         component: step.component,
@@ -355,7 +360,7 @@ export class StateStore {
           'log_id',
         ]);
       return logId;
-    });
+    }
   }
 
   /** Records how an attempt ended, in the log row and the step's current state, together. */
@@ -385,8 +390,21 @@ export class StateStore {
           ...(details.clearProgress ? { progress: null } : {}),
         });
     };
-    if (within) await write(within);
-    else await this.knex.transaction(write);
+    // Inside the caller's transaction (exact), or as two autocommitted writes: the log row first,
+    // then the state. A crash between them leaves the state 'running' with a log row that says how
+    // the attempt ended — `settleFromLog` reads it on resume, so no false doubt remains.
+    await write(within ?? (this.knex as unknown as Knex.Transaction));
+  }
+
+  /** The ending an interrupted attempt's own log row recorded, if it got that far. */
+  async attemptOutcome(logId: number): Promise<string | undefined> {
+    const row = await this.knex('upgrade_log').where({ id: logId }).first('status');
+    return row ? String(row.status) : undefined;
+  }
+
+  /** Brings a step's state in line with its last attempt's log row (after a crash between the two writes). */
+  async settleFromLog(key: StepKey, status: StepStatus): Promise<void> {
+    await this.knex('upgradekit_steps').where(keyWhere(key)).update({ status, ended_at: Date.now() });
   }
 
   /** Accepts a changed step's new checksum deliberately (`repair`), with an audit row saying so. */
@@ -517,7 +535,11 @@ export class StateStore {
     return rows.map(toLog);
   }
 
-  async #insertId(trx: Knex.Transaction, table: string, row: Record<string, unknown>): Promise<number> {
+  async #insertId(
+    trx: Knex | Knex.Transaction,
+    table: string,
+    row: Record<string, unknown>,
+  ): Promise<number> {
     if (this.dialect === 'mysql') {
       const [id] = await trx(table).insert(row);
       return Number(id);

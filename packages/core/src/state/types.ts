@@ -24,6 +24,8 @@ export interface StepRecord extends StepKey {
   readonly progress?: string;
   readonly startedAt?: number;
   readonly endedAt?: number;
+  /** The `upgrade_log` row of the latest attempt. */
+  readonly logId?: number;
 }
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'aborted' | 'needs-decision' | 'partial';

@@ -328,6 +328,48 @@ describe('in doubt and operator decisions', () => {
   });
 });
 
+describe('a crash between the two writes that end an attempt', () => {
+  it("is settled from the attempt's own log row: succeeded is not re-run, failed is", async () => {
+    const { upgrade, options } = setup();
+    const runs: string[] = [];
+    upgrade.step('postStart', { id: 'notify', run: () => void runs.push('notify') });
+    upgrade.step('postStart', { id: 'reindex', run: () => void runs.push('reindex') });
+    const store = await StateStore.open(options.state as { filename: string });
+    for (const [taskId, ending] of [
+      ['notify', 'succeeded'],
+      ['reindex', 'failed'],
+    ] as const) {
+      const logId = await store.beginStep({
+        component: 'dr-platform',
+        site: 'site-042',
+        host: '',
+        taskVersion: '2.16.7',
+        taskId,
+        runId: 'crashed-run',
+        taskName: taskId,
+        stage: 'postStart',
+        versionFrom: '2.16.5',
+        versionTo: '2.16.7',
+        attempt: 1,
+        startedAt: Date.now(),
+      });
+      // endStep's first write landed (the log row), the second (the state) did not.
+      await store.knex('upgrade_log').where({ id: logId }).update({ status: ending, end_time: Date.now() });
+    }
+    const result = await upgrade.runStage('postStart');
+    expect(result.status).toBe('succeeded');
+    expect(result.steps[0]).toMatchObject({
+      id: 'notify',
+      status: 'skipped',
+      reason: expect.stringMatching(/recorded in its log/),
+    });
+    expect(runs).toEqual(['reindex']);
+    expect((await store.log({ taskId: 'notify' })).filter((r) => r.status === 'succeeded')).toHaveLength(1);
+    await store.close();
+    await upgrade.close();
+  });
+});
+
 describe('one run per site', () => {
   it('a second runner on the same site fails at once, naming the holder; another site proceeds', async () => {
     const { options } = setup();

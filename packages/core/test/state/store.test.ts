@@ -277,6 +277,7 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
           attempt: 1,
           checksum: 'sha256:abc',
           startedAt: T0,
+          logId, // the attempt's own log row: how a resume learns how it ended
         };
         expect(await store.getStep(k)).toEqual(running);
 
