@@ -160,7 +160,7 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
   };
   const markerPresent = async () => {
     const knex = connection as Knex;
-    if (!(await knex.schema.hasTable(MARKER_TABLE))) return false;
+    await ensureMarkerTable(knex);
     return (await knex(MARKER_TABLE).where(marker).first()) !== undefined;
   };
 
@@ -247,7 +247,20 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
  */
 export const MARKER_TABLE = 'upgradekit_applied';
 
-async function ensureMarkerTable(knex: Knex): Promise<void> {
+const markerTables = new WeakMap<Knex, Promise<void>>();
+
+/** Creates the marker table once per connection (a schema lookup per task costs more than the task). */
+function ensureMarkerTable(knex: Knex): Promise<void> {
+  let ready = markerTables.get(knex);
+  if (!ready) {
+    ready = createMarkerTable(knex);
+    markerTables.set(knex, ready);
+    ready.catch(() => markerTables.delete(knex));
+  }
+  return ready;
+}
+
+async function createMarkerTable(knex: Knex): Promise<void> {
   if (await knex.schema.hasTable(MARKER_TABLE)) return;
   await knex.schema
     .createTable(MARKER_TABLE, (t) => {
