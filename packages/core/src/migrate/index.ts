@@ -1,7 +1,9 @@
+export { commandStep, type ToolContext, type ToolFunction, toolStep } from './run-program.js';
 export {
   addPlanSteps,
   type ClickHouseLike,
   type Connection,
+  MARKER_TABLE,
   type SqlMode,
   sqlMode,
   type TaskRunOptions,

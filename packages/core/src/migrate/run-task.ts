@@ -7,6 +7,7 @@ import type { Release, Task } from '../release/types.js';
 import { TASK_STAGES } from '../stages/names.js';
 import type { StepContext, StepDefinition } from '../stages/types.js';
 import type { Upgrade } from '../stages/upgrade.js';
+import { commandStep, toolStep } from './run-program.js';
 import {
   applyPlaceholders,
   commitsImplicitly,
@@ -299,8 +300,15 @@ function firstValue(result: unknown): unknown {
  * await upgrade.runStage('preStart');
  */
 export function addPlanSteps(upgrade: Upgrade, plan: Plan, options: TaskRunOptions): void {
-  const steps = plan.tasks
-    .filter((t) => t.kind === 'sql' || t.kind === 'clickhouse')
-    .map((t) => [t, taskStep(t, options)] as const);
+  // Build every step first: a bad task fails before any is added.
+  const steps = plan.tasks.map((t) => {
+    const step =
+      t.kind === 'command'
+        ? commandStep(t, options.release)
+        : t.kind === 'tool'
+          ? toolStep(t, options.release)
+          : taskStep(t, options);
+    return [t, step] as const;
+  });
   for (const [task, step] of steps) upgrade.step(TASK_STAGES[task.stage], step);
 }

@@ -438,7 +438,9 @@ export class Executor {
     };
     const coreFailure = (failed: readonly StepResult[]): UpgradeKitError => {
       const lines = failed.map(
-        (r) => `  - ${r.id}${r.host ? ` on ${r.host}` : ''}: ${describeError(r.error).message}`,
+        // The whole message, indented: a timeout's diagnosis or a command's stderr is the point.
+        (r) =>
+          `  - ${r.id}${r.host ? ` on ${r.host}` : ''}: ${(r.error?.message ?? '').replace(/\n/g, '\n    ')}`,
       );
       return new UpgradeKitError(
         ErrorCodes.STEP_FAILED,

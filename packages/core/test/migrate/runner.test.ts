@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createClient } from '@clickhouse/client';
@@ -380,5 +380,65 @@ describe('dry run, validation, repair and summary lines', () => {
     await expect(second.repair('create_b')).rejects.toThrow(/no checksum change to accept/);
     await second.close();
     await knex.destroy();
+  });
+});
+
+describe('tool and command tasks', () => {
+  it('run a tool module’s run(ctx) and a command without a shell; a failing command reports its stderr', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-tool-'));
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    writeRelease(
+      dir,
+      'sqlite',
+      {
+        'versions/1.1.0/tools/validate.mjs': `import { writeFileSync } from 'node:fs';\nexport async function run(ctx) { writeFileSync(${JSON.stringify(join(out, 'tool.txt'))}, ctx.task.id + ' ' + ctx.stage + ' ' + ctx.to); }\n`,
+        'tools/write.mjs': `import { writeFileSync } from 'node:fs';\nwriteFileSync(process.argv[2], 'argument with spaces; $(not a shell)');\nconsole.log('wrote it');\n`,
+        'tools/fail.mjs': `console.error('disk quota exceeded on /data');\nprocess.exit(3);\n`,
+      },
+      `tasks:
+  - { id: validate_schemas, kind: tool, stage: pre_stop, package: tools/validate.mjs }
+  - { id: write_file, kind: command, stage: post_start, command: [node, tools/write.mjs, ${JSON.stringify(join(out, 'cmd.txt'))}] }
+`,
+    );
+    const release = await loadRelease(dir);
+    const upgrade = createUpgrade({
+      component: 'orders',
+      from: '1.0.0',
+      to: '1.1.0',
+      site: 's1',
+      state: { filename: join(dir, 'state.sqlite') },
+    });
+    const logs: string[] = [];
+    upgrade.events.on('log', (e) => logs.push(e.message));
+    addPlanSteps(upgrade, plan({ release, from: '1.0.0', to: '1.1.0' }), { release, connections: {} });
+    const result = await upgrade.run();
+    expect(result.status, result.error?.message).toBe('succeeded');
+    expect(readFileSync(join(out, 'tool.txt'), 'utf8')).toBe('validate_schemas preUpgrade 1.1.0');
+    expect(readFileSync(join(out, 'cmd.txt'), 'utf8')).toBe('argument with spaces; $(not a shell)');
+    expect(logs).toContain('wrote it');
+    await upgrade.close();
+
+    writeFileSync(
+      join(dir, 'versions/1.1.0/tasks.yaml'),
+      'tasks:\n  - { id: failing, kind: command, stage: post_start, command: [node, tools/fail.mjs] }\n',
+    );
+    const failingRelease = await loadRelease(dir);
+    const again = createUpgrade({
+      component: 'orders',
+      from: '1.0.0',
+      to: '1.1.0',
+      site: 's2',
+      state: { filename: join(dir, 'state.sqlite') },
+    });
+    addPlanSteps(again, plan({ release: failingRelease, from: '1.0.0', to: '1.1.0' }), {
+      release: failingRelease,
+      connections: {},
+    });
+    const failed = await again.runStage('postStart');
+    expect(failed.error?.message).toMatch(
+      /task failing: node exited with code 3:\n\s+disk quota exceeded on \/data/,
+    );
+    await again.close();
   });
 });
