@@ -442,3 +442,67 @@ describe('tool and command tasks', () => {
     await again.close();
   });
 });
+
+describe.runIf(hasMariaDB)("a package in the seed's .properties format runs unchanged", () => {
+  let target: TestDatabase;
+  beforeAll(async () => {
+    target = await createTestDatabase('mariadb', 'uk_seed');
+  });
+  afterAll(() => target?.drop());
+
+  it('upgrade_tasks + upgrade_orchestration: tasks run at their (overridden) cut-points, in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-seedpkg-'));
+    const order = join(dir, 'order.log');
+    writeRelease(
+      dir,
+      'mariadb',
+      {
+        'upgrade_tasks_V1.1.0.properties': `sql.001.id=alter_orders_table
+sql.001.description=Add note to orders
+sql.001.file=sql/alter_orders_table.sql
+sql.001.stage=in_stop
+sql.002.id=backup_legacy_data
+sql.002.description=Copy legacy rows
+sql.002.file=sql/backup_legacy_data.sql
+sql.002.stage=post_start
+tool.003.id=validate_schemas
+tool.003.description=Validate schemas
+tool.003.package=tools/validate.mjs
+tool.003.stage=post_start
+`,
+        'upgrade_orchestration_V1.1.0.properties': 'sql.backup_legacy_data.stage=pre_stop\n',
+        'sql/alter_orders_table.sql':
+          'CREATE TABLE orders (id INT PRIMARY KEY);\nALTER TABLE orders ADD COLUMN note VARCHAR(20);\n',
+        'sql/backup_legacy_data.sql': 'CREATE TABLE legacy (id INT);\nINSERT INTO legacy VALUES (1), (2);\n',
+        'tools/validate.mjs': `import { appendFileSync } from 'node:fs';\nexport default { run: (ctx) => appendFileSync(${JSON.stringify(order)}, ctx.stage + ':' + ctx.task.id + '\\n') };\n`,
+      },
+      'tasks: []\n',
+    );
+    const knex = knexFactory(target.config);
+    const release = await loadRelease(dir);
+    const upgrade = createUpgrade({
+      component: 'orders',
+      from: '1.0.0',
+      to: '1.1.0',
+      site: 's1',
+      state: { filename: join(dir, 'state.sqlite') },
+    });
+    addPlanSteps(upgrade, plan({ release, from: '1.0.0', to: '1.1.0' }), {
+      release,
+      connections: { main: knex },
+    });
+    const result = await upgrade.run();
+    expect(result.status, result.error?.message).toBe('succeeded');
+    const ran = result.stages.flatMap((s) => s.steps.map((step) => `${s.stage}:${step.id}:${step.status}`));
+    expect(ran).toEqual([
+      'preUpgrade:backup_legacy_data:succeeded',
+      'preStart:alter_orders_table:succeeded',
+      'postStart:validate_schemas:succeeded',
+    ]);
+    expect(await knex.schema.hasColumn('orders', 'note')).toBe(true);
+    expect(await knex('legacy').count({ n: '*' }).first()).toMatchObject({ n: 2 });
+    expect(readFileSync(order, 'utf8')).toBe('postStart:validate_schemas\n');
+    await upgrade.close();
+    await knex.destroy();
+  });
+});
