@@ -9,6 +9,7 @@ export * from './migrate/index.js';
 export * from './plan/index.js';
 export * from './plugins/index.js';
 export * from './release/index.js';
+export * from './remote/index.js';
 export * from './resilience/index.js';
 export * from './stages/index.js';
 export * from './state/index.js';

@@ -1,0 +1,11 @@
+import { quote } from 'shell-quote';
+
+/**
+ * The one place a remote command line is built: an sshd runs commands through the user's shell,
+ * so every argument is quoted for POSIX sh by `shell-quote` — spaces, quotes, `;`, `$()` and
+ * backticks arrive as literal text and execute nothing.
+ */
+export function remoteCommand(argv: readonly string[]): string {
+  if (argv.length === 0) throw new TypeError('remoteCommand: empty argv');
+  return quote([...argv]);
+}
