@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Placeholder until the CLI issue lands: says so plainly instead of pretending.
-process.stderr.write(
-  'upgradekit: the command-line interface is not built yet; use @upgradekit/core from a script.\n',
-);
-process.exitCode = 2;
+import { main } from './main.js';
+
+// The exit code is set, not forced, so pending writes to stdout (a --json document) are flushed.
+process.exitCode = await main();

@@ -1,2 +1,3 @@
-/** @upgradekit/cli — the `upgradekit` command. The commands arrive with the CLI issue; see README. */
-export const name = 'upgradekit';
+/** @upgradekit/cli — the `upgradekit` command, callable in-process for tools and tests. */
+export { main } from './main.js';
+export { Exit, type ExitCode } from './output.js';

@@ -11,6 +11,7 @@ export * from './plugins/index.js';
 export * from './release/index.js';
 export * from './remote/index.js';
 export * from './resilience/index.js';
+export * from './site/index.js';
 export * from './stages/index.js';
 export * from './state/index.js';
 export * from './version/index.js';

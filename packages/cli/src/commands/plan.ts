@@ -1,0 +1,82 @@
+import { relative } from 'node:path';
+import type { Plan, Release, Task } from '@upgradekit/core';
+import { Exit, type ExitCode, type Output } from '../output.js';
+import { openSession, type ReleaseFlags } from './session.js';
+
+export interface PlanFlags extends ReleaseFlags {
+  readonly from: string;
+  readonly to: string;
+}
+
+/** A task as a report shows it: paths relative to the release, no checksums. */
+export function describeTask(release: Release, task: Task) {
+  return {
+    id: task.id,
+    version: task.version,
+    kind: task.kind,
+    stage: task.stage,
+    ...(task.datasource ? { datasource: task.datasource } : {}),
+    ...(task.file ? { file: relative(release.dir, task.file) } : {}),
+    ...(task.description ? { description: task.description } : {}),
+  };
+}
+
+export function planDocument(release: Release, plan: Plan) {
+  return {
+    component: plan.component,
+    from: plan.from,
+    to: plan.to,
+    ...(plan.site ? { site: plan.site } : {}),
+    mode: plan.mode,
+    stages: Object.fromEntries(
+      Object.entries(plan.stages).map(([stage, tasks]) => [
+        stage,
+        tasks.map((t) => describeTask(release, t)),
+      ]),
+    ),
+    incompatible: plan.incompatible,
+    excluded: plan.excluded,
+  };
+}
+
+export function planLines(release: Release, plan: Plan): string[] {
+  const lines = [
+    `${plan.component} ${plan.from} → ${plan.to}${plan.site ? ` on site ${plan.site}` : ''}: ${plan.tasks.length} task${plan.tasks.length === 1 ? '' : 's'}, ${plan.mode} mode`,
+  ];
+  for (const [stage, tasks] of Object.entries(plan.stages)) {
+    if (tasks.length === 0) continue;
+    lines.push(`  ${stage}`);
+    for (const t of tasks) {
+      const d = describeTask(release, t);
+      lines.push(
+        `    ${d.version.padEnd(10)} ${d.id.padEnd(28)} ${d.kind.padEnd(10)} ${d.datasource ?? ''}${d.file ? `  ${d.file}` : ''}`,
+      );
+    }
+  }
+  if (plan.incompatible.length > 0) {
+    lines.push(`  why ${plan.mode === 'stop' ? 'the services must stop' : 'this needs attention'}:`);
+    for (const i of plan.incompatible) {
+      lines.push(
+        `    - ${i.id} (${i.version}): ${i.reason}${i.needsConfirmation ? '  [needs confirmation]' : ''}`,
+      );
+    }
+  }
+  if (plan.excluded.length > 0) {
+    lines.push('  left out on this site:');
+    for (const e of plan.excluded) lines.push(`    - ${e.id} (${e.version}): ${e.reason}`);
+  }
+  return lines;
+}
+
+export async function planCommand(flags: PlanFlags, out: Output): Promise<ExitCode> {
+  const session = await openSession(flags);
+  try {
+    const release = await session.core.loadRelease(flags.release);
+    const plan = session.core.plan({ release, from: flags.from, to: flags.to, site: session.siteId });
+    out.document({ ok: true, plan: planDocument(release, plan) });
+    out.text(planLines(release, plan));
+    return Exit.ok;
+  } finally {
+    session.close();
+  }
+}

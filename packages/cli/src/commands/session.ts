@@ -1,0 +1,56 @@
+// What every command that touches a release shares: the core (loaded only now, so `--help`
+// stays fast), an event bus rendered on stderr, and the site configuration.
+import type { ConsoleReporter, EventBus, SiteConfig } from '@upgradekit/core';
+import type { GlobalFlags } from '../output.js';
+
+export interface ReleaseFlags extends GlobalFlags {
+  readonly release: string;
+  readonly site?: string;
+}
+
+export interface Session {
+  readonly core: typeof import('@upgradekit/core');
+  readonly events: EventBus;
+  readonly config: SiteConfig;
+  readonly siteId: string;
+  close(): void;
+}
+
+export async function openSession(flags: ReleaseFlags): Promise<Session> {
+  const core = await import('@upgradekit/core');
+  const events = new core.EventBus();
+  const reporter: ConsoleReporter = new core.ConsoleReporter({ level: flags.verbose ? 'debug' : 'info' });
+  const off = events.on('*', reporter.handle);
+  const configFile = flags.config ?? process.env.UPGRADEKIT_CONFIG;
+  const config = core.loadSiteConfig({
+    ...(configFile ? { file: configFile } : {}),
+    ...(flags.site ? { overrides: { site: flags.site } } : {}),
+  });
+  return {
+    core,
+    events,
+    config,
+    siteId: config.site?.id ?? core.DEFAULT_SITE,
+    close: () => {
+      off();
+      reporter.close();
+    },
+  };
+}
+
+/**
+ * The versions of the last recorded run of this component on this site, for commands that act on
+ * "the" upgrade (status, resolve) when the operator does not repeat --from/--to.
+ */
+export async function lastVersions(
+  session: Session,
+  component: string,
+): Promise<{ from: string; to: string } | undefined> {
+  const store = await session.core.StateStore.open(session.core.stateOptions(session.config));
+  try {
+    const [run] = await store.runs(component, session.siteId, 1);
+    return run ? { from: run.versionFrom, to: run.versionTo } : undefined;
+  } finally {
+    await store.close();
+  }
+}

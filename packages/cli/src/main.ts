@@ -1,0 +1,117 @@
+// The `upgradekit` command: argument parsing and dispatch only. Every command module (and the
+// core behind it) is imported when its command runs, so `upgradekit --help` starts fast.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { Exit, type ExitCode, type GlobalFlags, Output, reportError } from './output.js';
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+function releaseOptions(command: Command, versions: 'required' | 'optional'): Command {
+  command.requiredOption('--release <dir>', 'the release (upgrade package) directory');
+  if (versions === 'required') {
+    command
+      .requiredOption('--from <version>', 'the version running now, e.g. 2.16.5')
+      .requiredOption('--to <version>', 'the version to upgrade to, e.g. 2.16.7');
+  } else {
+    command
+      .option('--from <version>', 'the version running before (default: the last recorded run)')
+      .option('--to <version>', 'the version upgraded to (default: the last recorded run)');
+  }
+  return command.option('--site <id>', 'the site (局点) id; also UPGRADEKIT_SITE or `site:` in --config');
+}
+
+/**
+ * Parses `argv` and runs the command; resolves to the exit code (0 ok, 1 failed, 2 bad input,
+ * 3 needs an operator decision). Never throws and never calls `process.exit`.
+ */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<ExitCode> {
+  let exit: ExitCode = Exit.ok;
+  const program = new Command('upgradekit')
+    .description('Safe, resumable, rollback-able upgrades of on-premise deployments.')
+    .version(VERSION, '-V, --version')
+    .option('--json', 'print one JSON document on stdout (logs stay on stderr)')
+    .option('--config <file>', 'the site configuration (YAML); also UPGRADEKIT_CONFIG')
+    .option('-y, --yes', 'answer yes to confirmations (needed off a terminal)')
+    .option('--verbose', 'debug logs and stack traces')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+
+  const act =
+    <A extends unknown[]>(fn: (out: Output, flags: GlobalFlags, ...args: A) => Promise<ExitCode>) =>
+    async (...args: A) => {
+      const command = args[args.length - 1] as Command;
+      const flags = command.optsWithGlobals() as GlobalFlags;
+      const out = new Output(flags);
+      try {
+        exit = await fn(out, flags, ...args);
+      } catch (error) {
+        exit = reportError(out, error, flags.verbose);
+      }
+    };
+
+  releaseOptions(
+    program.command('plan').description('show which tasks an upgrade runs, per stage, and its mode'),
+    'required',
+  ).action(act(async (out, flags) => (await import('./commands/plan.js')).planCommand(flags as never, out)));
+
+  releaseOptions(
+    program.command('run').description('run the upgrade: every stage in order, or one --stage (resumes)'),
+    'required',
+  )
+    .option(
+      '--stage <name>',
+      'run only this cut-point: install, resourceCheck, businessCheck, preUpgrade, preStart, postStart, openTraffic, postUpgrade',
+    )
+    .option('--dry-run', 'show what would run and what is skipped, and why; execute nothing')
+    .action(act(async (out, flags) => (await import('./commands/run.js')).runCommand(flags as never, out)));
+
+  releaseOptions(
+    program.command('status').description('what is done, pending, failed or in doubt'),
+    'optional',
+  ).action(
+    act(async (out, flags) => (await import('./commands/status.js')).statusCommand(flags as never, out)),
+  );
+
+  releaseOptions(
+    program
+      .command('resolve')
+      .description('settle a step left in doubt: it was --applied, or must --retry')
+      .argument('<task>', 'the step or task id'),
+    'optional',
+  )
+    .addOption(new Option('--applied', 'the work is done: record it as succeeded').conflicts('retry'))
+    .addOption(new Option('--retry', 'the work is not done: run it again next time'))
+    .option('--host <name>', 'the host of a host-level step')
+    .action(
+      act(async (out, flags, task: string) =>
+        (await import('./commands/status.js')).resolveCommand(task, flags as never, out),
+      ),
+    );
+
+  program
+    .command('init')
+    .description('create a new release directory to start from')
+    .argument('[dir]', 'where to create it', '.')
+    .requiredOption('--component <name>', 'the component the release upgrades')
+    .option('--first-version <version>', 'the first version with tasks', '1.0.0')
+    .option('--datasource <type>', 'sqlite, mariadb, mysql, postgres or clickhouse', 'sqlite')
+    .action(
+      act(async (out, flags, dir: string) =>
+        (await import('./commands/init.js')).initCommand(dir, flags as never, out),
+      ),
+    );
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, successfully.
+      return error.exitCode === 0 ? Exit.ok : Exit.badInput;
+    }
+    return reportError(new Output({}), error);
+  }
+  return exit;
+}

@@ -1,0 +1,326 @@
+// The `upgradekit` command as an operator or a CI step runs it: the built bin in a child process,
+// real SQLite and MariaDB, a real SIGKILL. Exit codes and documents are the contract.
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import knexFactory from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, requireService, type TestDatabase } from '../../../test/support/index.js';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const bin = join(root, 'packages/cli/dist/bin.js');
+const demo = join(root, 'examples/demo');
+
+function cli(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): SpawnSyncReturns<string> & { json: () => Record<string, unknown> } {
+  const env: Record<string, string | undefined> = { ...process.env, CI: 'true', NO_COLOR: '1' };
+  delete env.UPGRADEKIT_CONFIG;
+  delete env.UPGRADEKIT_SITE;
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? mkdtempSync(join(tmpdir(), 'uk-cli-')),
+    env: { ...env, ...options.env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return Object.assign(result, { json: () => JSON.parse(result.stdout) as Record<string, unknown> });
+}
+
+function sqlite(filename: string) {
+  return knexFactory({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
+}
+
+function writeTree(dir: string, files: Record<string, string>): string {
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+describe('upgradekit --help', () => {
+  it('starts in well under 300 ms (heavy modules load lazily)', () => {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      const r = cli(['--help']);
+      times.push(performance.now() - started);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('Usage: upgradekit');
+      for (const command of ['plan', 'run', 'status', 'resolve', 'init']) expect(r.stdout).toContain(command);
+    }
+    expect(Math.min(...times)).toBeLessThan(300);
+  });
+});
+
+describe('the embedded demo: SQLite state, a local host, no services', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'uk-demo-'));
+  const args = ['run', '--release', demo, '--from', '2.16.6', '--to', '2.16.7'];
+
+  it('runs every stage, prints a summary, and changes the database', async () => {
+    const r = cli(args, { cwd });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('[SUCCESS] Create the order_notes table');
+    expect(r.stdout).toContain('[SUCCESS] Verify every customer has a tier');
+    expect(r.stdout).toMatch(/demo-shop 2\.16\.6 → 2\.16\.7 on site default: succeeded/);
+    for (const stage of ['install', 'preUpgrade', 'preStart', 'postStart', 'postUpgrade']) {
+      expect(r.stderr).toContain(`stage ${stage} succeeded`);
+    }
+    const db = sqlite(join(cwd, '.upgradekit/main.sqlite'));
+    const tiers = await db('customers').select('name', 'tier').orderBy('name');
+    await db.destroy();
+    expect(tiers).toEqual([
+      { name: 'alice', tier: 'gold' },
+      { name: 'bob', tier: 'standard' },
+    ]);
+  });
+
+  it('a second run does nothing and says so', () => {
+    const r = cli(args, { cwd });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(
+      'Nothing to do: demo-shop 2.16.6 → 2.16.7 on site default — all 4 steps already done.',
+    );
+    expect(r.stderr).not.toContain('started');
+  });
+
+  it('status --json is one document on stdout; the last run is found without --from/--to', () => {
+    const r = cli(['status', '--json', '--release', demo], { cwd });
+    expect(r.status).toBe(0);
+    const doc = r.json() as {
+      ok: boolean;
+      status: { counts: Record<string, number>; from: string; to: string };
+    };
+    expect(doc.ok).toBe(true);
+    expect(doc.status.counts).toMatchObject({ done: 4, pending: 0, failed: 0, inDoubt: 0 });
+    expect([doc.status.from, doc.status.to]).toEqual(['2.16.6', '2.16.7']);
+  });
+
+  it('plan --json and --dry-run describe without executing', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'uk-demo-dry-'));
+    const plan = cli(['plan', '--json', '--release', demo, '--from', '2.16.5', '--to', '2.16.7'], {
+      cwd: fresh,
+    });
+    expect(plan.status).toBe(0);
+    const doc = plan.json() as { plan: { mode: string; stages: Record<string, Array<{ id: string }>> } };
+    expect(doc.plan.mode).toBe('stop'); // 2.16.6's create_orders is compatible from 2.16.5 only
+    expect(doc.plan.stages.preStart?.map((t) => t.id)).toEqual(['create_orders', 'add_customer_tier']);
+    const dry = cli([...args, '--dry-run'], { cwd: fresh });
+    expect(dry.status).toBe(0);
+    expect(dry.stdout).toMatch(/RUN\s+preUpgrade\s+Create the order_notes table/);
+    expect(existsSync(join(fresh, '.upgradekit/main.sqlite'))).toBe(true); // opened, but…
+    const db = sqlite(join(fresh, '.upgradekit/main.sqlite'));
+    const tables: Array<{ name: string }> = await db('sqlite_master').where({ type: 'table' }).select('name');
+    await db.destroy();
+    expect(tables.map((t) => t.name).filter((n) => !n.startsWith('upgradekit_'))).toEqual([]); // …no task ran
+  });
+});
+
+describe('bad input: exit 2, the file, line and field, nothing executed', () => {
+  it('a missing required option', () => {
+    const r = cli(['run', '--release', demo, '--to', '2.16.7']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("required option '--from <version>' not specified");
+  });
+
+  it('a version that is not one', () => {
+    const r = cli(['plan', '--json', '--release', demo, '--from', 'two', '--to', '2.16.7']);
+    expect(r.status).toBe(2);
+    const doc = r.json() as { ok: boolean; error: { code: string; message: string } };
+    expect(doc.ok).toBe(false);
+    expect(doc.error.code).toBe('UPGRADEKIT_BAD_VERSION');
+    expect(doc.error.message).toContain('"two"');
+  });
+
+  it('a misspelt stage', () => {
+    const r = cli(['run', '--release', demo, '--from', '2.16.6', '--to', '2.16.7', '--stage', 'preStrat']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('preStrat');
+  });
+
+  it('a broken release names file and line', () => {
+    const dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-bad-')), {
+      'upgradekit.yaml':
+        'component: x\ndatasources:\n  main: { type: sqlite }\ndefaults: { datasource: main }\n',
+      'versions/1.1.0/tasks.yaml': 'tasks:\n  - id: a\n    kind: sql\n    stage: in-stop\n    file: a.sql\n',
+      'versions/1.1.0/a.sql': 'SELECT 1;\n',
+    });
+    const r = cli(['run', '--release', dir, '--from', '1.0.0', '--to', '1.1.0']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/versions\/1\.1\.0\/tasks\.yaml:4:\d+ tasks\[0\]\.stage/);
+    expect(r.stderr).toContain('nothing was run');
+  });
+
+  it('a password written in the site config is refused, naming the line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-cfg-'));
+    writeFileSync(
+      join(dir, 'site.yaml'),
+      'site: s1\ndatasources:\n  main:\n    host: 127.0.0.1\n    database: app\n    password: hunter22\n',
+    );
+    const r = cli(
+      ['plan', '--config', 'site.yaml', '--release', demo, '--from', '2.16.6', '--to', '2.16.7'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('site.yaml:6 datasources.main.password');
+    expect(r.stderr).toContain('passwordEnv or passwordFile');
+    expect(r.stderr).not.toContain('hunter22');
+  });
+
+  it('a datasource with no connection, or an unset password variable, stops before anything runs', () => {
+    const dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-ds-')), {
+      'release/upgradekit.yaml':
+        'component: x\ndatasources:\n  main: { type: mariadb }\ndefaults: { datasource: main }\n',
+      'release/versions/1.1.0/tasks.yaml':
+        'tasks:\n  - { id: a, kind: sql, stage: pre_stop, file: a.sql, compatibleFrom: 1.0.0 }\n',
+      'release/versions/1.1.0/a.sql': 'CREATE TABLE a (id INT);\n',
+      'site.yaml':
+        'datasources:\n  main: { host: 127.0.0.1, database: app, passwordEnv: UK_TEST_UNSET_PW }\n',
+    });
+    const none = cli(['run', '--release', 'release', '--from', '1.0.0', '--to', '1.1.0'], { cwd: dir });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('datasource "main" (mariadb) of release x has no connection');
+    const unset = cli(
+      ['run', '--config', 'site.yaml', '--release', 'release', '--from', '1.0.0', '--to', '1.1.0'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(unset.status).toBe(2);
+    expect(unset.stderr).toContain('UK_TEST_UNSET_PW (passwordEnv) is not set');
+    expect(existsSync(join(dir, '.upgradekit/state.sqlite'))).toBe(false);
+  });
+});
+
+describe('operator decisions: exit 3', () => {
+  it('tasks without a compatibility annotation need --yes off a terminal', () => {
+    const dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-confirm-')), {
+      'upgradekit.yaml':
+        'component: x\ndatasources:\n  main: { type: sqlite }\ndefaults: { datasource: main }\n',
+      'versions/1.1.0/tasks.yaml': 'tasks:\n  - { id: a, kind: sql, stage: in_stop, file: a.sql }\n',
+      'versions/1.1.0/a.sql': 'CREATE TABLE a (id INTEGER);\n',
+    });
+    const args = ['run', '--release', dir, '--from', '1.0.0', '--to', '1.1.0'];
+    const refused = cli(args, { cwd: dir });
+    expect(refused.status).toBe(3);
+    expect(refused.stderr).toContain('Confirm with --yes');
+    const yes = cli([...args, '--yes'], { cwd: dir });
+    expect(yes.status, yes.stderr).toBe(0);
+    expect(yes.stdout).toContain('[SUCCESS] versions/1.1.0/a.sql');
+  });
+
+  it('SIGKILL mid-step leaves it in doubt (exit 3) until resolve; then the run completes', () => {
+    const dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-kill-')), {
+      'upgradekit.yaml':
+        'component: x\ndatasources:\n  main: { type: sqlite }\ndefaults: { datasource: main }\n',
+      'versions/1.1.0/tasks.yaml': [
+        'tasks:',
+        '  - { id: before, kind: sql, stage: pre_stop, file: before.sql, compatibleFrom: 1.0.0 }',
+        '  - { id: dies_once, kind: tool, stage: in_stop, package: ./die.mjs, compatibleFrom: 1.0.0 }',
+        '  - { id: after, kind: sql, stage: post_start, file: after.sql, compatibleFrom: 1.0.0 }',
+        '',
+      ].join('\n'),
+      'versions/1.1.0/before.sql': 'CREATE TABLE before_t (id INTEGER);\n',
+      'versions/1.1.0/after.sql': 'CREATE TABLE after_t (id INTEGER);\n',
+      'versions/1.1.0/die.mjs': `import { existsSync, writeFileSync } from 'node:fs';
+export default { run() {
+  if (!existsSync('died')) { writeFileSync('died', ''); process.kill(process.pid, 'SIGKILL'); }
+} };\n`,
+    });
+    const args = ['--release', dir, '--from', '1.0.0', '--to', '1.1.0'];
+    const killed = cli(['run', ...args], { cwd: dir });
+    expect(killed.signal).toBe('SIGKILL');
+    const doubt = cli(['run', '--json', ...args], { cwd: dir });
+    expect(doubt.status).toBe(3);
+    expect((doubt.json() as { status: string }).status).toBe('needs-decision');
+    expect(doubt.stderr).toContain('upgradekit resolve <step> --applied|--retry');
+    const status = cli(['status', ...args], { cwd: dir });
+    expect(status.status).toBe(3);
+    expect(status.stdout).toMatch(/IN_DOUBT\s+preStart\s+dies_once/);
+    const neither = cli(['resolve', 'dies_once', ...args], { cwd: dir });
+    expect(neither.status).toBe(2);
+    const resolved = cli(['resolve', 'dies_once', '--applied', ...args], { cwd: dir });
+    expect(resolved.status, resolved.stderr).toBe(0);
+    const done = cli(['run', ...args], { cwd: dir });
+    expect(done.status, done.stderr).toBe(0);
+    expect(done.stdout).toContain('[SUCCESS] versions/1.1.0/after.sql');
+    expect(done.stdout).toContain('[SKIPPED] versions/1.1.0/before.sql'); // succeeded before the kill
+    expect(done.stdout).not.toContain('[SUCCESS] versions/1.1.0/before.sql');
+  });
+});
+
+describe('init', () => {
+  it('scaffolds a release that plans and runs; never overwrites', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'uk-init-'));
+    const r = cli(['init', 'rel', '--component', 'billing', '--first-version', '3.1.0'], { cwd });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(cwd, 'rel/upgradekit.yaml'), 'utf8')).toContain('component: billing');
+    const run = cli(['run', '--release', 'rel', '--from', '3.0.0', '--to', '3.1.0'], { cwd });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('[SUCCESS] An example table');
+    const again = cli(['init', 'rel', '--component', 'billing'], { cwd });
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain('is not empty');
+    const badVersion = cli(['init', 'other', '--component', 'billing', '--first-version', 'latest'], { cwd });
+    expect(badVersion.status).toBe(2);
+    expect(existsSync(join(cwd, 'other'))).toBe(false);
+  });
+});
+
+const hasMariaDB = await requireService('mariadb');
+
+describe.runIf(hasMariaDB)('a MariaDB datasource from the site configuration', () => {
+  let target: TestDatabase;
+  const user = `uk_cli_${process.pid}`;
+  const password = `pw-${Math.random().toString(36).slice(2)}-secret`;
+  beforeAll(async () => {
+    target = await createTestDatabase('mariadb', 'uk_cli');
+    const admin = knexFactory(target.config);
+    await admin.raw('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', password]);
+    await admin.raw(`GRANT ALL ON \`${target.name}\`.* TO ?@?`, [user, '%']);
+    await admin.destroy();
+  });
+  afterAll(async () => {
+    const admin = knexFactory(target.config);
+    await admin.raw('DROP USER IF EXISTS ?@?', [user, '%']);
+    await admin.destroy();
+    await target?.drop();
+  });
+
+  it('connects with the password from the environment and never prints it', async () => {
+    const c = target.connection;
+    const dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-maria-')), {
+      'release/upgradekit.yaml':
+        'component: orders\ndatasources:\n  main: { type: mariadb }\ndefaults: { datasource: main }\n',
+      'release/versions/2.0.0/tasks.yaml':
+        'tasks:\n  - { id: t1, kind: sql, stage: in_stop, file: t1.sql, compatibleFrom: 1.0.0 }\n',
+      'release/versions/2.0.0/t1.sql':
+        'CREATE TABLE t1 (id INT PRIMARY KEY);\nINSERT INTO t1 VALUES (1), (2);\n',
+      'site.yaml': `site: site-7\ndatasources:\n  main: { host: ${c.host}, port: ${c.port}, user: ${user}, database: ${c.database}, passwordEnv: UK_TEST_PW }\n`,
+    });
+    const args = ['--config', 'site.yaml', '--release', 'release', '--from', '1.0.0', '--to', '2.0.0'];
+    const r = cli(['run', '--json', '--verbose', ...args], { cwd: dir, env: { UK_TEST_PW: password } });
+    expect(r.status, r.stderr).toBe(0);
+    expect((r.json() as { status: string }).status).toBe('succeeded');
+    const knex = knexFactory(target.config);
+    expect(await knex('t1').count({ n: '*' }).first()).toMatchObject({ n: 2 });
+    await knex.destroy();
+    expect(r.stdout + r.stderr).not.toContain(password);
+    // A wrong password (fresh state, so the task must connect): exit 1, the cause named, no secret.
+    const wrong = cli(
+      ['run', ...args, '--config', join(dir, 'site.yaml'), '--release', join(dir, 'release')],
+      {
+        cwd: mkdtempSync(join(tmpdir(), 'uk-maria-wrong-')),
+        env: { UK_TEST_PW: `${password}-wrong` },
+      },
+    );
+    expect(wrong.status).toBe(1);
+    expect(wrong.stdout + wrong.stderr).toContain('Access denied');
+    expect(wrong.stdout + wrong.stderr).not.toContain(password);
+  });
+});

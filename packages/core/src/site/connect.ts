@@ -1,0 +1,170 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import type { EventBus } from '../events/bus.js';
+import type { Connection } from '../migrate/index.js';
+import type { Release } from '../release/types.js';
+import type { StateOptions } from '../state/index.js';
+import { resolveSecret, type SiteConfig } from './load.js';
+import type { DatasourceConfig } from './schema.js';
+
+export interface Datasources {
+  /** One connection per datasource of the release, by name. Knex and ClickHouse clients connect lazily. */
+  readonly connections: Readonly<Record<string, Connection>>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatasourcesOptions {
+  readonly events?: EventBus;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Default `process.cwd()`: where default SQLite files go (`.upgradekit/<name>.sqlite`). */
+  readonly cwd?: string;
+}
+
+const DEFAULT_PORTS = { mysql: 3306, mariadb: 3306, postgres: 5432 } as const;
+
+function missing(release: Release, name: string, type: string, config: SiteConfig, needs: string): never {
+  throw new UpgradeKitError(
+    ErrorCodes.BAD_INPUT,
+    `datasource "${name}" (${type}) of release ${release.component} has no connection in ${config.file ?? 'the site configuration (no --config file given)'}: add datasources.${name}: { ${needs} }`,
+    { context: { datasource: name, type, file: config.file } },
+  );
+}
+
+type Planned = { name: string } & (
+  | { kind: 'knex'; config: Knex.Config; secret?: string }
+  | { kind: 'clickhouse'; config: Record<string, unknown>; secret?: string }
+);
+
+function planOne(
+  release: Release,
+  name: string,
+  type: Release['datasources'][string]['type'],
+  entry: DatasourceConfig | undefined,
+  config: SiteConfig,
+  options: OpenDatasourcesOptions,
+): Planned {
+  const where = `datasources.${name}`;
+  if (type === 'sqlite') {
+    if (entry && !entry.filename) missing(release, name, type, config, 'filename: app.sqlite');
+    // The embedded default: a SQLite datasource needs no configuration at all.
+    const filename = resolve(options.cwd ?? process.cwd(), entry?.filename ?? `.upgradekit/${name}.sqlite`);
+    mkdirSync(dirname(filename), { recursive: true });
+    return {
+      name,
+      kind: 'knex',
+      config: { client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true },
+    };
+  }
+  if (type === 'clickhouse') {
+    if (!entry?.url) missing(release, name, type, config, 'url: http://host:8123');
+    const password = resolveSecret(where, entry, config, options.env);
+    return {
+      name,
+      kind: 'clickhouse',
+      config: {
+        url: entry.url,
+        ...(entry.user ? { username: entry.user } : {}),
+        ...(password !== undefined ? { password } : {}),
+        ...(entry.database ? { database: entry.database } : {}),
+      },
+      ...(password ? { secret: password } : {}),
+    };
+  }
+  if (!entry?.database) missing(release, name, type, config, 'host, port, user, database, passwordEnv');
+  const password = resolveSecret(where, entry, config, options.env);
+  return {
+    name,
+    kind: 'knex',
+    config: {
+      client: type === 'postgres' ? 'pg' : 'mysql2',
+      connection: {
+        host: entry.host ?? '127.0.0.1',
+        port: entry.port ?? DEFAULT_PORTS[type],
+        user: entry.user ?? (type === 'postgres' ? 'postgres' : 'root'),
+        database: entry.database,
+        ...(password !== undefined ? { password } : {}),
+      },
+      pool: { min: 0, max: 4 },
+    },
+    ...(password ? { secret: password } : {}),
+  };
+}
+
+/**
+ * Opens one connection per datasource the release declares, from the site configuration. Every
+ * datasource is checked (configured, right shape, its secret readable) before any is opened; each
+ * password is registered with the event bus so it is masked wherever it might appear.
+ *
+ * @example
+ * const { connections, close } = await openDatasources(release, config, { events });
+ * addPlanSteps(upgrade, plan, { release, connections, placeholders: config.placeholders });
+ */
+export async function openDatasources(
+  release: Release,
+  config: SiteConfig,
+  options: OpenDatasourcesOptions = {},
+): Promise<Datasources> {
+  const planned = Object.entries(release.datasources).map(([name, ds]) =>
+    planOne(release, name, ds.type, config.datasources[name], config, options),
+  );
+  const connections: Record<string, Connection> = {};
+  const closers: Array<() => Promise<void>> = [];
+  for (const p of planned) {
+    if (p.secret) options.events?.addSecret(p.secret);
+    if (p.kind === 'knex') {
+      const knex = knexFactory(p.config);
+      connections[p.name] = knex;
+      closers.push(() => knex.destroy());
+    } else {
+      const { createClient } = await importClickHouse(p.name);
+      const client = createClient(p.config as never);
+      connections[p.name] = client as unknown as Connection;
+      closers.push(() => client.close());
+    }
+  }
+  return {
+    connections,
+    close: async () => {
+      await Promise.allSettled(closers.map((close) => close()));
+    },
+  };
+}
+
+async function importClickHouse(name: string): Promise<typeof import('@clickhouse/client')> {
+  try {
+    return await import('@clickhouse/client');
+  } catch {
+    throw new UpgradeKitError(
+      ErrorCodes.BAD_INPUT,
+      `datasource "${name}" is ClickHouse, but @clickhouse/client is not installed: npm install @clickhouse/client`,
+      { context: { datasource: name } },
+    );
+  }
+}
+
+/** Where the state store lives, from the site configuration; secrets registered with the bus. */
+export function stateOptions(config: SiteConfig, options: OpenDatasourcesOptions = {}): StateOptions {
+  const state = config.state;
+  const cwd = options.cwd ?? process.cwd();
+  if (!state) return { filename: resolve(cwd, '.upgradekit/state.sqlite') };
+  if (state.filename !== undefined || !state.client) {
+    return { filename: resolve(cwd, state.filename ?? '.upgradekit/state.sqlite') };
+  }
+  const password = resolveSecret('state', state, config, options.env);
+  if (password) options.events?.addSecret(password);
+  return {
+    config: {
+      client: state.client === 'postgres' ? 'pg' : 'mysql2',
+      connection: {
+        host: state.host ?? '127.0.0.1',
+        port: state.port ?? DEFAULT_PORTS[state.client],
+        user: state.user ?? (state.client === 'postgres' ? 'postgres' : 'root'),
+        database: state.database,
+        ...(password !== undefined ? { password } : {}),
+      },
+      pool: { min: 0, max: 4 },
+    },
+  };
+}

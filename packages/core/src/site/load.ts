@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import type { ReleaseProblem } from '../release/types.js';
+import { parseYaml, schemaProblems } from '../release/yaml-source.js';
+import type { SiteInfo } from '../stages/types.js';
+import { type DatasourceConfig, type StateConfig, siteConfigSchema } from './schema.js';
+
+/** A validated site configuration; relative paths in it resolve against `baseDir`. */
+export interface SiteConfig {
+  /** The file it came from, when it came from one. */
+  readonly file?: string;
+  /** Where relative `passwordFile`s resolve: the config file's directory, or the working directory. */
+  readonly baseDir: string;
+  readonly site?: SiteInfo;
+  readonly state?: StateConfig;
+  readonly datasources: Readonly<Record<string, DatasourceConfig>>;
+  readonly placeholders: Readonly<Record<string, string>>;
+}
+
+export interface LoadSiteConfigOptions {
+  /** A YAML (or JSON) file. Without one, the configuration is the environment and `overrides` only. */
+  readonly file?: string;
+  /** Default: `process.env`. `UPGRADEKIT_SITE` sets the site id. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** What the caller's own flags say; they win over the file and the environment. */
+  readonly overrides?: { readonly site?: string };
+  /** Default: `process.cwd()`. */
+  readonly cwd?: string;
+}
+
+function formatProblems(file: string, problems: readonly ReleaseProblem[]): string {
+  const lines = problems.map(
+    (p) => `  ${p.file}${p.line ? `:${p.line}` : ''}${p.field ? ` ${p.field}` : ''}: ${p.message}`,
+  );
+  return `Invalid site configuration ${file} — ${problems.length} problem${problems.length === 1 ? '' : 's'}, nothing was run:\n${lines.join('\n')}`;
+}
+
+/**
+ * Reads the site configuration: the file, then `UPGRADEKIT_SITE` from the environment, then the
+ * caller's overrides — later wins. Every problem is named by file, line and field before anything
+ * connects anywhere. Passwords are only ever referenced (`passwordEnv`, `passwordFile`).
+ *
+ * @example
+ * const config = loadSiteConfig({ file: 'site-042.yaml', overrides: { site: flags.site } });
+ */
+export function loadSiteConfig(options: LoadSiteConfigOptions = {}): SiteConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  let raw: unknown = {};
+  let file: string | undefined;
+  if (options.file) {
+    file = resolve(cwd, options.file);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UpgradeKitError(
+        ErrorCodes.BAD_INPUT,
+        `Cannot read the site configuration ${file}: ${(error as Error).message.split('\n')[0]}`,
+        { context: { file } },
+      );
+    }
+    const source = parseYaml(text, options.file);
+    if (source.problems.length > 0) {
+      throw new UpgradeKitError(ErrorCodes.BAD_INPUT, formatProblems(options.file, source.problems), {
+        context: { file, problems: source.problems },
+      });
+    }
+    raw = source.value ?? {};
+    const parsed = siteConfigSchema.safeParse(raw);
+    if (!parsed.success) {
+      // Never echo what was written where a password went: it is a secret, misplaced.
+      const problems = schemaProblems(parsed.error, source, options.file).map((p) =>
+        /(^|\.)password$/.test(p.field ?? '') ? { ...p, message: p.message.replace(/ \(got .*\)$/s, '') } : p,
+      );
+      throw new UpgradeKitError(ErrorCodes.BAD_INPUT, formatProblems(options.file, problems), {
+        context: { file, problems },
+      });
+    }
+    raw = parsed.data;
+  }
+  const value = siteConfigSchema.parse(raw);
+  const siteId = options.overrides?.site ?? env.UPGRADEKIT_SITE;
+  const fromFile = typeof value.site === 'string' ? { id: value.site } : value.site;
+  const site: SiteInfo | undefined = siteId ? { ...(fromFile ?? {}), id: siteId } : fromFile;
+  return Object.freeze({
+    ...(file ? { file } : {}),
+    baseDir: file ? dirname(file) : cwd,
+    ...(site ? { site } : {}),
+    ...(value.state ? { state: value.state } : {}),
+    datasources: value.datasources,
+    placeholders: value.placeholders,
+  });
+}
+
+/** The password a config entry refers to, or undefined when it names none. */
+export function resolveSecret(
+  where: string,
+  ref: { passwordEnv?: string | undefined; passwordFile?: string | undefined },
+  config: SiteConfig,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
+  if (ref.passwordEnv) {
+    const value = env[ref.passwordEnv];
+    if (value === undefined) {
+      throw new UpgradeKitError(
+        ErrorCodes.BAD_INPUT,
+        `${where}: the environment variable ${ref.passwordEnv} (passwordEnv) is not set; export it before running`,
+        { context: { where, variable: ref.passwordEnv } },
+      );
+    }
+    return value;
+  }
+  if (ref.passwordFile) {
+    const path = resolve(config.baseDir, ref.passwordFile);
+    try {
+      return (readFileSync(path, 'utf8').split(/\r?\n/)[0] ?? '').trim();
+    } catch (error) {
+      throw new UpgradeKitError(
+        ErrorCodes.BAD_INPUT,
+        `${where}: cannot read passwordFile ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        { context: { where, file: path } },
+      );
+    }
+  }
+  return undefined;
+}

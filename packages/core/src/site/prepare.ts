@@ -1,0 +1,87 @@
+import { EventBus } from '../events/bus.js';
+import { addPlanSteps } from '../migrate/index.js';
+import { type Plan, plan } from '../plan/index.js';
+import { loadRelease } from '../release/index.js';
+import type { Release } from '../release/types.js';
+import { createUpgrade, type Upgrade } from '../stages/index.js';
+import { type Datasources, openDatasources, stateOptions } from './connect.js';
+import { loadSiteConfig, type SiteConfig } from './load.js';
+
+/** The site used when neither the configuration, `UPGRADEKIT_SITE` nor the caller names one. */
+export const DEFAULT_SITE = 'default';
+
+export interface PrepareUpgradeOptions {
+  /** A release directory, or a release already loaded. */
+  readonly release: string | Release;
+  readonly from: string;
+  readonly to: string;
+  /** Default: an empty configuration (SQLite state and SQLite datasources under `.upgradekit/`). */
+  readonly config?: SiteConfig;
+  readonly events?: EventBus;
+  readonly signal?: AbortSignal;
+  /** Abort the running step on SIGINT/SIGTERM, record it and release the lock. For CLIs. */
+  readonly handleSignals?: boolean;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly cwd?: string;
+}
+
+export interface PreparedUpgrade {
+  readonly release: Release;
+  readonly plan: Plan;
+  readonly upgrade: Upgrade;
+  readonly config: SiteConfig;
+  /** Closes the state store and every datasource connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Everything between a release directory and a runnable upgrade, in the order an operator expects
+ * problems to surface: the release is validated, the plan made, every datasource and secret checked
+ * — and only then is anything opened. Register your own hooks on `upgrade.hooks` before running.
+ *
+ * @example
+ * const { upgrade, plan, close } = await prepareUpgrade({ release: 'releases/dr', from: '2.16.5', to: '2.16.7',
+ *   config: loadSiteConfig({ file: 'site-042.yaml' }) });
+ * try { await upgrade.runStage('preStart'); } finally { await close(); }
+ */
+export async function prepareUpgrade(options: PrepareUpgradeOptions): Promise<PreparedUpgrade> {
+  const release = typeof options.release === 'string' ? await loadRelease(options.release) : options.release;
+  const config = options.config ?? loadSiteConfig({ ...(options.cwd ? { cwd: options.cwd } : {}) });
+  const site = config.site ?? { id: DEFAULT_SITE };
+  const planned = plan({ release, from: options.from, to: options.to, site: site.id });
+  const events = options.events ?? new EventBus();
+  const env = options.env ?? process.env;
+  const connectOptions = { events, env, ...(options.cwd ? { cwd: options.cwd } : {}) };
+  const state = stateOptions(config, connectOptions);
+  const datasources: Datasources = await openDatasources(release, config, connectOptions);
+  const upgrade = createUpgrade({
+    component: release.component,
+    from: options.from,
+    to: options.to,
+    site,
+    state,
+    datasources: datasources.connections,
+    events,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.handleSignals ? { handleSignals: true } : {}),
+  });
+  try {
+    addPlanSteps(upgrade, planned, {
+      release,
+      connections: datasources.connections,
+      placeholders: config.placeholders,
+    });
+  } catch (error) {
+    await Promise.allSettled([upgrade.close(), datasources.close()]);
+    throw error;
+  }
+  return {
+    release,
+    plan: planned,
+    upgrade,
+    config,
+    close: async () => {
+      await Promise.allSettled([upgrade.close(), datasources.close()]);
+    },
+  };
+}
