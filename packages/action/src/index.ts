@@ -1,2 +1,2 @@
-/** @upgradekit/action — the GitHub/Gitea Action. Its inputs and outputs arrive with the Action issue. */
-export const name = 'upgradekit-action';
+/** @upgradekit/action — the GitHub/Gitea Action; `main.ts` is the bundled entry. */
+export { run } from './run.js';

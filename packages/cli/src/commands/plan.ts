@@ -1,4 +1,4 @@
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import type { Plan, Release, Task } from '@upgradekit/core';
 import { Exit, type ExitCode, type Output } from '../output.js';
 import { openSession, type ReleaseFlags } from './session.js';
@@ -17,6 +17,10 @@ export function describeTask(release: Release, task: Task) {
     stage: task.stage,
     ...(task.datasource ? { datasource: task.datasource } : {}),
     ...(task.file ? { file: relative(release.dir, task.file) } : {}),
+    ...(task.package
+      ? { package: isAbsolute(task.package) ? relative(release.dir, task.package) : task.package }
+      : {}),
+    ...(task.command ? { command: task.command } : {}),
     ...(task.description ? { description: task.description } : {}),
   };
 }
@@ -49,7 +53,7 @@ export function planLines(release: Release, plan: Plan): string[] {
     for (const t of tasks) {
       const d = describeTask(release, t);
       lines.push(
-        `    ${d.version.padEnd(10)} ${d.id.padEnd(28)} ${d.kind.padEnd(10)} ${d.datasource ?? ''}${d.file ? `  ${d.file}` : ''}`,
+        `    ${d.version.padEnd(10)} ${d.id.padEnd(28)} ${d.kind.padEnd(10)} ${d.datasource ?? ''}  ${d.file ?? d.package ?? d.command?.join(' ') ?? ''}`,
       );
     }
   }

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import type { DryRunEntry, Plan, RunResult, StageName, StageResult } from '@upgradekit/core';
+import type { DryRunEntry, IncompatibleTask, RunResult, StageResult } from '@upgradekit/core';
 import { Exit, type ExitCode, type Output } from '../output.js';
 import { planDocument, planLines } from './plan.js';
 import { openSession, type ReleaseFlags } from './session.js';
@@ -12,10 +12,10 @@ export interface RunFlags extends ReleaseFlags {
 }
 
 /** Tasks nobody has declared compatible need a person's yes before they run. */
-async function confirmed(plan: Plan, flags: RunFlags, out: Output): Promise<boolean> {
-  const unannotated = plan.incompatible.filter((i) => i.needsConfirmation);
-  if (unannotated.length === 0 || flags.yes) return true;
-  const list = unannotated.map((i) => `  - ${i.id} (${i.version}): ${i.reason}`).join('\n');
+/** On a terminal, ask; elsewhere only --yes confirms. */
+async function confirm(tasks: readonly IncompatibleTask[], flags: RunFlags, out: Output): Promise<boolean> {
+  if (flags.yes) return true;
+  const list = tasks.map((i) => `  - ${i.id} (${i.version}): ${i.reason}`).join('\n');
   out.note(`These tasks carry no compatibility annotation (compatibleFrom):\n${list}`);
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !process.env.CI && !out.json;
   if (!interactive) {
@@ -50,9 +50,6 @@ function exitFor(status: StageResult['status']): ExitCode {
 export async function runCommand(flags: RunFlags, out: Output): Promise<ExitCode> {
   const session = await openSession(flags);
   const { core } = session;
-  const assertStage: (typeof core)['assertStage'] = core.assertStage;
-  if (flags.stage !== undefined) assertStage(flags.stage, '--stage');
-  const stages = flags.stage ? [flags.stage as StageName] : undefined;
   let prepared: Awaited<ReturnType<typeof core.prepareUpgrade>> | undefined;
   try {
     prepared = await core.prepareUpgrade({
@@ -63,56 +60,74 @@ export async function runCommand(flags: RunFlags, out: Output): Promise<ExitCode
       events: session.events,
       handleSignals: true,
     });
-    const { release, plan, upgrade } = prepared;
-    const where = `${release.component} ${plan.from} → ${plan.to} on site ${session.siteId}`;
-    const entries = await upgrade.dryRun(stages ? { stages } : {});
-    if (flags.dryRun) {
-      out.document({ ok: true, dryRun: true, plan: planDocument(release, plan), steps: entries });
-      out.text([...planLines(release, plan), ...dryRunLines(entries)]);
-      return Exit.ok;
-    }
-    if (entries.every((e) => e.action === 'skip')) {
-      const message = `Nothing to do: ${where}${flags.stage ? `, stage ${flags.stage}` : ''} — all ${entries.length} step${entries.length === 1 ? '' : 's'} already done.`;
-      out.document({ ok: true, status: 'succeeded', nothingToDo: true, message, steps: entries });
-      out.text(message);
-      return Exit.ok;
-    }
-    if (!(await confirmed(plan, flags, out))) {
-      out.document({
-        ok: false,
-        status: 'needs-decision',
-        reason: 'unannotated tasks need confirmation (--yes)',
-        incompatible: plan.incompatible.filter((i) => i.needsConfirmation),
-      });
-      return Exit.decision;
-    }
-    const result: RunResult | StageResult = stages
-      ? await upgrade.runStage(stages[0] as StageName)
-      : await upgrade.run();
-    const stageResults = 'stages' in result ? result.stages : [result];
-    out.document({
-      ok: result.status === 'succeeded',
-      status: result.status,
-      ...('runId' in result ? { runId: result.runId } : {}),
-      durationMs: result.durationMs,
-      rollbackOffered: result.rollbackOffered,
-      stages: stageResults,
-      ...(result.error ? { error: result.error } : {}),
+    const { release, plan } = prepared;
+    const outcome = await core.executeUpgrade(prepared, {
+      ...(flags.stage !== undefined ? { stage: flags.stage } : {}),
+      ...(flags.dryRun ? { dryRun: true } : {}),
+      confirm: (tasks) => confirm(tasks, flags, out),
     });
-    out.text([
-      ...stageResults.filter((s) => s.steps.length > 0).map((s) => core.formatStageSummary(s)),
-      `${where}: ${result.status} in ${core.formatDuration(result.durationMs)}`,
-    ]);
-    if (result.status === 'needs-decision') {
-      out.note(
-        `An operator must decide: ${result.error?.message.split('\n')[0] ?? ''}\nThen: upgradekit resolve <step> --applied|--retry --release ${flags.release} --from ${flags.from} --to ${flags.to}`,
-      );
-    } else if (result.rollbackOffered) {
-      out.note('A core step failed: the upgrade stopped. Fix the cause and run again, or roll back.');
+    switch (outcome.kind) {
+      case 'dry-run':
+        out.document({ ok: true, dryRun: true, plan: planDocument(release, plan), steps: outcome.steps });
+        out.text([...planLines(release, plan), ...dryRunLines(outcome.steps)]);
+        return Exit.ok;
+      case 'nothing-to-do':
+        out.document({
+          ok: true,
+          status: 'succeeded',
+          nothingToDo: true,
+          message: outcome.message,
+          steps: outcome.steps,
+        });
+        out.text(outcome.message);
+        return Exit.ok;
+      case 'needs-confirmation':
+        out.document({
+          ok: false,
+          status: 'needs-decision',
+          reason: 'tasks without a compatibility annotation need confirmation (--yes)',
+          incompatible: outcome.tasks,
+        });
+        return Exit.decision;
+      case 'ran': {
+        const where = `${release.component} ${plan.from} → ${plan.to} on site ${prepared.upgrade.site.id}`;
+        return reportRun(outcome.result, outcome.stages, where, flags, out, core);
+      }
     }
-    return exitFor(result.status);
+    return Exit.failed; // unreachable: every outcome is handled above
   } finally {
     await prepared?.close();
     session.close();
   }
+}
+
+function reportRun(
+  result: RunResult | StageResult,
+  stages: readonly StageResult[],
+  where: string,
+  flags: RunFlags,
+  out: Output,
+  core: typeof import('@upgradekit/core'),
+): ExitCode {
+  out.document({
+    ok: result.status === 'succeeded',
+    status: result.status,
+    ...('runId' in result ? { runId: result.runId } : {}),
+    durationMs: result.durationMs,
+    rollbackOffered: result.rollbackOffered,
+    stages,
+    ...(result.error ? { error: result.error } : {}),
+  });
+  out.text([
+    ...stages.filter((s) => s.steps.length > 0).map((s) => core.formatStageSummary(s)),
+    `${where}${flags.stage ? `, stage ${flags.stage}` : ''}: ${result.status} in ${core.formatDuration(result.durationMs)}`,
+  ]);
+  if (result.status === 'needs-decision') {
+    out.note(
+      `An operator must decide: ${result.error?.message.split('\n')[0] ?? ''}\nThen: upgradekit resolve <step> --applied|--retry --release ${flags.release} --from ${flags.from} --to ${flags.to}`,
+    );
+  } else if (result.rollbackOffered) {
+    out.note('A core step failed: the upgrade stopped. Fix the cause and run again, or roll back.');
+  }
+  return exitFor(result.status);
 }

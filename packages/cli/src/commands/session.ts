@@ -42,15 +42,12 @@ export async function openSession(flags: ReleaseFlags): Promise<Session> {
  * The versions of the last recorded run of this component on this site, for commands that act on
  * "the" upgrade (status, resolve) when the operator does not repeat --from/--to.
  */
-export async function lastVersions(
+export function lastVersions(
   session: Session,
   component: string,
 ): Promise<{ from: string; to: string } | undefined> {
-  const store = await session.core.StateStore.open(session.core.stateOptions(session.config));
-  try {
-    const [run] = await store.runs(component, session.siteId, 1);
-    return run ? { from: run.versionFrom, to: run.versionTo } : undefined;
-  } finally {
-    await store.close();
-  }
+  return session.core.lastRecordedUpgrade(component, {
+    ...session.config,
+    site: session.config.site ?? { id: session.siteId },
+  });
 }

@@ -1,3 +1,4 @@
+export { formatPlanMarkdown } from './markdown.js';
 export {
   type IncompatibleTask,
   type Plan,

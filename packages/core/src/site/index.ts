@@ -1,7 +1,15 @@
 export { type Datasources, type OpenDatasourcesOptions, openDatasources, stateOptions } from './connect.js';
-export { type LoadSiteConfigOptions, loadSiteConfig, resolveSecret, type SiteConfig } from './load.js';
+export { type ExecuteOptions, type ExecuteOutcome, executeUpgrade } from './execute.js';
+export {
+  type LoadSiteConfigOptions,
+  loadSiteConfig,
+  resolveSecret,
+  type SiteConfig,
+  siteSecrets,
+} from './load.js';
 export {
   DEFAULT_SITE,
+  lastRecordedUpgrade,
   type PreparedUpgrade,
   type PrepareUpgradeOptions,
   prepareUpgrade,

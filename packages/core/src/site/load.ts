@@ -126,3 +126,26 @@ export function resolveSecret(
   }
   return undefined;
 }
+
+/**
+ * Every secret the configuration refers to, read now: a CI runner masks them (GitHub's
+ * `setSecret`) before anything else is logged.
+ *
+ * @example
+ * for (const secret of siteSecrets(config)) actionsCore.setSecret(secret);
+ */
+export function siteSecrets(
+  config: SiteConfig,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string[] {
+  const refs: Array<[string, { passwordEnv?: string | undefined; passwordFile?: string | undefined }]> = [
+    ...Object.entries(config.datasources).map(([name, ds]): [string, typeof ds] => [
+      `datasources.${name}`,
+      ds,
+    ]),
+    ...(config.state ? [['state', config.state] as [string, typeof config.state]] : []),
+  ];
+  return refs
+    .map(([where, ref]) => resolveSecret(where, ref, config, env))
+    .filter((s): s is string => Boolean(s));
+}

@@ -4,6 +4,7 @@ import { type Plan, plan } from '../plan/index.js';
 import { loadRelease } from '../release/index.js';
 import type { Release } from '../release/types.js';
 import { createUpgrade, type Upgrade } from '../stages/index.js';
+import { StateStore } from '../state/index.js';
 import { type Datasources, openDatasources, stateOptions } from './connect.js';
 import { loadSiteConfig, type SiteConfig } from './load.js';
 
@@ -84,4 +85,22 @@ export async function prepareUpgrade(options: PrepareUpgradeOptions): Promise<Pr
       await Promise.allSettled([upgrade.close(), datasources.close()]);
     },
   };
+}
+
+/**
+ * The versions of the last run recorded for a component on the configured site — what `status`
+ * and `resolve` act on when the operator does not repeat `--from`/`--to`.
+ */
+export async function lastRecordedUpgrade(
+  component: string,
+  config: SiteConfig,
+  options: { env?: Readonly<Record<string, string | undefined>>; cwd?: string } = {},
+): Promise<{ from: string; to: string } | undefined> {
+  const store = await StateStore.open(stateOptions(config, options));
+  try {
+    const [run] = await store.runs(component, config.site?.id ?? DEFAULT_SITE, 1);
+    return run ? { from: run.versionFrom, to: run.versionTo } : undefined;
+  } finally {
+    await store.close();
+  }
 }

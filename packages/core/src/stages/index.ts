@@ -1,6 +1,6 @@
 export { assertStage, CHECK_STAGES, STAGES, type StageName, TASK_STAGES } from './names.js';
 export type { PlannedStep } from './normalize.js';
-export { formatStageSummary, formatStepLine } from './summary.js';
+export { formatRunMarkdown, formatStageSummary, formatStepLine, markdownCell } from './summary.js';
 export type {
   Criticality,
   Hook,

@@ -1,5 +1,5 @@
 import { formatDuration } from '../events/format.js';
-import type { StageResult, StepResult } from './types.js';
+import type { RunResult, StageResult, StepResult } from './types.js';
 
 const TAGS: Record<StepResult['status'], string> = {
   succeeded: 'SUCCESS',
@@ -29,5 +29,56 @@ export function formatStageSummary(result: StageResult): string {
   return [
     `stage ${result.stage}: ${result.status} in ${formatDuration(result.durationMs)}${tally ? ` (${tally})` : ''}`,
     ...result.steps.map((s) => `  ${formatStepLine(s)}`),
+  ].join('\n');
+}
+
+/** A value for a Markdown table cell: pipes escaped, one line. */
+export function markdownCell(value: unknown): string {
+  return String(value ?? '')
+    .replace(/\r?\n/g, ' ')
+    .replace(/\|/g, '\\|');
+}
+
+const ICONS: Record<StageResult['status'], string> = {
+  succeeded: '✅',
+  partial: '⚠️',
+  failed: '❌',
+  aborted: '⏹️',
+  'needs-decision': '✋',
+};
+
+/**
+ * A run (or one stage) as Markdown for a CI job summary: a heading with the outcome and one table
+ * row per step — the same facts the terminal summary prints.
+ *
+ * @example
+ * await summary.addRaw(formatRunMarkdown(result, 'dr-platform 2.16.5 → 2.16.7 on site-042')).write();
+ */
+export function formatRunMarkdown(
+  result: {
+    status: StageResult['status'];
+    durationMs: number;
+    stages?: readonly StageResult[];
+  } & Partial<StageResult>,
+  title: string,
+): string {
+  const stages = result.stages ?? (result.stage ? [result as StageResult] : []);
+  const rows = stages.flatMap((stage) =>
+    stage.steps.map(
+      (s) =>
+        `| ${stage.stage} | ${markdownCell(s.name)}${s.host ? ` (${markdownCell(s.host)})` : ''} | ${TAGS[s.status]} | ${s.attempts} | ${formatDuration(s.durationMs)} | ${markdownCell(s.status === 'skipped' ? s.reason : (s.error?.message.split('\n')[0] ?? ''))} |`,
+    ),
+  );
+  return [
+    `### ${ICONS[result.status]} ${markdownCell(title)}: ${result.status} in ${formatDuration(result.durationMs)}`,
+    '',
+    ...(rows.length > 0
+      ? [
+          '| stage | step | result | attempts | time | detail |',
+          '| --- | --- | --- | --- | --- | --- |',
+          ...rows,
+        ]
+      : ['No steps ran.']),
+    '',
   ].join('\n');
 }

@@ -1,0 +1,236 @@
+// The Action: inputs in, core does the work, outputs + job summary + report file out.
+// No upgrade logic here — the CLI and a team script call the same core functions.
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { info, setFailed, setOutput, setSecret, summary } from '@actions/core';
+import {
+  EventBus,
+  executeUpgrade,
+  formatPlanMarkdown,
+  formatRunMarkdown,
+  lastRecordedUpgrade,
+  loadRelease,
+  loadSiteConfig,
+  plan,
+  prepareUpgrade,
+  type Release,
+  type SiteConfig,
+  siteSecrets,
+} from '@upgradekit/core';
+import { type ActionInputs, readInputs } from './inputs.js';
+import { attachLog, onGitea } from './log.js';
+
+interface Outcome {
+  readonly status: string;
+  readonly mode?: string;
+  readonly report: Record<string, unknown>;
+  readonly markdown: string;
+  /** Set when the step must fail, with the line an operator reads first. */
+  readonly failure?: string;
+}
+
+/**
+ * SQLite (the embedded default) needs better-sqlite3, a native module that a single-file Action
+ * cannot carry. Say so before knex fails with "Cannot find module".
+ */
+function assertNativeSqlite(release: Release, config: SiteConfig): void {
+  const usesSqlite =
+    !config.state?.client || Object.values(release.datasources).some((d) => d.type === 'sqlite');
+  if (!usesSqlite) return;
+  try {
+    createRequire(import.meta.url).resolve('better-sqlite3');
+  } catch {
+    throw Object.assign(
+      new Error(
+        'SQLite state or datasources need the native better-sqlite3 module, which the bundled Action cannot include. ' +
+          'In CI keep state in MariaDB/MySQL or PostgreSQL (`state: { client, host, database, passwordEnv }` in the config), ' +
+          'or run `npx @upgradekit/cli` in the job instead.',
+      ),
+      { code: 'UPGRADEKIT_BAD_INPUT' },
+    );
+  }
+}
+
+async function planCommand(inputs: ActionInputs, release: Release, config: SiteConfig): Promise<Outcome> {
+  const p = plan({
+    release,
+    from: inputs.from ?? '',
+    to: inputs.to ?? '',
+    site: config.site?.id ?? 'default',
+  });
+  return {
+    status: 'planned',
+    mode: p.mode,
+    report: { command: 'plan', plan: p },
+    markdown: formatPlanMarkdown(release, p),
+  };
+}
+
+async function runCommand(
+  inputs: ActionInputs,
+  release: Release,
+  config: SiteConfig,
+  events: EventBus,
+): Promise<Outcome> {
+  assertNativeSqlite(release, config);
+  const prepared = await prepareUpgrade({
+    release,
+    from: inputs.from ?? '',
+    to: inputs.to ?? '',
+    config,
+    events,
+    handleSignals: true,
+  });
+  try {
+    const title = `${release.component} ${prepared.plan.from} → ${prepared.plan.to} on site ${prepared.upgrade.site.id}`;
+    const planMarkdown = formatPlanMarkdown(release, prepared.plan);
+    const mode = prepared.plan.mode;
+    const outcome = await executeUpgrade(prepared, {
+      ...(inputs.stage ? { stage: inputs.stage } : {}),
+      dryRun: inputs.dryRun,
+      confirm: () => inputs.yes,
+    });
+    switch (outcome.kind) {
+      case 'dry-run':
+        return {
+          status: 'dry-run',
+          mode,
+          report: { command: 'run', dryRun: true, plan: prepared.plan, steps: outcome.steps },
+          markdown: `${planMarkdown}\n${outcome.steps.map((s) => `- ${s.action} \`${s.stage}\` ${s.name}${s.reason ? ` — ${s.reason}` : ''}`).join('\n')}\n`,
+        };
+      case 'nothing-to-do':
+        info(outcome.message);
+        return {
+          status: 'succeeded',
+          mode,
+          report: { command: 'run', nothingToDo: true, message: outcome.message },
+          markdown: `### ✅ ${outcome.message}\n`,
+        };
+      case 'needs-confirmation': {
+        const list = outcome.tasks.map((t) => `${t.id} (${t.version})`).join(', ');
+        return {
+          status: 'needs-decision',
+          mode,
+          report: { command: 'run', needsConfirmation: outcome.tasks },
+          markdown: planMarkdown,
+          failure: `tasks without a compatibility annotation need confirmation: ${list}. Check them, then set \`yes: true\`.`,
+        };
+      }
+      case 'ran': {
+        const { result } = outcome;
+        return {
+          status: result.status,
+          mode,
+          report: { command: 'run', result: { ...result, stages: outcome.stages } },
+          markdown: `${planMarkdown}\n${formatRunMarkdown(result, title)}`,
+          ...(result.status === 'succeeded'
+            ? {}
+            : {
+                failure: `${title}: ${result.status}${result.error ? ` — ${result.error.message.split('\n')[0]}` : ''}`,
+              }),
+        };
+      }
+    }
+  } finally {
+    await prepared.close();
+  }
+}
+
+async function statusCommand(
+  inputs: ActionInputs,
+  release: Release,
+  config: SiteConfig,
+  events: EventBus,
+): Promise<Outcome> {
+  assertNativeSqlite(release, config);
+  const versions =
+    inputs.from && inputs.to
+      ? { from: inputs.from, to: inputs.to }
+      : await lastRecordedUpgrade(release.component, config);
+  if (!versions) {
+    const message = `No upgrade of ${release.component} recorded on site ${config.site?.id ?? 'default'} yet.`;
+    return { status: 'none', report: { command: 'status', message }, markdown: `### ${message}\n` };
+  }
+  const prepared = await prepareUpgrade({ release, ...versions, config, events });
+  try {
+    const report = await prepared.upgrade.status();
+    const c = report.counts;
+    const line = `${report.component} ${report.from} → ${report.to} on site ${report.site}: ${c.done} done, ${c.pending} pending, ${c.failed} failed, ${c.inDoubt} in doubt`;
+    info(line);
+    return {
+      status:
+        c.inDoubt > 0 ? 'needs-decision' : c.failed > 0 ? 'failed' : c.pending > 0 ? 'pending' : 'succeeded',
+      mode: prepared.plan.mode,
+      report: { command: 'status', status: report },
+      markdown: `### ${line}\n`,
+    };
+  } finally {
+    await prepared.close();
+  }
+}
+
+function errorsAsJson(_key: string, value: unknown): unknown {
+  if (value instanceof Error) {
+    const e = value as Error & { code?: unknown; context?: unknown };
+    return { name: e.name, code: e.code, message: e.message, context: e.context };
+  }
+  return value;
+}
+
+/**
+ * Runs the Action once. Never throws: every failure ends as `setFailed` with a readable message
+ * (and, on Gitea, a plain log line), so the workflow log says what happened.
+ */
+export async function run(): Promise<void> {
+  let detach = () => {};
+  try {
+    const inputs = readInputs();
+    const config = loadSiteConfig({
+      ...(inputs.config ? { file: inputs.config } : {}),
+      ...(inputs.site ? { overrides: { site: inputs.site } } : {}),
+    });
+    // Masked before anything else can print them.
+    for (const secret of siteSecrets(config)) setSecret(secret);
+    const events = new EventBus();
+    detach = attachLog(events);
+    const release = await loadRelease(inputs.release);
+    const outcome =
+      inputs.command === 'plan'
+        ? await planCommand(inputs, release, config)
+        : inputs.command === 'run'
+          ? await runCommand(inputs, release, config, events)
+          : await statusCommand(inputs, release, config, events);
+    const reportPath = join(process.env.RUNNER_TEMP || tmpdir(), `upgradekit-${inputs.command}-report.json`);
+    writeFileSync(
+      reportPath,
+      `${JSON.stringify({ status: outcome.status, ...outcome.report }, errorsAsJson, 2)}\n`,
+    );
+    setOutput('status', outcome.status);
+    if (outcome.mode) setOutput('upgrade-mode', outcome.mode);
+    setOutput('report', reportPath);
+    await writeSummary(outcome.markdown);
+    if (outcome.failure) fail(outcome.failure);
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    fail(`${e.code ? `${e.code}: ` : ''}${e.message ?? String(error)}`);
+  } finally {
+    detach();
+  }
+}
+
+function fail(message: string): void {
+  if (onGitea()) info(`ERROR upgradekit: ${message}`);
+  setFailed(message);
+}
+
+/** Best effort: `summary.write()` throws without GITHUB_STEP_SUMMARY, and Gitea before 1.27 has none. */
+async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  try {
+    await summary.addRaw(markdown, true).write();
+  } catch (error) {
+    info(`upgradekit: could not write the job summary (${(error as Error).message})`);
+  }
+}

@@ -1,0 +1,208 @@
+// The Action as a runner starts it: the committed bundle, copied where no node_modules can help
+// it, run by `node` with INPUT_* variables and temporary GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files.
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import knexFactory from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, requireService, type TestDatabase } from '../../../test/support/index.js';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const committed = join(root, 'packages/action/dist/index.js');
+const demo = join(root, 'examples/demo');
+
+/** The bundle alone in a fresh directory: what a runner has after checking out the action. */
+const isolated = mkdtempSync(join(tmpdir(), 'uk-action-bundle-'));
+copyFileSync(committed, join(isolated, 'index.js'));
+
+interface ActionRun extends SpawnSyncReturns<string> {
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+function action(inputs: Record<string, string>, env: Record<string, string> = {}): ActionRun {
+  const dir = mkdtempSync(join(tmpdir(), 'uk-action-run-'));
+  const outputFile = join(dir, 'output');
+  const summaryFile = join(dir, 'summary.md');
+  writeFileSync(outputFile, '');
+  writeFileSync(summaryFile, '');
+  const inputEnv = Object.fromEntries(
+    Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
+  );
+  const base: Record<string, string | undefined> = { ...process.env };
+  for (const key of Object.keys(base))
+    if (key.startsWith('INPUT_') || key.startsWith('GITHUB_')) delete base[key];
+  delete base.GITEA_ACTIONS;
+  const result = spawnSync(process.execPath, [join(isolated, 'index.js')], {
+    cwd: dir,
+    env: {
+      ...base,
+      ...inputEnv,
+      GITHUB_OUTPUT: outputFile,
+      GITHUB_STEP_SUMMARY: summaryFile,
+      RUNNER_TEMP: dir,
+      ...env,
+    },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  // GITHUB_OUTPUT holds `name<<delimiter\nvalue\ndelimiter` blocks.
+  const outputs: Record<string, string> = {};
+  for (const m of readFileSync(outputFile, 'utf8').matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) {
+    outputs[m[1] as string] = m[3] as string;
+  }
+  return Object.assign(result, { outputs, summary: readFileSync(summaryFile, 'utf8') });
+}
+
+describe('the committed bundle', () => {
+  it('is up to date with the sources (rebuild with `npm run bundle`)', () => {
+    const fresh = join(mkdtempSync(join(tmpdir(), 'uk-action-fresh-')), 'index.js');
+    const build = spawnSync(process.execPath, [join(root, 'packages/action/build.mjs'), fresh], {
+      encoding: 'utf8',
+    });
+    expect(build.status, build.stderr).toBe(0);
+    const same = readFileSync(fresh, 'utf8') === readFileSync(committed, 'utf8');
+    expect(same, 'packages/action/dist/index.js is stale: run `npm run bundle` and commit it').toBe(true);
+  });
+
+  it('plan: outputs, a Markdown job summary and a JSON report, with no node_modules around', () => {
+    const r = action({ command: 'plan', release: demo, from: '2.16.5', to: '2.16.7' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.outputs.status).toBe('planned');
+    expect(r.outputs['upgrade-mode']).toBe('stop');
+    expect(r.summary).toContain('### Plan: demo-shop 2.16.5 → 2.16.7 on site default — stop mode, 5 tasks');
+    expect(r.summary).toContain(
+      '| preStart | 2.16.6 | create_orders | sql | main | versions/2.16.6/sql/create_orders.sql |',
+    );
+    const report = JSON.parse(readFileSync(r.outputs.report as string, 'utf8')) as {
+      plan: { tasks: unknown[] };
+    };
+    expect(report.plan.tasks).toHaveLength(5);
+  });
+
+  it('bad inputs: every problem at once, as a failure; on Gitea also a plain line', () => {
+    const r = action({ command: 'deploy', from: '1.0.0' }, { GITEA_ACTIONS: 'true' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('::error::UPGRADEKIT_BAD_INPUT: Invalid inputs of the upgradekit action');
+    expect(r.stdout).toContain('`command` must be one of plan, run, status (got "deploy")');
+    expect(r.stdout).toContain('`release` is required');
+    expect(r.stdout).toMatch(/^ERROR upgradekit: UPGRADEKIT_BAD_INPUT: Invalid inputs/m);
+    expect(r.stdout).not.toContain('`to` is required');
+    expect(r.outputs).toEqual({});
+  });
+
+  it('no summary file (GITHUB_STEP_SUMMARY unset) is not a failure', () => {
+    const r = action(
+      { command: 'plan', release: demo, from: '2.16.6', to: '2.16.7' },
+      { GITHUB_STEP_SUMMARY: '' },
+    );
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.outputs['upgrade-mode']).toBe('rolling');
+  });
+
+  it('SQLite (native) is refused with what to do instead', () => {
+    const r = action({ command: 'run', release: demo, from: '2.16.6', to: '2.16.7' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('SQLite state or datasources need the native better-sqlite3 module');
+    expect(r.stdout).toContain('keep state in MariaDB/MySQL or PostgreSQL');
+  });
+});
+
+const hasPostgres = await requireService('postgres');
+
+describe.runIf(hasPostgres)('run on PostgreSQL state and datasource, secrets from the environment', () => {
+  let db: TestDatabase;
+  let dir: string;
+  const secret = `s3cr3t-${Math.random().toString(36).slice(2)}`;
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres', 'uk_action');
+    dir = mkdtempSync(join(tmpdir(), 'uk-action-pg-'));
+    const c = db.connection;
+    const files: Record<string, string> = {
+      'release/upgradekit.yaml':
+        'component: ledger\ndatasources:\n  main: { type: postgres }\ndefaults: { datasource: main }\n',
+      'release/versions/2.0.0/tasks.yaml': [
+        'tasks:',
+        '  - { id: accounts, kind: sql, stage: pre_stop, file: accounts.sql, compatibleFrom: 1.0.0 }',
+        '  - { id: seed, kind: sql, stage: post_start, file: seed.sql, compatibleFrom: 1.0.0 }',
+        '',
+      ].join('\n'),
+      'release/versions/2.0.0/accounts.sql': 'CREATE TABLE accounts (id INT PRIMARY KEY, name TEXT);\n',
+      'release/versions/2.0.0/seed.sql': "INSERT INTO accounts VALUES (1, 'a'), (2, 'b');\n",
+      'release/versions/2.1.0/tasks.yaml':
+        'tasks:\n  - { id: broken, kind: sql, stage: pre_stop, file: broken.sql, compatibleFrom: 2.0.0 }\n',
+      'release/versions/2.1.0/broken.sql': 'ALTER TABLE no_such_table ADD COLUMN x INT;\n',
+      'site.yaml': [
+        'site: site-9',
+        `state: { client: postgres, host: ${c.host}, port: ${c.port}, user: ${c.user}, database: ${c.database}, passwordEnv: UK_STATE_PW }`,
+        `datasources:\n  main: { host: ${c.host}, port: ${c.port}, user: ${c.user}, database: ${c.database}, passwordEnv: UK_DB_PW }`,
+        '',
+      ].join('\n'),
+    };
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+  });
+  afterAll(() => db?.drop());
+
+  const inputs = (extra: Record<string, string> = {}) => ({
+    command: 'run',
+    release: join(dir, 'release'),
+    config: join(dir, 'site.yaml'),
+    from: '1.0.0',
+    to: '2.0.0',
+    ...extra,
+  });
+  const env = { UK_DB_PW: secret, UK_STATE_PW: secret };
+
+  it('runs every stage in log groups, masks the secret first, and a re-run has nothing to do', async () => {
+    const r = action(inputs(), env);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.outputs.status).toBe('succeeded');
+    expect(r.outputs['upgrade-mode']).toBe('rolling');
+    const lines = r.stdout.split('\n');
+    const withSecret = lines.filter((l) => l.includes(secret));
+    expect(withSecret.length).toBeGreaterThan(0);
+    expect(withSecret.every((l) => l === `::add-mask::${secret}`)).toBe(true);
+    expect(lines.findIndex((l) => l.includes(secret))).toBe(0); // before anything else was printed
+    expect(r.stdout).toContain('::group::upgradekit: stage preUpgrade');
+    expect(r.stdout).toContain('::endgroup::');
+    expect(r.summary).toMatch(/### ✅ ledger 1\.0\.0 → 2\.0\.0 on site site-9: succeeded/);
+    expect(r.summary).toMatch(/\| postStart \| versions\/2\.0\.0\/seed\.sql \| SUCCESS \| 1 \|/);
+    expect(readFileSync(r.outputs.report as string, 'utf8')).not.toContain(secret);
+    const knex = knexFactory(db.config);
+    expect(await knex('accounts').count({ n: '*' }).first()).toMatchObject({ n: '2' });
+    await knex.destroy();
+
+    const again = action(inputs(), env);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain(
+      'Nothing to do: ledger 1.0.0 → 2.0.0 on site site-9 — all 2 steps already done.',
+    );
+  });
+
+  it('a failing step: status failed, an annotation, and on Gitea the same as a plain line', () => {
+    const r = action(inputs({ from: '2.0.0', to: '2.1.0', stage: 'preUpgrade' }), {
+      ...env,
+      GITEA_ACTIONS: 'true',
+    });
+    expect(r.status).toBe(1);
+    expect(r.outputs.status).toBe('failed');
+    expect(r.stdout).toMatch(/::error title=upgradekit%3A preUpgrade\/broken failed::.*no_such_table/);
+    expect(r.stdout).toMatch(/^ERROR upgradekit: preUpgrade\/broken failed: .*no_such_table/m);
+    expect(r.summary).toContain('| FAILED |');
+  });
+
+  it('status reports the last recorded run without from/to', () => {
+    const r = action(
+      { command: 'status', release: join(dir, 'release'), config: join(dir, 'site.yaml') },
+      env,
+    );
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.outputs.status).toBe('failed'); // the last run, 2.0.0 → 2.1.0, failed at `broken`
+    expect(r.stdout).toContain('ledger 2.0.0 → 2.1.0 on site site-9: 0 done, 0 pending, 1 failed');
+  });
+});

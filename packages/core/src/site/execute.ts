@@ -1,0 +1,61 @@
+import type { IncompatibleTask } from '../plan/index.js';
+import {
+  assertStage,
+  type DryRunEntry,
+  type RunResult,
+  type StageName,
+  type StageResult,
+} from '../stages/index.js';
+import type { PreparedUpgrade } from './prepare.js';
+
+export interface ExecuteOptions {
+  /** Run only this cut-point (what a CI pipeline calls between its own stop/install/start). */
+  readonly stage?: string;
+  /** Say what would run and why, execute nothing. */
+  readonly dryRun?: boolean;
+  /**
+   * Asked when tasks carry no compatibility annotation (seed 001 §5.2.3): nobody has said they are
+   * safe for a running old version. Resolve `true` to run them. Default: refuse.
+   */
+  readonly confirm?: (tasks: readonly IncompatibleTask[]) => boolean | Promise<boolean>;
+}
+
+export type ExecuteOutcome =
+  | { readonly kind: 'dry-run'; readonly steps: readonly DryRunEntry[] }
+  | { readonly kind: 'nothing-to-do'; readonly steps: readonly DryRunEntry[]; readonly message: string }
+  | { readonly kind: 'needs-confirmation'; readonly tasks: readonly IncompatibleTask[] }
+  | {
+      readonly kind: 'ran';
+      readonly result: RunResult | StageResult;
+      readonly stages: readonly StageResult[];
+    };
+
+/**
+ * Runs a prepared upgrade the way an operator and a CI step expect: a dry run when asked; "nothing
+ * to do" (and no run recorded) when every step already succeeded; a confirmation for unannotated
+ * tasks before anything executes; then the stage or every stage, resuming what was interrupted.
+ *
+ * @example
+ * const outcome = await executeUpgrade(prepared, { stage: 'preStart', confirm: () => flags.yes });
+ * if (outcome.kind === 'ran' && outcome.result.status !== 'succeeded') process.exitCode = 1;
+ */
+export async function executeUpgrade(
+  prepared: PreparedUpgrade,
+  options: ExecuteOptions = {},
+): Promise<ExecuteOutcome> {
+  if (options.stage !== undefined) assertStage(options.stage, 'stage');
+  const stage = options.stage as StageName | undefined;
+  const { upgrade, plan, release } = prepared;
+  const steps = await upgrade.dryRun(stage ? { stages: [stage] } : {});
+  if (options.dryRun) return { kind: 'dry-run', steps };
+  if (steps.every((s) => s.action === 'skip')) {
+    const message = `Nothing to do: ${release.component} ${plan.from} → ${plan.to} on site ${upgrade.site.id}${stage ? `, stage ${stage}` : ''} — all ${steps.length} step${steps.length === 1 ? '' : 's'} already done.`;
+    return { kind: 'nothing-to-do', steps, message };
+  }
+  const unannotated = plan.incompatible.filter((i) => i.needsConfirmation);
+  if (unannotated.length > 0 && !(await options.confirm?.(unannotated))) {
+    return { kind: 'needs-confirmation', tasks: unannotated };
+  }
+  const result = stage ? await upgrade.runStage(stage) : await upgrade.run();
+  return { kind: 'ran', result, stages: 'stages' in result ? result.stages : [result] };
+}
