@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, requireService, type TestDatabase } from '../../../test/support/index.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
-const bin = join(root, 'packages/cli/dist/bin.js');
+const bin = join(root, 'packages/cli/bin/upgradekit.js');
 const demo = join(root, 'examples/demo');
 
 function cli(
