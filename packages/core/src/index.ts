@@ -3,6 +3,7 @@
  *
  * Each folder's `index.ts` is its public face; this file re-exports them.
  */
+export * from './assess/index.js';
 export * from './errors/index.js';
 export * from './events/index.js';
 export * from './migrate/index.js';

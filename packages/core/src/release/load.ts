@@ -5,9 +5,11 @@ import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { compareVersions, parseVersion } from '../version/index.js';
 import { toMilliseconds } from './duration.js';
+import { assessmentFields } from './extras.js';
 import { insideRoot } from './paths.js';
 import { parseOrchestration, parseTaskProperties } from './properties.js';
 import { manifestSchema, TASK_STAGE_NAMES, type TaskInput, taskSchema, tasksFileSchema } from './schema.js';
+import { toBytes } from './size.js';
 import type { Datasource, Release, ReleaseProblem, SourceLocation, Task, TaskStage } from './types.js';
 import { parseYaml, schemaProblems } from './yaml-source.js';
 
@@ -90,6 +92,8 @@ export async function loadRelease(dir: string): Promise<Release> {
   if (manifestResult && !manifestResult.success)
     problems.push(...schemaProblems(manifestResult.error, manifestSource, MANIFEST));
   const manifest = manifestResult?.success ? manifestResult.data : undefined;
+  const extras = manifest ? assessmentFields(manifest, manifestSource, MANIFEST) : undefined;
+  if (extras) problems.push(...extras.problems);
 
   // Versions: directories under versions/, and seed .properties files at the root or inside them.
   const declared: Declared[] = [];
@@ -293,6 +297,19 @@ export async function loadRelease(dir: string): Promise<Release> {
               ...(input.estimate.bytes !== undefined ? { bytes: input.estimate.bytes } : {}),
               ...(input.estimate.rate !== undefined ? { rate: input.estimate.rate } : {}),
               ...(durationMs !== undefined ? { durationMs } : {}),
+              ...(input.estimate.unit ? { unit: input.estimate.unit } : {}),
+              ...(input.estimate.query ? { query: input.estimate.query } : {}),
+              ...(input.estimate.parallel !== undefined ? { parallel: input.estimate.parallel } : {}),
+            },
+          }
+        : {}),
+      ...(input.resources
+        ? {
+            resources: {
+              ...(input.resources.disk !== undefined ? { diskBytes: toBytes(input.resources.disk) } : {}),
+              ...(input.resources.memory !== undefined
+                ? { memoryBytes: toBytes(input.resources.memory) }
+                : {}),
             },
           }
         : {}),
@@ -322,6 +339,8 @@ export async function loadRelease(dir: string): Promise<Release> {
     },
     versions: [...new Set(ordered.map((t) => t.version))],
     tasks: ordered,
+    ...(extras?.dataQuality ? { dataQuality: extras.dataQuality } : {}),
+    ...(extras?.compatibility ? { compatibility: extras.compatibility } : {}),
   });
 }
 

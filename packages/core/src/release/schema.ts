@@ -10,6 +10,15 @@ const duration = z
   ])
   .describe('A duration: milliseconds as a number, or a string such as "30s", "10m", "2h".');
 
+const size = z
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size like 512MB, 2GB or 1.5GiB'),
+  ])
+  .describe(
+    'A size: bytes as a number, or a string such as "512MB", "2GB", "1.5GiB" (KB = 1000, KiB = 1024).',
+  );
+
 const retry = z
   .object({
     attempts: z.number().int().min(1).describe('Total attempts, including the first.').optional(),
@@ -90,8 +99,36 @@ export const taskSchema = z
         bytes: z.number().nonnegative().optional(),
         rate: z.number().positive().describe('Rows (or bytes) per second.').optional(),
         duration: duration.optional(),
+        unit: z
+          .enum(['rows', 'bytes'])
+          .describe('What `rate` and `query` count; default rows, or bytes when only `bytes` is given.')
+          .optional(),
+        query: z
+          .string()
+          .min(1)
+          .describe(
+            'SQL on the task datasource returning one number: the data volume (in `unit`) at assessment time.',
+          )
+          .optional(),
+        parallel: z
+          .boolean()
+          .describe(
+            'Runs alongside the other parallel tasks of its stage: the stage takes the longest of them.',
+          )
+          .optional(),
       })
       .strict()
+      .describe(
+        'How long the task takes: a fixed duration, or data volume (declared or queried) over a rate.',
+      )
+      .optional(),
+    resources: z
+      .object({
+        disk: size.describe('Disk space the task needs while it runs (temporary files, copies).').optional(),
+        memory: size.describe('Memory the task needs while it runs.').optional(),
+      })
+      .strict()
+      .describe('What the task needs beyond the backup; added to the resource check of the assessment.')
       .optional(),
   })
   .strict();
@@ -114,6 +151,72 @@ export const datasourceSchema = z
     'Connection details (hosts, passwords) come from configuration or the environment, never from the release.',
   );
 
+const idText = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,190}$/,
+    'letters, digits, _ . - (at most 191), starting with a letter or digit',
+  );
+
+export const qualityCheckSchema = z
+  .object({
+    id: idText.describe('Names the check in reports.'),
+    description: z.string().describe('What the check looks for: "Null user_id in orders".').optional(),
+    datasource: z
+      .string()
+      .min(1)
+      .describe('Which datasource the SQL runs on; default `defaults.datasource`.')
+      .optional(),
+    sql: z
+      .string()
+      .min(1)
+      .describe('A query returning one number: how many rows break the rule. Read-only; never a fix.'),
+    threshold: z
+      .number()
+      .int()
+      .nonnegative()
+      .describe('How many offending rows are tolerated; default 0.')
+      .optional(),
+    severity: z
+      .enum(['error', 'warning'])
+      .describe('Above the threshold: error stops the upgrade, warning asks for confirmation. Default error.')
+      .optional(),
+    versions: z
+      .string()
+      .min(1)
+      .describe(
+        'Runs only when the source or target version is in this range: MIN~MAX (inclusive) or a semver range.',
+      )
+      .optional(),
+    fix: z
+      .string()
+      .describe('Suggested repair, shown in the report and never run: "UPDATE orders SET user_id=0 WHERE …".')
+      .optional(),
+    timeout: duration.describe('How long the query may run; default 60s.').optional(),
+  })
+  .strict();
+
+const matrixEntrySchema = z
+  .object({
+    supportedTargets: z
+      .array(z.string())
+      .describe('Every version this one may end up on, by any path; others are refused.')
+      .optional(),
+    direct: z
+      .array(z.string())
+      .describe('Targets reachable in one jump over the versions in between.')
+      .optional(),
+    progressive: z
+      .array(z.string())
+      .describe('Targets reachable in one ordinary step; further targets chain such steps.')
+      .optional(),
+    estimates: z
+      .record(z.string(), duration)
+      .describe('Expected duration of the hop to each target; breaks ties between equally short paths.')
+      .optional(),
+  })
+  .strict();
+
 export const manifestSchema = z
   .object({
     $schema: z.string().optional(),
@@ -129,8 +232,17 @@ export const manifestSchema = z
       })
       .strict()
       .default({}),
+    dataQuality: z
+      .array(qualityCheckSchema)
+      .describe('Data-quality checks run by the assessment before the upgrade (seed 001 §5.2.2).')
+      .optional(),
+    compatibility: z
+      .record(z.string(), matrixEntrySchema)
+      .describe('Upgrade-path matrix (seed 004 §4.7.1.1): source version → direct and progressive targets.')
+      .optional(),
   })
   .strict();
 
 export type TaskInput = z.input<typeof taskSchema>;
 export type ManifestInput = z.input<typeof manifestSchema>;
+export type QualityCheckInput = z.input<typeof qualityCheckSchema>;

@@ -1,4 +1,5 @@
 import type { Criticality } from '../stages/types.js';
+import type { CompatibilityMatrix } from '../version/path.js';
 
 export type TaskKind = 'sql' | 'clickhouse' | 'tool' | 'command';
 /** The seed's task stages; they land on the cut-points preUpgrade, preStart and postStart. */
@@ -42,7 +43,15 @@ export interface Task {
     readonly bytes?: number;
     readonly rate?: number;
     readonly durationMs?: number;
+    /** What `rate` and `query` count. */
+    readonly unit?: 'rows' | 'bytes';
+    /** SQL on the task's datasource returning the volume now. */
+    readonly query?: string;
+    /** Runs alongside the other parallel tasks of its stage. */
+    readonly parallel?: boolean;
   };
+  /** What the task needs while it runs, beyond the backup. */
+  readonly resources?: { readonly diskBytes?: number; readonly memoryBytes?: number };
   /** sha256 of what the task runs: file content, module content or the command line. */
   readonly checksum: string;
   readonly source: SourceLocation;
@@ -71,6 +80,26 @@ export interface Release {
   readonly versions: readonly string[];
   /** All tasks, by version then declaration order. */
   readonly tasks: readonly Task[];
+  /** Data-quality checks of `upgradekit.yaml` (seed 001 §5.2.2). */
+  readonly dataQuality?: readonly QualityCheck[];
+  /** The upgrade-path matrix of `upgradekit.yaml`: versions as written (planPath normalises them), estimates in ms. */
+  readonly compatibility?: CompatibilityMatrix;
+}
+
+/** A declared data-quality check: a query counting offending rows, judged against a threshold. */
+export interface QualityCheck {
+  readonly id: string;
+  readonly description?: string;
+  /** Resolved: the check's own or `defaults.datasource`. */
+  readonly datasource: string;
+  readonly sql: string;
+  readonly threshold: number;
+  readonly severity: 'error' | 'warning';
+  /** `MIN~MAX` or a semver range; absent = every upgrade. */
+  readonly versions?: string;
+  readonly fix?: string;
+  readonly timeoutMs?: number;
+  readonly source: SourceLocation;
 }
 
 /** One thing wrong with a release: where, which field, what, and what to do. */

@@ -1,0 +1,151 @@
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { nullSink } from '../events/bus.js';
+import { Redactor } from '../events/redact.js';
+import type { EventSink } from '../events/types.js';
+import { validateOptions } from '../options/index.js';
+import type { Plan } from '../plan/index.js';
+import { assessCompatibility } from './compatibility.js';
+import { assessDuration } from './duration.js';
+import { type AssessOptions, assessOptionsSchema, type ResolvedAssessOptions } from './options.js';
+import { assessDataQuality } from './quality.js';
+import { assessResources } from './resources.js';
+import { isRoute, type UpgradeRoute } from './route.js';
+import { connectionSecrets } from './sql.js';
+import { verdictOf } from './status.js';
+import type { AssessmentReport, CheckStatus, RouteSummary } from './types.js';
+
+async function section<T>(events: EventSink, name: string, fn: () => Promise<T>): Promise<T> {
+  const step = `assess.${name}`;
+  const started = performance.now();
+  events.emit({ type: 'step.start', stage: 'resourceCheck', step });
+  try {
+    const result = await fn();
+    events.emit({
+      type: 'step.end',
+      stage: 'resourceCheck',
+      step,
+      status: 'succeeded',
+      durationMs: performance.now() - started,
+    });
+    return result;
+  } catch (error) {
+    events.emit({
+      type: 'step.end',
+      stage: 'resourceCheck',
+      step,
+      status: 'failed',
+      durationMs: performance.now() - started,
+      error: { message: error instanceof Error ? error.message : String(error) },
+    });
+    throw error;
+  }
+}
+
+/** Names in the options must point at something: a typo would otherwise drop a need silently. */
+function checkReferences(o: ResolvedAssessOptions): void {
+  const hosts = new Set([...(o.local === false ? [] : ['local']), ...o.hosts.map((h) => h.name)]);
+  const problems: string[] = [];
+  if (hosts.size !== (o.local === false ? 0 : 1) + o.hosts.length)
+    problems.push('`hosts`: host names must be unique and not "local"');
+  if (o.backup.host !== undefined && !hosts.has(o.backup.host))
+    problems.push(
+      `\`backup.host\`: "${o.backup.host}" is not among the hosts (${[...hosts].join(', ') || 'none'})`,
+    );
+  o.backup.dualWrite.forEach((d, i) => {
+    if (d.host !== undefined && !hosts.has(d.host))
+      problems.push(
+        `\`backup.dualWrite.${i}.host\`: "${d.host}" is not among the hosts (${[...hosts].join(', ') || 'none'})`,
+      );
+  });
+  if (problems.length > 0) {
+    throw new UpgradeKitError(ErrorCodes.BAD_INPUT, `assess: invalid options — ${problems.join('; ')}`, {
+      context: { where: 'assess', problems },
+    });
+  }
+}
+
+/**
+ * The pre-upgrade assessment (seed 001 §5.2.1–§5.2.4, §6.1.3.4): resources on this machine and
+ * every host, data quality, compatibility and duration — all four at once — in one report whose
+ * `verdict` is `fail` (stop), `warn` (needs confirmation) or `pass`. Checks that cannot run are
+ * results (`skip` or `fail` with the reason), never exceptions; only bad options throw, before
+ * anything runs. Connection passwords and `secrets` never appear in the report.
+ *
+ * @example
+ * const release = await loadRelease('./release');
+ * const report = await assess(plan({ release, from: '2.16.5', to: '2.16.7' }), {
+ *   release,
+ *   connections: { main: knex(config) },
+ *   hosts: [{ name: 'app-1', session: ssh, paths: ['/opt/app'] }],
+ *   backup: { path: '/var/backups/upgradekit' },
+ * });
+ * if (report.verdict === 'fail') process.exitCode = 1;
+ * console.log(renderAssessmentText(report));
+ */
+export async function assess(
+  plan: Plan | UpgradeRoute,
+  options: AssessOptions = {},
+): Promise<AssessmentReport> {
+  const o: ResolvedAssessOptions = validateOptions('assess', assessOptionsSchema, options);
+  checkReferences(o);
+  const started = performance.now();
+  const events = o.events ?? nullSink;
+  const hops: readonly Plan[] = isRoute(plan) ? plan.hops.map((h) => h.plan) : [plan];
+  const tasks = hops.flatMap((h) => h.tasks);
+  const versions = [plan.from, ...hops.map((h) => h.to)];
+
+  const compatibility = assessCompatibility(hops, o);
+  const [resources, dataQuality, duration] = await Promise.all([
+    section(events, 'resources', () => assessResources(tasks, o)),
+    section(events, 'dataQuality', () => assessDataQuality(versions, o)),
+    section(events, 'duration', () => assessDuration(hops, o)),
+  ]);
+
+  const all: CheckStatus[] = [resources, dataQuality, compatibility, duration].flatMap((s) =>
+    s.checks.map((c) => c.status),
+  );
+  const counts = { pass: 0, warn: 0, fail: 0, skip: 0 };
+  for (const s of all) counts[s]++;
+  const route: RouteSummary | undefined =
+    isRoute(plan) && plan.hops.length > 0
+      ? {
+          mode: plan.path.mode,
+          hops: plan.hops.map((h) => ({
+            from: h.from,
+            to: h.to,
+            mode: h.mode,
+            tasks: h.plan.tasks.length,
+            upgradeMode: h.plan.mode,
+            rollbackPoint: h.rollbackPoint,
+            ...(h.estimateMs === undefined ? {} : { estimateMs: h.estimateMs }),
+          })),
+        }
+      : undefined;
+  const report: AssessmentReport = {
+    schema: 'upgradekit.assessment/v1',
+    component: plan.component,
+    from: plan.from,
+    to: plan.to,
+    ...(plan.site !== undefined ? { site: plan.site } : {}),
+    generatedAt: new Date().toISOString(),
+    elapsedMs: Math.round(performance.now() - started),
+    verdict: verdictOf(all),
+    counts,
+    ...(route ? { route } : {}),
+    resources,
+    dataQuality,
+    compatibility,
+    duration,
+  };
+  // Drivers quote connection details back in their errors; the password must not travel with them.
+  const redactor = new Redactor();
+  for (const secret of [...o.secrets, ...Object.values(o.connections).flatMap(connectionSecrets)])
+    redactor.add(secret);
+  const verdictEvent = `assessment ${report.verdict}: ${counts.fail} failed, ${counts.warn} warnings, ${counts.pass} passed, ${counts.skip} skipped`;
+  events.emit({
+    type: 'log',
+    level: report.verdict === 'fail' ? 'error' : report.verdict === 'warn' ? 'warn' : 'info',
+    message: verdictEvent,
+  });
+  return Object.freeze(redactor.redact(report));
+}

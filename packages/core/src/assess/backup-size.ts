@@ -1,0 +1,91 @@
+import { describeError } from '../errors/index.js';
+import type { Connection } from '../migrate/index.js';
+import { type Dialect, dialectOf, firstNumber, isMissingDatabase, queryRows } from './sql.js';
+import type { BackupEstimate } from './types.js';
+
+// Sizes of the database the connection points at, as each server accounts for them.
+const SIZE_SQL: Record<Exclude<Dialect, 'sqlite'>, string> = {
+  // InnoDB refreshes these figures lazily; they are the seed's basis (data_length + index_length).
+  mysql:
+    'SELECT COALESCE(SUM(data_length + index_length), 0) AS bytes, COALESCE(SUM(table_rows), 0) AS row_count ' +
+    'FROM information_schema.TABLES WHERE table_schema = DATABASE()',
+  // Tables and materialized views with their indexes and TOAST, outside the system schemas.
+  postgres:
+    'SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint AS bytes, ' +
+    'COALESCE(SUM(GREATEST(c.reltuples, 0)), 0)::bigint AS row_count ' +
+    'FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace ' +
+    "WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') " +
+    "AND n.nspname NOT LIKE 'pg_toast%'",
+  // Active parts only: inactive ones are merged away and are not backed up.
+  clickhouse:
+    'SELECT sum(bytes_on_disk) AS bytes, sum(rows) AS row_count FROM system.parts ' +
+    'WHERE active AND database = currentDatabase()',
+};
+
+export interface BackupSizeOptions {
+  readonly factor: number;
+  readonly dualWrite: boolean;
+  readonly dualWriteBuffer: number;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The backup-size estimate of one datasource (seed 001 §5.2.1): data + index size × `factor`
+ * (1.5), and for a datasource written twice during the upgrade, `size × 2 + buffer` (10–20%).
+ * Never throws: a failure is an estimate with status `fail` or `skip` and the reason.
+ */
+export async function estimateBackup(
+  datasource: string,
+  connection: Connection,
+  options: BackupSizeOptions,
+): Promise<BackupEstimate> {
+  const dialect = dialectOf(connection);
+  if (dialect === 'sqlite') {
+    return {
+      datasource,
+      type: dialect,
+      status: 'skip',
+      detail: 'SQLite files are copied as they are; size them with the disk check of their directory',
+    };
+  }
+  try {
+    const rows = await queryRows(connection, SIZE_SQL[dialect], {
+      timeoutMs: options.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const dataBytes = firstNumber(rows) ?? 0;
+    const rowCount = Number(rows[0]?.row_count ?? 0);
+    const backupBytes = Math.ceil(dataBytes * options.factor);
+    const dualWriteBytes = options.dualWrite
+      ? Math.ceil(dataBytes * 2 + dataBytes * options.dualWriteBuffer)
+      : undefined;
+    return {
+      datasource,
+      type: dialect,
+      status: 'pass',
+      detail: `data ${dataBytes} B × ${options.factor} = backup ${backupBytes} B${
+        dualWriteBytes === undefined ? '' : `; dual write ${dualWriteBytes} B`
+      }`,
+      dataBytes,
+      ...(Number.isFinite(rowCount) ? { rows: rowCount } : {}),
+      backupBytes,
+      ...(dualWriteBytes === undefined ? {} : { dualWriteBytes }),
+    };
+  } catch (error) {
+    if (isMissingDatabase(error)) {
+      return {
+        datasource,
+        type: dialect,
+        status: 'skip',
+        detail: `database does not exist: nothing to back up`,
+      };
+    }
+    return {
+      datasource,
+      type: dialect,
+      status: 'fail',
+      detail: `could not size the data: ${describeError(error).message}`,
+    };
+  }
+}

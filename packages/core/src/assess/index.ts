@@ -1,0 +1,34 @@
+export { assess } from './assess.js';
+export { type AssessOptions, assessOptionsSchema, type PluginContribution } from './options.js';
+export { parseMeminfo, parseProbe, probeArgv, probeLocal, probeRemote, type RemoteExec } from './probe.js';
+export { renderAssessmentJson } from './render/json.js';
+export { renderAssessmentMarkdown } from './render/markdown.js';
+export { renderAssessmentText, type TextRenderOptions } from './render/text.js';
+export { isRoute, type PlanRouteInput, planRoute, type RouteHop, type UpgradeRoute } from './route.js';
+export {
+  DurationTracker,
+  type DurationTrackerOptions,
+  type EstimateCorrection,
+  type TrackedTask,
+} from './tracker.js';
+export type {
+  AssessmentReport,
+  BackupEstimate,
+  CheckResult,
+  CheckStatus,
+  CompatibilitySection,
+  DataQualitySection,
+  DiskFigures,
+  DurationSection,
+  EstimateBasis,
+  HostResources,
+  IncompatibleEntry,
+  QualityResult,
+  ResourceNeed,
+  ResourcesSection,
+  RoutePoint,
+  RouteSummary,
+  StageEstimate,
+  TaskEstimate,
+  Verdict,
+} from './types.js';
