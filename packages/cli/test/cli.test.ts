@@ -119,6 +119,41 @@ describe('the embedded demo: SQLite state, a local host, no services', () => {
   });
 });
 
+describe('on a terminal', () => {
+  it('draws the run as a task list (listr2): stages, steps, ticks and the failure', () => {
+    const dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-tty-')), {
+      'upgradekit.yaml':
+        'component: x\ndatasources:\n  main: { type: sqlite }\ndefaults: { datasource: main }\n',
+      'versions/1.1.0/tasks.yaml': [
+        'tasks:',
+        '  - { id: good, kind: sql, stage: pre_stop, file: good.sql, compatibleFrom: 1.0.0, description: Create table good }',
+        '  - { id: bad, kind: sql, stage: in_stop, file: bad.sql, compatibleFrom: 1.0.0, description: Alter a missing table }',
+        '  - { id: later, kind: sql, stage: post_start, file: good.sql, compatibleFrom: 1.0.0, description: Never reached }',
+        '',
+      ].join('\n'),
+      'versions/1.1.0/good.sql': 'CREATE TABLE good (id INTEGER);\n',
+      'versions/1.1.0/bad.sql': 'ALTER TABLE missing ADD COLUMN x INTEGER;\n',
+    });
+    const env = { ...process.env, NO_COLOR: '1' } as Record<string, string | undefined>;
+    delete env.CI;
+    // `script` gives the CLI a real pseudo-terminal; its output is the terminal's stream.
+    const command = `stty cols 120 rows 40; ${process.execPath} ${bin} run --release ${dir} --from 1.0.0 --to 1.1.0`;
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], {
+      cwd: dir,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const screen = r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '\n');
+    expect(screen).toContain('✔ stage preUpgrade');
+    expect(screen).toContain('✔ Create table good');
+    expect(screen).toContain('✖ Alter a missing table: versions/1.1.0/bad.sql:1 statement 1 of 1 failed');
+    expect(screen).toContain('↓ stage postStart (not reached)');
+    expect(screen).toContain('stage preStart: failed');
+    expect(screen).not.toContain('[preUpgrade] stage preUpgrade started'); // no event lines under the list
+  });
+});
+
 describe('bad input: exit 2, the file, line and field, nothing executed', () => {
   it('a missing required option', () => {
     const r = cli(['run', '--release', demo, '--to', '2.16.7']);

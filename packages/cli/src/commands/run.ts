@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import type { DryRunEntry, IncompatibleTask, RunResult, StageResult } from '@upgradekit/core';
+import type { DryRunEntry, IncompatibleTask, RunResult, StageName, StageResult } from '@upgradekit/core';
 import { Exit, type ExitCode, type Output } from '../output.js';
 import { planDocument, planLines } from './plan.js';
 import { openSession, type ReleaseFlags } from './session.js';
@@ -65,6 +65,15 @@ export async function runCommand(flags: RunFlags, out: Output): Promise<ExitCode
       ...(flags.stage !== undefined ? { stage: flags.stage } : {}),
       ...(flags.dryRun ? { dryRun: true } : {}),
       confirm: (tasks) => confirm(tasks, flags, out),
+      ...(session.interactive
+        ? {
+            around: async <R>(stages: readonly StageName[], run: () => Promise<R>): Promise<R> => {
+              const { withTaskList } = await import('../render/task-list.js');
+              session.quiet();
+              return withTaskList(prepared!.upgrade, session.events, stages, run);
+            },
+          }
+        : {}),
     });
     switch (outcome.kind) {
       case 'dry-run':

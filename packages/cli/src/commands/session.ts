@@ -11,6 +11,10 @@ export interface ReleaseFlags extends GlobalFlags {
 export interface Session {
   readonly core: typeof import('@upgradekit/core');
   readonly events: EventBus;
+  /** A live terminal (not CI, not --json): draw a task list instead of event lines. */
+  readonly interactive: boolean;
+  /** Stops the line reporter, for a renderer that draws events itself. */
+  quiet(): void;
   readonly config: SiteConfig;
   readonly siteId: string;
   close(): void;
@@ -20,7 +24,7 @@ export async function openSession(flags: ReleaseFlags): Promise<Session> {
   const core = await import('@upgradekit/core');
   const events = new core.EventBus();
   const reporter: ConsoleReporter = new core.ConsoleReporter({ level: flags.verbose ? 'debug' : 'info' });
-  const off = events.on('*', reporter.handle);
+  let off = events.on('*', reporter.handle);
   const configFile = flags.config ?? process.env.UPGRADEKIT_CONFIG;
   const config = core.loadSiteConfig({
     ...(configFile ? { file: configFile } : {}),
@@ -31,6 +35,11 @@ export async function openSession(flags: ReleaseFlags): Promise<Session> {
     events,
     config,
     siteId: config.site?.id ?? core.DEFAULT_SITE,
+    interactive: Boolean(process.stdout.isTTY && process.stderr.isTTY) && !process.env.CI && !flags.json,
+    quiet: () => {
+      off();
+      off = () => true;
+    },
     close: () => {
       off();
       reporter.close();

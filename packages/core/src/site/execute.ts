@@ -3,6 +3,7 @@ import {
   assertStage,
   type DryRunEntry,
   type RunResult,
+  STAGES,
   type StageName,
   type StageResult,
 } from '../stages/index.js';
@@ -18,6 +19,11 @@ export interface ExecuteOptions {
    * safe for a running old version. Resolve `true` to run them. Default: refuse.
    */
   readonly confirm?: (tasks: readonly IncompatibleTask[]) => boolean | Promise<boolean>;
+  /**
+   * Wraps the run itself, after the checks above — a terminal UI draws it while it runs.
+   * `stages` are the cut-points about to run.
+   */
+  readonly around?: <R>(stages: readonly StageName[], run: () => Promise<R>) => Promise<R>;
 }
 
 export type ExecuteOutcome =
@@ -56,6 +62,7 @@ export async function executeUpgrade(
   if (unannotated.length > 0 && !(await options.confirm?.(unannotated))) {
     return { kind: 'needs-confirmation', tasks: unannotated };
   }
-  const result = stage ? await upgrade.runStage(stage) : await upgrade.run();
+  const go = (): Promise<RunResult | StageResult> => (stage ? upgrade.runStage(stage) : upgrade.run());
+  const result = options.around ? await options.around(stage ? [stage] : STAGES, go) : await go();
   return { kind: 'ran', result, stages: 'stages' in result ? result.stages : [result] };
 }
