@@ -37,7 +37,15 @@ export async function bundle(outfile = new URL('./dist/index.js', import.meta.ur
     legalComments: 'none',
     logLevel: 'warning',
     banner: {
-      js: "import { createRequire as __ukCreateRequire } from 'node:module'; const require = __ukCreateRequire(import.meta.url);",
+      // CommonJS dependencies (ssh2, knex) expect require, __filename and __dirname.
+      js: [
+        "import { createRequire as __ukCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __ukFileURLToPath } from 'node:url';",
+        "import { dirname as __ukDirname } from 'node:path';",
+        'const require = __ukCreateRequire(import.meta.url);',
+        'const __filename = __ukFileURLToPath(import.meta.url);',
+        'const __dirname = __ukDirname(__filename);',
+      ].join(' '),
     },
   });
   return outfile;

@@ -1,7 +1,7 @@
 // The Action's inputs, read once and validated here: the runner does not enforce `required`.
 import { getInput } from '@actions/core';
 
-export const COMMANDS = ['plan', 'run', 'status'] as const;
+export const COMMANDS = ['plan', 'assess', 'run', 'status'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ActionInputs {

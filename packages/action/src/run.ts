@@ -4,8 +4,10 @@ import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { info, setFailed, setOutput, setSecret, summary } from '@actions/core';
+import { info, setFailed, setOutput, setSecret, summary, warning } from '@actions/core';
 import {
+  type AssessmentReport,
+  assessSite,
   EventBus,
   executeUpgrade,
   formatPlanMarkdown,
@@ -16,6 +18,8 @@ import {
   plan,
   prepareUpgrade,
   type Release,
+  renderAssessmentMarkdown,
+  renderAssessmentText,
   type SiteConfig,
   siteSecrets,
 } from '@upgradekit/core';
@@ -91,7 +95,13 @@ async function runCommand(
       ...(inputs.stage ? { stage: inputs.stage } : {}),
       dryRun: inputs.dryRun,
       confirm: () => inputs.yes,
+      confirmWarnings: () => inputs.yes,
+      events,
     });
+    const assessed =
+      'assessment' in outcome && outcome.assessment
+        ? `${renderAssessmentMarkdown(outcome.assessment)}\n`
+        : '';
     switch (outcome.kind) {
       case 'dry-run':
         return {
@@ -108,14 +118,24 @@ async function runCommand(
           report: { command: 'run', nothingToDo: true, message: outcome.message },
           markdown: `### ✅ ${outcome.message}\n`,
         };
+      case 'assessment-failed':
+        return {
+          status: 'assessment-failed',
+          mode,
+          report: { command: 'run', assessment: outcome.assessment },
+          markdown: `${assessed}${planMarkdown}`,
+          failure: `the assessment failed (${failedChecks(outcome.assessment)}): nothing was run`,
+        };
       case 'needs-confirmation': {
         const list = outcome.tasks.map((t) => `${t.id} (${t.version})`).join(', ');
         return {
           status: 'needs-decision',
           mode,
-          report: { command: 'run', needsConfirmation: outcome.tasks },
-          markdown: planMarkdown,
-          failure: `tasks without a compatibility annotation need confirmation: ${list}. Check them, then set \`yes: true\`.`,
+          report: { command: 'run', needsConfirmation: outcome.tasks, assessment: outcome.assessment },
+          markdown: `${assessed}${planMarkdown}`,
+          failure: outcome.assessment
+            ? 'the assessment has warnings: check them in the summary, then set `yes: true`.'
+            : `tasks without a compatibility annotation need confirmation: ${list}. Check them, then set \`yes: true\`.`,
         };
       }
       case 'ran': {
@@ -123,8 +143,12 @@ async function runCommand(
         return {
           status: result.status,
           mode,
-          report: { command: 'run', result: { ...result, stages: outcome.stages } },
-          markdown: `${planMarkdown}\n${formatRunMarkdown(result, title)}`,
+          report: {
+            command: 'run',
+            result: { ...result, stages: outcome.stages },
+            assessment: outcome.assessment,
+          },
+          markdown: `${assessed}${planMarkdown}\n${formatRunMarkdown(result, title)}`,
           ...(result.status === 'succeeded'
             ? {}
             : {
@@ -133,6 +157,42 @@ async function runCommand(
         };
       }
     }
+    return { status: 'failed', report: {}, markdown: '', failure: 'unexpected outcome' }; // unreachable
+  } finally {
+    await prepared.close();
+  }
+}
+
+function failedChecks(report: AssessmentReport): string {
+  const sections = [report.resources, report.dataQuality, report.compatibility, report.duration];
+  const failed = sections.flatMap((s) => s.checks.filter((c) => c.status === 'fail').map((c) => c.title));
+  return failed.join('; ') || 'see the summary';
+}
+
+async function assessCommand(
+  inputs: ActionInputs,
+  release: Release,
+  config: SiteConfig,
+  events: EventBus,
+): Promise<Outcome> {
+  const prepared = await prepareUpgrade({
+    release,
+    from: inputs.from ?? '',
+    to: inputs.to ?? '',
+    config,
+    events,
+  });
+  try {
+    const report = await assessSite(prepared, config, { events });
+    info(renderAssessmentText(report));
+    if (report.verdict === 'warn') warning('upgradekit: the assessment has warnings; see the job summary');
+    return {
+      status: report.verdict,
+      mode: prepared.plan.mode,
+      report: { command: 'assess', assessment: report },
+      markdown: renderAssessmentMarkdown(report),
+      ...(report.verdict === 'fail' ? { failure: `the assessment failed: ${failedChecks(report)}` } : {}),
+    };
   } finally {
     await prepared.close();
   }
@@ -199,9 +259,11 @@ export async function run(): Promise<void> {
     const outcome =
       inputs.command === 'plan'
         ? await planCommand(inputs, release, config)
-        : inputs.command === 'run'
-          ? await runCommand(inputs, release, config, events)
-          : await statusCommand(inputs, release, config, events);
+        : inputs.command === 'assess'
+          ? await assessCommand(inputs, release, config, events)
+          : inputs.command === 'run'
+            ? await runCommand(inputs, release, config, events)
+            : await statusCommand(inputs, release, config, events);
     const reportPath = join(process.env.RUNNER_TEMP || tmpdir(), `upgradekit-${inputs.command}-report.json`);
     writeFileSync(
       reportPath,

@@ -58,6 +58,17 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   ).action(act(async (out, flags) => (await import('./commands/plan.js')).planCommand(flags as never, out)));
 
   releaseOptions(
+    program
+      .command('assess')
+      .description('resources, data quality, compatibility and duration, before anything changes'),
+    'required',
+  )
+    .option('--markdown <file>', 'also write the report as Markdown')
+    .action(
+      act(async (out, flags) => (await import('./commands/assess.js')).assessCommand(flags as never, out)),
+    );
+
+  releaseOptions(
     program.command('run').description('run the upgrade: every stage in order, or one --stage (resumes)'),
     'required',
   )

@@ -1,5 +1,12 @@
 import { createInterface } from 'node:readline/promises';
-import type { DryRunEntry, IncompatibleTask, RunResult, StageName, StageResult } from '@upgradekit/core';
+import type {
+  AssessmentReport,
+  DryRunEntry,
+  IncompatibleTask,
+  RunResult,
+  StageName,
+  StageResult,
+} from '@upgradekit/core';
 import { Exit, type ExitCode, type Output } from '../output.js';
 import { planDocument, planLines } from './plan.js';
 import { openSession, type ReleaseFlags } from './session.js';
@@ -12,22 +19,42 @@ export interface RunFlags extends ReleaseFlags {
 }
 
 /** Tasks nobody has declared compatible need a person's yes before they run. */
-/** On a terminal, ask; elsewhere only --yes confirms. */
-async function confirm(tasks: readonly IncompatibleTask[], flags: RunFlags, out: Output): Promise<boolean> {
+/** --yes confirms; on a terminal the operator is asked; elsewhere the answer is no, and why. */
+async function ask(flags: RunFlags, out: Output, offTerminal: string, question: string): Promise<boolean> {
   if (flags.yes) return true;
-  const list = tasks.map((i) => `  - ${i.id} (${i.version}): ${i.reason}`).join('\n');
-  out.note(`These tasks carry no compatibility annotation (compatibleFrom):\n${list}`);
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !process.env.CI && !out.json;
   if (!interactive) {
-    out.note('Confirm with --yes once you have checked that they are safe for this upgrade.');
+    out.note(offTerminal);
     return false;
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    return /^y(es)?$/i.test((await rl.question('Run them? [y/N] ')).trim());
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
   } finally {
     rl.close();
   }
+}
+
+function confirmWarnings(flags: RunFlags, out: Output): Promise<boolean> {
+  return ask(
+    flags,
+    out,
+    'The assessment has warnings (above). Confirm with --yes once you accept them.',
+    'Upgrade despite the warnings?',
+  );
+}
+
+function confirm(tasks: readonly IncompatibleTask[], flags: RunFlags, out: Output): Promise<boolean> {
+  if (!flags.yes) {
+    const list = tasks.map((i) => `  - ${i.id} (${i.version}): ${i.reason}`).join('\n');
+    out.note(`These tasks carry no compatibility annotation (compatibleFrom):\n${list}`);
+  }
+  return ask(
+    flags,
+    out,
+    'Confirm with --yes once you have checked that they are safe for this upgrade.',
+    'Run them?',
+  );
 }
 
 function dryRunLines(entries: readonly DryRunEntry[]): string[] {
@@ -65,6 +92,11 @@ export async function runCommand(flags: RunFlags, out: Output): Promise<ExitCode
       ...(flags.stage !== undefined ? { stage: flags.stage } : {}),
       ...(flags.dryRun ? { dryRun: true } : {}),
       confirm: (tasks) => confirm(tasks, flags, out),
+      events: session.events,
+      onAssessment: (report) => {
+        if (!out.json) out.text(core.renderAssessmentText(report, { color: session.interactive }));
+      },
+      confirmWarnings: () => confirmWarnings(flags, out),
       ...(session.interactive
         ? {
             around: async <R>(stages: readonly StageName[], run: () => Promise<R>): Promise<R> => {
@@ -90,17 +122,24 @@ export async function runCommand(flags: RunFlags, out: Output): Promise<ExitCode
         });
         out.text(outcome.message);
         return Exit.ok;
+      case 'assessment-failed':
+        out.document({ ok: false, status: 'assessment-failed', assessment: outcome.assessment });
+        out.note('The assessment failed: nothing was run. Fix the failed checks above, then run again.');
+        return Exit.failed;
       case 'needs-confirmation':
         out.document({
           ok: false,
           status: 'needs-decision',
-          reason: 'tasks without a compatibility annotation need confirmation (--yes)',
+          reason: outcome.assessment
+            ? 'the assessment has warnings that need confirmation (--yes)'
+            : 'tasks without a compatibility annotation need confirmation (--yes)',
           incompatible: outcome.tasks,
+          ...(outcome.assessment ? { assessment: outcome.assessment } : {}),
         });
         return Exit.decision;
       case 'ran': {
         const where = `${release.component} ${plan.from} → ${plan.to} on site ${prepared.upgrade.site.id}`;
-        return reportRun(outcome.result, outcome.stages, where, flags, out, core);
+        return reportRun(outcome.result, outcome.stages, where, flags, out, core, outcome.assessment);
       }
     }
     return Exit.failed; // unreachable: every outcome is handled above
@@ -117,8 +156,10 @@ function reportRun(
   flags: RunFlags,
   out: Output,
   core: typeof import('@upgradekit/core'),
+  assessment?: AssessmentReport,
 ): ExitCode {
   out.document({
+    ...(assessment ? { assessment } : {}),
     ok: result.status === 'succeeded',
     status: result.status,
     ...('runId' in result ? { runId: result.runId } : {}),

@@ -114,7 +114,9 @@ export async function openDatasources(
   for (const p of planned) {
     if (p.secret) options.events?.addSecret(p.secret);
     if (p.kind === 'knex') {
-      const knex = knexFactory(p.config);
+      // knex prints pool errors with their stacks to the console by default: an operator gets the
+      // same error from the failing step, so keep only a debug event.
+      const knex = knexFactory({ log: knexLog(options.events), ...p.config });
       connections[p.name] = knex;
       closers.push(() => knex.destroy());
     } else {
@@ -130,6 +132,12 @@ export async function openDatasources(
       await Promise.allSettled(closers.map((close) => close()));
     },
   };
+}
+
+function knexLog(events: EventBus | undefined) {
+  const debug = (message: unknown) =>
+    events?.emit({ type: 'log', level: 'debug', message: `knex: ${String(message).split('\n')[0]}` });
+  return { warn: debug, error: debug, deprecate: debug, debug: () => {} };
 }
 
 async function importClickHouse(name: string): Promise<typeof import('@clickhouse/client')> {

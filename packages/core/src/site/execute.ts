@@ -1,3 +1,5 @@
+import type { AssessmentReport } from '../assess/index.js';
+import type { EventBus } from '../events/bus.js';
 import type { IncompatibleTask } from '../plan/index.js';
 import {
   assertStage,
@@ -7,6 +9,7 @@ import {
   type StageName,
   type StageResult,
 } from '../stages/index.js';
+import { assessSite } from './assess.js';
 import type { PreparedUpgrade } from './prepare.js';
 
 export interface ExecuteOptions {
@@ -24,22 +27,41 @@ export interface ExecuteOptions {
    * `stages` are the cut-points about to run.
    */
   readonly around?: <R>(stages: readonly StageName[], run: () => Promise<R>) => Promise<R>;
+  /**
+   * Assess first (seed 001 §5.2): a `fail` verdict stops before anything runs; a `warn` verdict
+   * needs `confirmWarnings`. Default: when every stage runs (a CI pipeline calling one `stage`
+   * runs `assess` as a step of its own).
+   */
+  readonly assess?: boolean;
+  readonly confirmWarnings?: (report: AssessmentReport) => boolean | Promise<boolean>;
+  /** Called with the assessment as soon as it is made, before anything runs: show it. */
+  readonly onAssessment?: (report: AssessmentReport) => void | Promise<void>;
+  /** Where the assessment's events go (SSH drops, retries). */
+  readonly events?: EventBus;
 }
 
 export type ExecuteOutcome =
   | { readonly kind: 'dry-run'; readonly steps: readonly DryRunEntry[] }
   | { readonly kind: 'nothing-to-do'; readonly steps: readonly DryRunEntry[]; readonly message: string }
-  | { readonly kind: 'needs-confirmation'; readonly tasks: readonly IncompatibleTask[] }
+  | {
+      readonly kind: 'needs-confirmation';
+      readonly tasks: readonly IncompatibleTask[];
+      /** Set when it is the assessment's warnings that need the confirmation. */
+      readonly assessment?: AssessmentReport;
+    }
+  | { readonly kind: 'assessment-failed'; readonly assessment: AssessmentReport }
   | {
       readonly kind: 'ran';
       readonly result: RunResult | StageResult;
       readonly stages: readonly StageResult[];
+      readonly assessment?: AssessmentReport;
     };
 
 /**
  * Runs a prepared upgrade the way an operator and a CI step expect: a dry run when asked; "nothing
- * to do" (and no run recorded) when every step already succeeded; a confirmation for unannotated
- * tasks before anything executes; then the stage or every stage, resuming what was interrupted.
+ * to do" (and no run recorded) when every step already succeeded; the assessment (a whole run);
+ * a confirmation for warnings and unannotated tasks before anything executes; then the stage or
+ * every stage, resuming what was interrupted.
  *
  * @example
  * const outcome = await executeUpgrade(prepared, { stage: 'preStart', confirm: () => flags.yes });
@@ -58,11 +80,29 @@ export async function executeUpgrade(
     const message = `Nothing to do: ${release.component} ${plan.from} → ${plan.to} on site ${upgrade.site.id}${stage ? `, stage ${stage}` : ''} — all ${steps.length} step${steps.length === 1 ? '' : 's'} already done.`;
     return { kind: 'nothing-to-do', steps, message };
   }
+  let assessment: AssessmentReport | undefined;
+  if (options.assess ?? stage === undefined) {
+    assessment = await assessSite(
+      prepared,
+      prepared.config,
+      options.events ? { events: options.events } : {},
+    );
+    await options.onAssessment?.(assessment);
+    if (assessment.verdict === 'fail') return { kind: 'assessment-failed', assessment };
+    if (assessment.verdict === 'warn' && !(await options.confirmWarnings?.(assessment))) {
+      return { kind: 'needs-confirmation', tasks: [], assessment };
+    }
+  }
   const unannotated = plan.incompatible.filter((i) => i.needsConfirmation);
   if (unannotated.length > 0 && !(await options.confirm?.(unannotated))) {
-    return { kind: 'needs-confirmation', tasks: unannotated };
+    return { kind: 'needs-confirmation', tasks: unannotated, ...(assessment ? { assessment } : {}) };
   }
   const go = (): Promise<RunResult | StageResult> => (stage ? upgrade.runStage(stage) : upgrade.run());
   const result = options.around ? await options.around(stage ? [stage] : STAGES, go) : await go();
-  return { kind: 'ran', result, stages: 'stages' in result ? result.stages : [result] };
+  return {
+    kind: 'ran',
+    result,
+    stages: 'stages' in result ? result.stages : [result],
+    ...(assessment ? { assessment } : {}),
+  };
 }

@@ -1,3 +1,4 @@
+export { type AssessSiteInput, type AssessSiteOptions, assessSite } from './assess.js';
 export { type Datasources, type OpenDatasourcesOptions, openDatasources, stateOptions } from './connect.js';
 export { type ExecuteOptions, type ExecuteOutcome, executeUpgrade } from './execute.js';
 export {
@@ -15,7 +16,9 @@ export {
   prepareUpgrade,
 } from './prepare.js';
 export {
+  type AssessmentConfig,
   type DatasourceConfig,
+  type HostConfig,
   type SiteConfigInput,
   type StateConfig,
   siteConfigSchema,

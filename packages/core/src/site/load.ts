@@ -4,7 +4,13 @@ import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { ReleaseProblem } from '../release/types.js';
 import { parseYaml, schemaProblems } from '../release/yaml-source.js';
 import type { SiteInfo } from '../stages/types.js';
-import { type DatasourceConfig, type StateConfig, siteConfigSchema } from './schema.js';
+import {
+  type AssessmentConfig,
+  type DatasourceConfig,
+  type HostConfig,
+  type StateConfig,
+  siteConfigSchema,
+} from './schema.js';
 
 /** A validated site configuration; relative paths in it resolve against `baseDir`. */
 export interface SiteConfig {
@@ -15,6 +21,8 @@ export interface SiteConfig {
   readonly site?: SiteInfo;
   readonly state?: StateConfig;
   readonly datasources: Readonly<Record<string, DatasourceConfig>>;
+  readonly hosts: readonly HostConfig[];
+  readonly assessment: AssessmentConfig;
   readonly placeholders: Readonly<Record<string, string>>;
 }
 
@@ -90,6 +98,8 @@ export function loadSiteConfig(options: LoadSiteConfigOptions = {}): SiteConfig 
     ...(site ? { site } : {}),
     ...(value.state ? { state: value.state } : {}),
     datasources: value.datasources,
+    hosts: value.hosts,
+    assessment: value.assessment,
     placeholders: value.placeholders,
   });
 }
@@ -144,6 +154,7 @@ export function siteSecrets(
       ds,
     ]),
     ...(config.state ? [['state', config.state] as [string, typeof config.state]] : []),
+    ...config.hosts.map((h): [string, typeof h] => [`hosts.${h.name}`, h]),
   ];
   return refs
     .map(([where, ref]) => resolveSecret(where, ref, config, env))

@@ -31,6 +31,8 @@ export interface PreparedUpgrade {
   readonly plan: Plan;
   readonly upgrade: Upgrade;
   readonly config: SiteConfig;
+  /** The site's datasources, open (lazily) for tasks, hooks and the assessment. */
+  readonly connections: Datasources['connections'];
   /** Closes the state store and every datasource connection. */
   close(): Promise<void>;
 }
@@ -81,6 +83,7 @@ export async function prepareUpgrade(options: PrepareUpgradeOptions): Promise<Pr
     plan: planned,
     upgrade,
     config,
+    connections: datasources.connections,
     close: async () => {
       await Promise.allSettled([upgrade.close(), datasources.close()]);
     },

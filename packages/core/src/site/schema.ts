@@ -70,6 +70,55 @@ export const stateConfigSchema = z
     path: ['database'],
   });
 
+/** A host of the site, reached over SSH; the assessment probes its resources. */
+export const hostConfigSchema = z
+  .object({
+    name: z.string().min(1).describe('What reports call it: app-1, db-primary, …'),
+    host: z.string().min(1).describe('Address or DNS name.'),
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z.string().min(1),
+    privateKeyPath: z.string().min(1).describe('The key file (key authentication).').optional(),
+    passphraseEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .describe('The key passphrase, from this environment variable.')
+      .optional(),
+    ...secretRefs,
+    ...noLiteralPassword,
+    knownHostsPath: z.string().min(1).describe('Default ~/.ssh/known_hosts.').optional(),
+    hostKeys: z
+      .enum(['strict', 'accept-new', 'off'])
+      .describe('strict (default) refuses unknown hosts; accept-new records a first contact; off warns.')
+      .default('strict'),
+    paths: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('Where the upgrade writes on this host: checked for free disk.')
+      .default(['/']),
+    roles: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+
+/** Pre-upgrade assessment settings (seed 001 §5.2.1): thresholds and where backups go. */
+export const assessmentConfigSchema = z
+  .object({
+    thresholds: z
+      .object({
+        cpuIdlePercent: z.number().min(0).max(100).optional(),
+        memoryBytes: z.number().nonnegative().optional(),
+        diskBackupFactor: z.number().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    backupPath: z.string().min(1).describe('Where backups are written on this machine.').optional(),
+    paths: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('Local paths checked for free disk. Default: the working directory.')
+      .optional(),
+  })
+  .strict();
+
 export const siteConfigSchema = z
   .object({
     site: z
@@ -92,6 +141,8 @@ export const siteConfigSchema = z
       .record(z.string(), datasourceConfigSchema)
       .describe('How to reach each datasource the release names.')
       .default({}),
+    hosts: z.array(hostConfigSchema).describe('The hosts of this site, over SSH.').default([]),
+    assessment: assessmentConfigSchema.default({ thresholds: {} }),
     placeholders: z
       .record(z.string(), z.string())
       .describe('Values substituted for placeholders in SQL files (never taken from the environment).')
@@ -102,3 +153,5 @@ export const siteConfigSchema = z
 export type SiteConfigInput = z.input<typeof siteConfigSchema>;
 export type DatasourceConfig = z.output<typeof datasourceConfigSchema>;
 export type StateConfig = z.output<typeof stateConfigSchema>;
+export type HostConfig = z.output<typeof hostConfigSchema>;
+export type AssessmentConfig = z.output<typeof assessmentConfigSchema>;

@@ -1,0 +1,38 @@
+import { writeFileSync } from 'node:fs';
+import { Exit, type ExitCode, type Output } from '../output.js';
+import type { PlanFlags } from './plan.js';
+import { openSession } from './session.js';
+
+export interface AssessFlags extends PlanFlags {
+  /** Also write the report as Markdown (a change ticket, a CI summary). */
+  readonly markdown?: string;
+}
+
+/** Exit 0 pass, 1 fail, 3 warn (an operator must accept the warnings; --yes does). */
+export async function assessCommand(flags: AssessFlags, out: Output): Promise<ExitCode> {
+  const session = await openSession(flags);
+  const { core } = session;
+  let prepared: Awaited<ReturnType<typeof core.prepareUpgrade>> | undefined;
+  try {
+    prepared = await core.prepareUpgrade({
+      release: flags.release,
+      from: flags.from,
+      to: flags.to,
+      config: session.config,
+      events: session.events,
+    });
+    const report = await core.assessSite(prepared, session.config, { events: session.events });
+    out.document(report);
+    out.text(core.renderAssessmentText(report, { color: session.interactive }));
+    if (flags.markdown) writeFileSync(flags.markdown, core.renderAssessmentMarkdown(report));
+    if (report.verdict === 'fail') return Exit.failed;
+    if (report.verdict === 'warn' && !flags.yes) {
+      out.note('The assessment has warnings: accept them with --yes (or fix them and assess again).');
+      return Exit.decision;
+    }
+    return Exit.ok;
+  } finally {
+    await prepared?.close();
+    session.close();
+  }
+}

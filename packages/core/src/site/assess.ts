@@ -1,0 +1,115 @@
+import { resolve } from 'node:path';
+import type { AssessmentReport } from '../assess/index.js';
+import { assess } from '../assess/index.js';
+import { planRoute } from '../assess/route.js';
+import type { EventBus } from '../events/bus.js';
+import type { Connection } from '../migrate/index.js';
+import type { Plan } from '../plan/index.js';
+import type { Release } from '../release/types.js';
+import { SshSession } from '../remote/index.js';
+import { resolveSecret, type SiteConfig } from './load.js';
+
+export interface AssessSiteInput {
+  readonly release: Release;
+  readonly plan: Plan;
+  /** The site's open datasources (`PreparedUpgrade.connections`). */
+  readonly connections: Readonly<Record<string, Connection>>;
+}
+
+export interface AssessSiteOptions {
+  readonly events?: EventBus;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Default `process.cwd()`: the local path checked for disk when the config names none. */
+  readonly cwd?: string;
+  readonly signal?: AbortSignal;
+  /** Judge a multi-hop upgrade over the release's compatibility matrix. Default: when it has one. */
+  readonly route?: boolean;
+}
+
+/**
+ * Assesses an upgrade on a configured site: this machine, every host of the configuration (one SSH
+ * round trip each, host keys verified), the datasources' sizes and data-quality checks, the plan's
+ * compatibility and duration — with the configuration's thresholds.
+ *
+ * @example
+ * const prepared = await prepareUpgrade({ release: dir, from, to, config });
+ * const report = await assessSite(prepared, config, { events });
+ * if (report.verdict === 'fail') process.exitCode = 1;
+ */
+export async function assessSite(
+  input: AssessSiteInput,
+  config: SiteConfig,
+  options: AssessSiteOptions = {},
+): Promise<AssessmentReport> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const sessions = await Promise.allSettled(
+    config.hosts.map(async (h) => {
+      const password = resolveSecret(`hosts.${h.name}`, h, config, env);
+      const passphrase = h.passphraseEnv ? env[h.passphraseEnv] : undefined;
+      const session = await SshSession.connect({
+        host: h.host,
+        port: h.port,
+        username: h.user,
+        role: 'status',
+        ...(h.privateKeyPath ? { privateKeyPath: resolve(config.baseDir, h.privateKeyPath) } : {}),
+        ...(password !== undefined ? { password } : {}),
+        ...(passphrase !== undefined ? { passphrase } : {}),
+        hostKeys: {
+          policy: h.hostKeys,
+          ...(h.knownHostsPath ? { knownHostsPath: resolve(config.baseDir, h.knownHostsPath) } : {}),
+        },
+        ...(options.events ? { events: options.events } : {}),
+      });
+      return { host: h, session };
+    }),
+  );
+  try {
+    const connected = sessions.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const useRoute = options.route ?? input.release.compatibility !== undefined;
+    const subject = useRoute
+      ? planRoute({ release: input.release, from: input.plan.from, to: input.plan.to, site: input.plan.site })
+      : input.plan;
+    const report = await assess(subject, {
+      release: input.release,
+      connections: input.connections,
+      local: { paths: (config.assessment.paths ?? [cwd]).map((p) => resolve(cwd, p)) },
+      hosts: connected.map(({ host, session }) => ({ name: host.name, session, paths: host.paths })),
+      thresholds: config.assessment.thresholds,
+      ...(config.assessment.backupPath
+        ? { backup: { path: resolve(cwd, config.assessment.backupPath) } }
+        : {}),
+      ...(options.events ? { events: options.events } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const unreachable = sessions.flatMap((s, i) =>
+      s.status === 'rejected' ? [{ name: config.hosts[i]?.name ?? '?', error: s.reason as Error }] : [],
+    );
+    return unreachable.length === 0 ? report : withUnreachable(report, unreachable);
+  } finally {
+    await Promise.allSettled(
+      sessions.map((s) => (s.status === 'fulfilled' ? s.value.session.close() : undefined)),
+    );
+  }
+}
+
+/** A host that could not even be reached is a failed resource check naming it, not an exception. */
+function withUnreachable(
+  report: AssessmentReport,
+  hosts: ReadonlyArray<{ name: string; error: Error }>,
+): AssessmentReport {
+  const checks = hosts.map((h) => ({
+    id: `resources.${h.name}.reachable`,
+    host: h.name,
+    title: `SSH to ${h.name}`,
+    status: 'fail' as const,
+    detail: h.error.message.split('\n')[0] ?? 'unreachable',
+    suggestion: 'check the address, the key and known_hosts in the site configuration, then assess again',
+  }));
+  return {
+    ...report,
+    verdict: 'fail',
+    counts: { ...report.counts, fail: report.counts.fail + checks.length },
+    resources: { ...report.resources, status: 'fail', checks: [...checks, ...report.resources.checks] },
+  };
+}
