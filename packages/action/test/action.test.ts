@@ -86,7 +86,7 @@ describe('the committed bundle', () => {
     const r = action({ command: 'deploy', from: '1.0.0' }, { GITEA_ACTIONS: 'true' });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('::error::UPGRADEKIT_BAD_INPUT: Invalid inputs of the upgradekit action');
-    expect(r.stdout).toContain('`command` must be one of plan, run, status (got "deploy")');
+    expect(r.stdout).toContain('`command` must be one of plan, assess, run, status (got "deploy")');
     expect(r.stdout).toContain('`release` is required');
     expect(r.stdout).toMatch(/^ERROR upgradekit: UPGRADEKIT_BAD_INPUT: Invalid inputs/m);
     expect(r.stdout).not.toContain('`to` is required');
@@ -176,7 +176,10 @@ describe.runIf(hasPostgres)('run on PostgreSQL state and datasource, secrets fro
     expect(r.summary).toMatch(/\| postStart \| versions\/2\.0\.0\/seed\.sql \| SUCCESS \| 1 \|/);
     expect(readFileSync(r.outputs.report as string, 'utf8')).not.toContain(secret);
     const knex = knexFactory(db.config);
-    const count = await knex('accounts').count({ n: '*' }).first().catch((e: Error) => ({ n: `${e.message}\n${r.stdout}` }));
+    const count = await knex('accounts')
+      .count({ n: '*' })
+      .first()
+      .catch((e: Error) => ({ n: `${e.message}\n${r.stdout}` }));
     expect(count).toMatchObject({ n: '2' });
     await knex.destroy();
 
