@@ -23,7 +23,7 @@ export async function assessCommand(flags: AssessFlags, out: Output): Promise<Ex
     });
     const report = await core.assessSite(prepared, session.config, { events: session.events });
     out.document(report);
-    out.text(core.renderAssessmentText(report, { color: session.interactive }));
+    out.text(core.renderAssessmentText(report, { color: session.interactive && !process.env.NO_COLOR }));
     if (flags.markdown) writeFileSync(flags.markdown, core.renderAssessmentMarkdown(report));
     if (report.verdict === 'fail') return Exit.failed;
     if (report.verdict === 'warn' && !flags.yes) {
