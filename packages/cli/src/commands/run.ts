@@ -94,7 +94,10 @@ export async function runCommand(flags: RunFlags, out: Output): Promise<ExitCode
       confirm: (tasks) => confirm(tasks, flags, out),
       events: session.events,
       onAssessment: (report) => {
-        if (!out.json) out.text(core.renderAssessmentText(report, { color: session.interactive && !process.env.NO_COLOR }));
+        if (!out.json)
+          out.text(
+            core.renderAssessmentText(report, { color: session.interactive && !process.env.NO_COLOR }),
+          );
       },
       confirmWarnings: () => confirmWarnings(flags, out),
       ...(session.interactive
