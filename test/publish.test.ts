@@ -25,7 +25,14 @@ const packages = [
   },
   {
     dir: 'packages/cli',
-    must: ['package.json', 'README.md', 'bin/upgradekit.js', 'dist/bin.js', 'dist/index.js', 'dist/index.d.ts'],
+    must: [
+      'package.json',
+      'README.md',
+      'bin/upgradekit.js',
+      'dist/bin.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+    ],
     attw: ['--profile', 'esm-only'],
   },
 ];

@@ -54,15 +54,8 @@ const ICONS: Record<StageResult['status'], string> = {
  * @example
  * await summary.addRaw(formatRunMarkdown(result, 'dr-platform 2.16.5 → 2.16.7 on site-042')).write();
  */
-export function formatRunMarkdown(
-  result: {
-    status: StageResult['status'];
-    durationMs: number;
-    stages?: readonly StageResult[];
-  } & Partial<StageResult>,
-  title: string,
-): string {
-  const stages = result.stages ?? (result.stage ? [result as StageResult] : []);
+export function formatRunMarkdown(result: RunResult | StageResult, title: string): string {
+  const stages = 'stages' in result ? result.stages : [result];
   const rows = stages.flatMap((stage) =>
     stage.steps.map(
       (s) =>
