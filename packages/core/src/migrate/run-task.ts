@@ -7,6 +7,7 @@ import type { Release, Task } from '../release/types.js';
 import { TASK_STAGES } from '../stages/names.js';
 import type { StepContext, StepDefinition } from '../stages/types.js';
 import type { Upgrade } from '../stages/upgrade.js';
+import { type EstimateTracking, trackEstimate } from './estimate.js';
 import { commandStep, toolStep } from './run-program.js';
 import {
   applyPlaceholders,
@@ -34,6 +35,11 @@ export interface TaskRunOptions {
   readonly connections: Readonly<Record<string, Connection>>;
   /** Values for `${name}` in SQL files. Configuration only: never the environment. */
   readonly placeholders?: Readonly<Record<string, string>>;
+  /**
+   * How often the actual rate of a task with an `estimate` is measured while it runs, to correct
+   * its remaining time (seed 001 §5.2.4: every 30 s). Default 30 000.
+   */
+  readonly estimateIntervalMs?: number;
 }
 
 /** How a task's statements are made safe to resume. */
@@ -140,24 +146,54 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
     return (trx ?? connection).raw(sql);
   };
 
+  /** The single number a check or an estimate query returns. */
+  const queryNumber = async (sql: string, signal?: AbortSignal): Promise<number> => {
+    const value = isKnex(connection)
+      ? firstValue(await connection.raw(sql))
+      : firstValue(
+          await (
+            await connection.query({
+              query: sql,
+              format: 'JSONCompact',
+              ...(signal ? { abort_signal: signal } : {}),
+            })
+          ).json(),
+        );
+    return Number(value);
+  };
+  const track = (ctx: StepContext, startAt: number): Promise<EstimateTracking | undefined> =>
+    trackEstimate(task, ctx, {
+      statements: statements.length,
+      startAt,
+      intervalMs: options.estimateIntervalMs ?? 30_000,
+      queryVolume: (sql) => queryNumber(sql, ctx.signal),
+    });
+
   const marker = { component: options.release.component, task_version: task.version, task_id: task.id };
   const runTransaction = async (ctx: StepContext) => {
     const knex = connection as Knex;
     const sameDatabase = knex === ctx.stateKnex;
     await ensureMarkerTable(knex);
-    await knex.transaction(async (trx) => {
-      for (const statement of statements) {
-        ctx.signal.throwIfAborted();
-        try {
-          await exec(statement.sql, ctx.signal, trx);
-        } catch (error) {
-          throw statementError(task, file, statement, statements.length, error);
+    const tracking = await track(ctx, 0);
+    try {
+      await knex.transaction(async (trx) => {
+        for (const statement of statements) {
+          ctx.signal.throwIfAborted();
+          let result: unknown;
+          try {
+            result = await exec(statement.sql, ctx.signal, trx);
+          } catch (error) {
+            throw statementError(task, file, statement, statements.length, error);
+          }
+          tracking?.statementDone(statement.index, result);
         }
-      }
-      // The marker commits with the work: after a crash it tells "applied" from "rolled back".
-      await trx(MARKER_TABLE).insert({ ...marker, checksum: task.checksum, applied_at: Date.now() });
-      if (sameDatabase) await ctx.succeedWithin(trx);
-    });
+        // The marker commits with the work: after a crash it tells "applied" from "rolled back".
+        await trx(MARKER_TABLE).insert({ ...marker, checksum: task.checksum, applied_at: Date.now() });
+        if (sameDatabase) await ctx.succeedWithin(trx);
+      });
+    } finally {
+      tracking?.end();
+    }
   };
   const markerPresent = async () => {
     const knex = connection as Knex;
@@ -177,17 +213,28 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
         { context: { task: task.id, statement: progress.started + 1, file, line: statement?.line } },
       );
     }
-    for (let k = progress.started ?? progress.next; k < statements.length; k++) {
+    const startAt = progress.started ?? progress.next;
+    const tracking = await track(ctx, startAt);
+    try {
+      await runStatements(ctx, startAt, tracking);
+    } finally {
+      tracking?.end();
+    }
+  };
+  const runStatements = async (ctx: StepContext, startAt: number, tracking: EstimateTracking | undefined) => {
+    for (let k = startAt; k < statements.length; k++) {
       ctx.signal.throwIfAborted();
       const statement = statements[k]!;
       await ctx.saveProgress(JSON.stringify({ next: k, started: k } satisfies StatementProgress));
+      let result: unknown;
       try {
-        await exec(statement.sql, ctx.signal);
+        result = await exec(statement.sql, ctx.signal);
       } catch (error) {
         // It failed, so it is not in doubt: the next attempt starts at this statement.
         await ctx.saveProgress(JSON.stringify({ next: k } satisfies StatementProgress));
         throw statementError(task, file, statement, statements.length, error);
       }
+      tracking?.statementDone(k, result);
       await ctx.saveProgress(JSON.stringify({ next: k + 1 } satisfies StatementProgress));
       if (statements.length > 1) {
         ctx.events.emit({
@@ -230,10 +277,7 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
           skipIf: async () => {
             if (mode === 'transaction' && (await markerPresent())) return true;
             if (!check) return false;
-            const value = isKnex(connection)
-              ? firstValue(await connection.raw(check))
-              : firstValue(await (await connection.query({ query: check, format: 'JSONCompact' })).json());
-            return Number(value) > 0;
+            return (await queryNumber(check)) > 0;
           },
         }
       : {}),
@@ -281,7 +325,9 @@ async function createMarkerTable(knex: Knex): Promise<void> {
 /** The first column of the first row of a raw result, whatever the driver's shape. */
 function firstValue(result: unknown): unknown {
   let rows: unknown = result;
-  if (rows && typeof rows === 'object' && 'rows' in rows) rows = (rows as { rows: unknown }).rows; // pg
+  // pg puts its rows in `rows`; ClickHouse's JSONCompact has a `rows` count beside `data`.
+  if (rows && typeof rows === 'object' && Array.isArray((rows as { rows?: unknown }).rows))
+    rows = (rows as { rows: unknown }).rows; // pg
   if (rows && typeof rows === 'object' && 'data' in rows) rows = (rows as { data: unknown }).data; // ClickHouse JSONCompact
   if (Array.isArray(rows) && Array.isArray(rows[0]) && rows.length === 2 && !Array.isArray(rows[0]?.[0]))
     rows = rows[0]; // mysql2 [rows, fields]

@@ -197,7 +197,7 @@ export async function loadRelease(dir: string): Promise<Release> {
       continue;
     }
     seen.set(identity, d.source);
-    const input = d.input;
+    const input = manifest ? seedKind(d, manifest) : d.input;
     let file: string | undefined;
     let pkg: string | undefined;
     let checksum = '';
@@ -259,7 +259,11 @@ export async function loadRelease(dir: string): Promise<Release> {
       }
     }
     const override = overrides.get(identity);
-    const timeoutMs = toMilliseconds(input.timeout);
+    // `defaults` in upgradekit.yaml apply to every task that does not set its own.
+    const timeoutMs = toMilliseconds(input.timeout ?? manifest?.defaults.timeout);
+    const retry =
+      input.retry || manifest?.defaults.retry ? { ...manifest?.defaults.retry, ...input.retry } : undefined;
+    const criticality = input.criticality ?? manifest?.defaults.criticality;
     const durationMs = toMilliseconds(input.estimate?.duration);
     const datasource =
       input.datasource ??
@@ -277,17 +281,17 @@ export async function loadRelease(dir: string): Promise<Release> {
       ...(compatibleFrom ? { compatibleFrom } : {}),
       ...(input.sites ? { sites: input.sites } : {}),
       ...(timeoutMs ? { timeoutMs } : {}),
-      ...(input.retry
+      ...(retry
         ? {
             retry: {
-              ...(input.retry.attempts ? { attempts: input.retry.attempts } : {}),
-              ...(input.retry.minDelay ? { minDelayMs: toMilliseconds(input.retry.minDelay) } : {}),
-              ...(input.retry.maxDelay ? { maxDelayMs: toMilliseconds(input.retry.maxDelay) } : {}),
-              ...(input.retry.scope ? { scope: input.retry.scope } : {}),
+              ...(retry.attempts ? { attempts: retry.attempts } : {}),
+              ...(retry.minDelay ? { minDelayMs: toMilliseconds(retry.minDelay) } : {}),
+              ...(retry.maxDelay ? { maxDelayMs: toMilliseconds(retry.maxDelay) } : {}),
+              ...(retry.scope ? { scope: retry.scope } : {}),
             },
           }
         : {}),
-      ...(input.criticality ? { criticality: input.criticality } : {}),
+      ...(criticality ? { criticality } : {}),
       ...(input.idempotent !== undefined ? { idempotent: input.idempotent } : {}),
       ...(input.check ? { check: input.check } : {}),
       ...(input.estimate
@@ -342,6 +346,18 @@ export async function loadRelease(dir: string): Promise<Release> {
     ...(extras?.dataQuality ? { dataQuality: extras.dataQuality } : {}),
     ...(extras?.compatibility ? { compatibility: extras.compatibility } : {}),
   });
+}
+
+/**
+ * The seed's format has only `sql.{uid}.*` for statements and runs each on its datasource, whatever
+ * the engine; so a seed SQL task whose datasource (its own or the default) is ClickHouse is a
+ * `clickhouse` task. tasks.yaml says the kind explicitly and keeps the mismatch check.
+ */
+function seedKind(d: Declared, manifest: z.output<typeof manifestSchema>): TaskInput {
+  if (!d.uid || d.input.kind !== 'sql') return d.input;
+  const name = d.input.datasource ?? manifest.defaults.datasource;
+  const type = name === undefined ? undefined : manifest.datasources[name]?.type;
+  return type === 'clickhouse' ? { ...d.input, kind: 'clickhouse' } : d.input;
 }
 
 function fromYaml(

@@ -8,6 +8,7 @@ const duration = z
     z.number().positive(),
     z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'a duration like 500ms, 30s, 10m or 2h'),
   ])
+  .meta({ title: 'duration' })
   .describe('A duration: milliseconds as a number, or a string such as "30s", "10m", "2h".');
 
 const size = z
@@ -15,6 +16,7 @@ const size = z
     z.number().nonnegative(),
     z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size like 512MB, 2GB or 1.5GiB'),
   ])
+  .meta({ title: 'size' })
   .describe(
     'A size: bytes as a number, or a string such as "512MB", "2GB", "1.5GiB" (KB = 1000, KiB = 1024).',
   );
@@ -22,22 +24,30 @@ const size = z
 const retry = z
   .object({
     attempts: z.number().int().min(1).describe('Total attempts, including the first.').optional(),
-    minDelay: duration.optional(),
-    maxDelay: duration.optional(),
+    minDelay: duration.describe('Wait before the first retry; later waits grow from it.').optional(),
+    maxDelay: duration.describe('The longest wait between two attempts.').optional(),
     scope: z
       .string()
       .regex(/^(step|stage|run|from:.+)$/, 'one of step, stage, run or from:<taskId>')
       .describe('What a failure retries: step, stage, run or from:<taskId> (seed 004 §4.2.2).')
       .optional(),
   })
-  .strict();
+  .strict()
+  .describe('How a failure is retried: how often, how long to wait, and what is run again.');
 
 const sites = z
   .object({
     include: z.array(z.string().min(1)).describe('Only these site ids (局点ID) run the task.').optional(),
     exclude: z.array(z.string().min(1)).describe('These site ids never run the task.').optional(),
   })
-  .strict();
+  .strict()
+  .describe('Which sites (局点) run the task; default every site.');
+
+const criticality = z
+  .enum(['core', 'business', 'optional'])
+  .describe(
+    'What a failure means (seed 004 §4.5.3): core stops and offers a rollback, business is skipped and reported, optional is recorded. Default core.',
+  );
 
 export const TASK_KINDS = ['sql', 'clickhouse', 'tool', 'command'] as const;
 export const TASK_STAGE_NAMES = ['pre_stop', 'in_stop', 'post_start'] as const;
@@ -59,7 +69,10 @@ export const taskSchema = z
     stage: z
       .enum(TASK_STAGE_NAMES)
       .describe('pre_stop (before the graceful stop), in_stop (services stopped), post_start (after start).'),
-    description: z.string().optional(),
+    description: z
+      .string()
+      .describe('What the task does, for people: shown in plans, logs and summaries.')
+      .optional(),
     file: z
       .string()
       .min(1)
@@ -85,9 +98,11 @@ export const taskSchema = z
       .describe('The oldest running version this change is compatible with (seed: compatible_version).')
       .optional(),
     sites: sites.optional(),
-    timeout: duration.optional(),
-    retry: retry.optional(),
-    criticality: z.enum(['core', 'business', 'optional']).optional(),
+    timeout: duration
+      .describe('How long the task may run before it is stopped; default `defaults.timeout`.')
+      .optional(),
+    retry: retry.describe('How a failure of this task is retried; default `defaults.retry`.').optional(),
+    criticality: criticality.optional(),
     idempotent: z.boolean().describe('Safe to run again after an interruption.').optional(),
     check: z
       .string()
@@ -95,10 +110,10 @@ export const taskSchema = z
       .optional(),
     estimate: z
       .object({
-        rows: z.number().nonnegative().optional(),
-        bytes: z.number().nonnegative().optional(),
+        rows: z.number().nonnegative().describe('Declared data volume in rows.').optional(),
+        bytes: z.number().nonnegative().describe('Declared data volume in bytes.').optional(),
         rate: z.number().positive().describe('Rows (or bytes) per second.').optional(),
-        duration: duration.optional(),
+        duration: duration.describe('A fixed estimate, instead of volume over rate.').optional(),
         unit: z
           .enum(['rows', 'bytes'])
           .describe('What `rate` and `query` count; default rows, or bytes when only `bytes` is given.')
@@ -143,8 +158,10 @@ export const tasksFileSchema = z
 
 export const datasourceSchema = z
   .object({
-    type: z.enum(['mysql', 'mariadb', 'postgres', 'sqlite', 'clickhouse']),
-    description: z.string().optional(),
+    type: z
+      .enum(['mysql', 'mariadb', 'postgres', 'sqlite', 'clickhouse'])
+      .describe('The database engine; decides how statements are split and committed.'),
+    description: z.string().describe('What the datasource holds, for people.').optional(),
   })
   .strict()
   .describe(
@@ -211,33 +228,46 @@ const matrixEntrySchema = z
       .describe('Targets reachable in one ordinary step; further targets chain such steps.')
       .optional(),
     estimates: z
-      .record(z.string(), duration)
+      .record(z.string().meta({ title: 'target' }), duration)
       .describe('Expected duration of the hop to each target; breaks ties between equally short paths.')
       .optional(),
   })
-  .strict();
+  .strict()
+  .describe('Where an upgrade from this version may go, in one hop.');
 
 export const manifestSchema = z
   .object({
-    $schema: z.string().optional(),
+    $schema: z
+      .string()
+      .describe('The JSON Schema editors complete this file with; ignored when loading.')
+      .optional(),
     component: z.string().min(1).max(128).describe('The component this release upgrades.'),
-    description: z.string().optional(),
-    datasources: z.record(z.string(), datasourceSchema).default({}),
+    description: z.string().describe('What the release is, for people.').optional(),
+    datasources: z
+      .record(z.string().meta({ title: 'name' }), datasourceSchema)
+      .describe('The databases tasks run on, by the name tasks use in `datasource`.')
+      .default({}),
     defaults: z
       .object({
-        datasource: z.string().optional(),
-        timeout: duration.optional(),
-        retry: retry.optional(),
-        criticality: z.enum(['core', 'business', 'optional']).optional(),
+        datasource: z
+          .string()
+          .describe('The datasource of sql and clickhouse tasks that name none.')
+          .optional(),
+        timeout: duration.describe('Timeout of every task that sets none; else 1 hour.').optional(),
+        retry: retry
+          .describe('Retry policy of every task that sets none (merged field by field).')
+          .optional(),
+        criticality: criticality.describe('Criticality of every task that sets none; else core.').optional(),
       })
       .strict()
+      .describe('Defaults for every task of the release.')
       .default({}),
     dataQuality: z
       .array(qualityCheckSchema)
       .describe('Data-quality checks run by the assessment before the upgrade (seed 001 §5.2.2).')
       .optional(),
     compatibility: z
-      .record(z.string(), matrixEntrySchema)
+      .record(z.string().meta({ title: 'version' }), matrixEntrySchema)
       .describe('Upgrade-path matrix (seed 004 §4.7.1.1): source version → direct and progressive targets.')
       .optional(),
   })

@@ -304,6 +304,26 @@ describe.runIf(hasClickHouse)('ClickHouse: every statement auto-commits', () => 
     expect(await succeededRows(state, 'events')).toBe(1);
     await client.close();
   });
+
+  it('a check skips the task only when it returns non-zero (ClickHouse has no ADD COLUMN IF NOT EXISTS)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-ch-'));
+    const client = createClient({ ...settings.clickhouse, database });
+    writeRelease(
+      dir,
+      'clickhouse',
+      { 'versions/1.1.0/c.sql': 'CREATE TABLE checked (id UInt32) ENGINE = Memory;\n' },
+      `tasks:\n  - id: checked\n    kind: clickhouse\n    stage: in_stop\n    file: c.sql\n    check: "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'checked'"\n`,
+    );
+    // Not there yet: the check says 0 and the task runs.
+    const first = await runOnce(dir, client, { filename: join(dir, 'first.sqlite') });
+    expect(first.status, first.error?.message).toBe('succeeded');
+    expect(first.steps.map((s) => s.status)).toEqual(['succeeded']);
+    // A fresh state that knows nothing of the first run: only the check stops a second CREATE.
+    const second = await runOnce(dir, client, { filename: join(dir, 'second.sqlite') });
+    expect(second.status, second.error?.message).toBe('succeeded');
+    expect(second.steps.map((s) => s.status)).toEqual(['skipped']);
+    await client.close();
+  });
 });
 
 describe('dry run, validation, repair and summary lines', () => {

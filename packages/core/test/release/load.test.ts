@@ -77,6 +77,24 @@ describe('loadRelease: YAML', () => {
     expect(r.tasks[0]).toMatchObject({ command: ['tools/reindex.sh', '--fast'], idempotent: true });
     expect(Object.isFrozen(r)).toBe(true);
   });
+
+  it('defaults of upgradekit.yaml apply to every task that does not set its own', async () => {
+    const dir = release({
+      'upgradekit.yaml': `${MANIFEST}  timeout: 10m\n  retry: { attempts: 2 }\n  criticality: business\n`,
+      'versions/1.0.0/tasks.yaml': `tasks:
+  - { id: plain, kind: sql, stage: in_stop, file: a.sql }
+  - { id: own, kind: sql, stage: in_stop, file: a.sql, timeout: 1m, retry: { minDelay: 1s }, criticality: optional }
+`,
+      'versions/1.0.0/a.sql': 'SELECT 1;',
+    });
+    const [plain, own] = (await loadRelease(dir)).tasks;
+    expect(plain).toMatchObject({ timeoutMs: 600_000, retry: { attempts: 2 }, criticality: 'business' });
+    expect(own).toMatchObject({
+      timeoutMs: 60_000,
+      retry: { attempts: 2, minDelayMs: 1000 },
+      criticality: 'optional',
+    });
+  });
 });
 
 describe("loadRelease: the seed's .properties format, unchanged", () => {
@@ -112,6 +130,45 @@ tool.validate_schemas.stage=pre_stop
     expect(r.tasks[1]!.stageOverride).toEqual({ file: 'upgrade_orchestration_V2.16.7.properties', line: 1 });
     expect(r.tasks[0]!.source).toEqual({ file: 'upgrade_tasks_V2.16.7.properties', line: 2 });
     expect(r.tasks[2]!.package).toBe('com.example.upgrade.ValidateSchemas');
+  });
+
+  it('a sql.{uid} task runs on its datasource: on ClickHouse it becomes a clickhouse task', async () => {
+    const files = {
+      'upgrade_tasks_V2.16.7.properties': `sql.001.id=alter_orders
+sql.001.file=orders.sql
+sql.001.stage=in_stop
+sql.002.id=events_table
+sql.002.file=events.sql
+sql.002.stage=post_start
+sql.002.datasource=events
+`,
+      'upgrade_orchestration_V2.16.7.properties': 'sql.events_table.stage=pre_stop\n',
+      'orders.sql': 'ALTER TABLE orders ADD COLUMN note TEXT;',
+      'events.sql': 'CREATE TABLE e (id UInt32) ENGINE = MergeTree ORDER BY id;',
+    };
+    const r = await loadRelease(release({ 'upgradekit.yaml': MANIFEST, ...files }));
+    expect(r.tasks.map((t) => [t.id, t.kind, t.datasource, t.stage])).toEqual([
+      ['alter_orders', 'sql', 'main', 'in_stop'],
+      ['events_table', 'clickhouse', 'events', 'pre_stop'],
+    ]);
+    // The default datasource counts too: with ClickHouse as the default both run there.
+    const chDefault = await loadRelease(
+      release({ 'upgradekit.yaml': MANIFEST.replace('datasource: main', 'datasource: events'), ...files }),
+    );
+    expect(chDefault.tasks.map((t) => [t.id, t.kind, t.datasource])).toEqual([
+      ['alter_orders', 'clickhouse', 'events'],
+      ['events_table', 'clickhouse', 'events'],
+    ]);
+    // tasks.yaml names the kind itself, so a mismatch there is still a mistake.
+    const yaml = release({
+      'upgradekit.yaml': MANIFEST,
+      'versions/2.16.7/tasks.yaml':
+        'tasks:\n  - { id: e, kind: sql, stage: in_stop, file: e.sql, datasource: events }\n',
+      'versions/2.16.7/e.sql': 'SELECT 1;',
+    });
+    expect((await problems(yaml)).map((p) => `${p.line} ${p.field}: ${p.message}`)).toEqual([
+      '2 datasource: a sql task cannot run on clickhouse datasource "events"',
+    ]);
   });
 });
 
