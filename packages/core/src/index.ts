@@ -4,6 +4,7 @@
  * Each folder's `index.ts` is its public face; this file re-exports them.
  */
 export * from './assess/index.js';
+export * from './backup/index.js';
 export * from './errors/index.js';
 export * from './events/index.js';
 export * from './migrate/index.js';
@@ -12,6 +13,8 @@ export * from './plugins/index.js';
 export * from './release/index.js';
 export * from './remote/index.js';
 export * from './resilience/index.js';
+export * from './rollout/index.js';
+export * from './service/index.js';
 export * from './site/index.js';
 export * from './stages/index.js';
 export * from './state/index.js';

@@ -3,10 +3,15 @@ export { remoteCommand } from './quote.js';
 export { type ConnectionRole, ROLE_DEFAULTS, type RoleSettings } from './roles.js';
 export { type ExecOptions, type ExecResult, SshSession, type SshSessionOptions } from './session.js';
 export {
+  classifyTransfer,
+  type DownloadResult,
+  type FileResult,
   remoteSha256,
   sha256File,
   TransferManager,
   type TransferManagerOptions,
   type TransferMethod,
+  type TransferReason,
+  type TransferVerdict,
   type UploadResult,
-} from './transfer.js';
+} from './transfer/index.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { z } from 'zod';
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
 import { EventBus, nullSink } from '../events/bus.js';
@@ -352,6 +352,31 @@ export class SshSession {
             stderr: stderr.toString(),
           });
         });
+      });
+    });
+  }
+
+  /**
+   * An SFTP channel on this connection — host key verified and reconnects handled by the session,
+   * so file transfers need no second login. Waits for a reconnect in progress. The caller ends it.
+   *
+   * @example
+   * const sftp = await ssh.sftp();
+   * sftp.stat('/opt/app', (error, stats) => { … sftp.end(); });
+   */
+  async sftp(): Promise<SFTPWrapper> {
+    const client = await this.#connection();
+    return new Promise((resolve, reject) => {
+      client.sftp((error: Error | undefined, sftp: SFTPWrapper) => {
+        if (error)
+          reject(
+            new UpgradeKitError(
+              ErrorCodes.SSH,
+              `cannot open an SFTP channel to ${this.#label()}: ${error.message}`,
+              { cause: error, context: { host: this.host, port: this.port } },
+            ),
+          );
+        else resolve(sftp);
       });
     });
   }

@@ -83,6 +83,35 @@ const migrations: Record<string, Knex.Migration> = {
       }
     },
   },
+  '0002-rollback-history': {
+    async up(knex) {
+      // Seed 004 §4.4.3.1: one row per rollback; its six steps (§4.4.2.2) as a small JSON document,
+      // so a manual rollback's progress and an interrupted one's resume point live in one place.
+      await knex.schema.createTable('upgradekit_rollbacks', (t) => {
+        t.string('component', 128).notNullable();
+        t.string('site', 128).notNullable();
+        t.string('rollback_id', 64).notNullable();
+        t.string('host', 255).notNullable().defaultTo('');
+        t.string('backup_id', 128).notNullable();
+        t.string('from_version', 64).notNullable();
+        t.string('to_version', 64).notNullable();
+        t.string('rollback_type', 16).notNullable();
+        t.string('mode', 16).notNullable();
+        t.string('status', 16).notNullable();
+        t.bigInteger('started_at').notNullable();
+        t.bigInteger('ended_at').nullable();
+        // bigint: a manual rollback may stay open for weeks, past an int's 24.8 days of milliseconds.
+        t.bigInteger('duration_ms').nullable();
+        t.text('steps').notNullable();
+        t.text('error').nullable();
+        t.primary(['component', 'site', 'rollback_id']);
+        t.index(['component', 'site', 'status'], 'upgradekit_rollbacks_status');
+      });
+    },
+    async down(knex) {
+      await knex.schema.dropTableIfExists('upgradekit_rollbacks');
+    },
+  },
 };
 
 export const SCHEMA_VERSION = Object.keys(migrations).length;

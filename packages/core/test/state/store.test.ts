@@ -16,7 +16,13 @@ const hasPostgres = await requireService('postgres');
 
 /** Past 2^32: the bigint time columns must come back as the same JavaScript numbers. */
 const T0 = 1_700_000_000_123;
-const TABLES = ['upgrade_log', 'upgradekit_steps', 'upgradekit_runs', 'upgradekit_locks'];
+const TABLES = [
+  'upgrade_log',
+  'upgradekit_steps',
+  'upgradekit_runs',
+  'upgradekit_locks',
+  'upgradekit_rollbacks',
+];
 /** The seed's upgrade_log columns (001 §5.2.5), then the ones resume and diagnosis add. */
 const SEED_COLUMNS = [
   'task_id',
@@ -80,7 +86,7 @@ async function migratedOnceByAll(db: FreshState): Promise<void> {
     for (const r of results) if (r.status === 'fulfilled') stores.push(r.value);
     expect(results.filter((r) => r.status === 'rejected').map((r) => String(r.reason))).toEqual([]);
     const s = stores[0]!;
-    expect(await count(s, 'upgradekit_state_migrations')).toBe(1);
+    expect(await count(s, 'upgradekit_state_migrations')).toBe(SCHEMA_VERSION);
     const locks = await s.knex('upgradekit_state_migrations_lock').select('*');
     expect(locks.map((l) => Number(l.is_locked))).toEqual([0]);
     await Promise.all(
@@ -143,11 +149,11 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
         store = await open();
         expect(store.dialect).toBe(DIALECT[backend.name]);
         expect(store.schemaVersion).toBe(SCHEMA_VERSION);
-        expect(SCHEMA_VERSION).toBe(1);
+        expect(SCHEMA_VERSION).toBe(2);
         for (const table of TABLES) expect(await store.knex.schema.hasTable(table), table).toBe(true);
         const migrations = await store.knex('upgradekit_state_migrations').select('name', 'batch');
-        expect(migrations.map((m) => m.name)).toEqual(['0001-initial']);
-        expect(Number(migrations[0].batch)).toBe(1);
+        expect(migrations.map((m) => m.name)).toEqual(['0001-initial', '0002-rollback-history']);
+        expect(migrations.map((m) => Number(m.batch))).toEqual([1, 1]);
         const columns = Object.keys(await store.knex('upgrade_log').columnInfo());
         expect(columns).toEqual(expect.arrayContaining([...SEED_COLUMNS, ...EXTRA_COLUMNS]));
         for (const table of TABLES) expect(await count(store, table), table).toBe(0);
@@ -167,7 +173,7 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
         const again = await open();
         const third = await open();
         expect(again.schemaVersion).toBe(SCHEMA_VERSION);
-        expect(await count(third, 'upgradekit_state_migrations')).toBe(1);
+        expect(await count(third, 'upgradekit_state_migrations')).toBe(SCHEMA_VERSION);
         expect(await count(third, 'upgradekit_state_migrations_lock')).toBe(1);
         expect((await again.runs('c-reopen', 'site-1')).map((r) => r.runId)).toEqual(['run-reopen']);
       });
@@ -215,7 +221,7 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
         const stores = await Promise.all([1, 2, 3, 4].map(() => open()));
         expect(Date.now() - started).toBeLessThan(5_000);
         for (const s of stores) expect(s.schemaVersion).toBe(SCHEMA_VERSION);
-        expect(await count(store, 'upgradekit_state_migrations')).toBe(1);
+        expect(await count(store, 'upgradekit_state_migrations')).toBe(SCHEMA_VERSION);
       });
 
       it('two stores on one database write at the same time without stalling each other', async () => {

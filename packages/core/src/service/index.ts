@@ -1,0 +1,12 @@
+export { type DeregisterOptions, deregister } from './deregister.js';
+export {
+  type HealthCheck,
+  type HealthResult,
+  type ProbeResult,
+  probeHealth,
+  type WaitHealthyOptions,
+  waitHealthy,
+} from './health.js';
+export { type CommandRunner, localRunner } from './runner.js';
+export { type StartResult, type StartServiceOptions, startService } from './start.js';
+export { type StopResult, type StopServiceOptions, stopService } from './stop.js';

@@ -1,0 +1,189 @@
+// Backup and rollback on a "remote" host: a real OpenSSH sshd on 127.0.0.2, reached through
+// SshSession. The host's own GNU tar, coreutils and mariadb tools do the work; nothing but commands
+// and their short output cross the connection, and a password is never put on a command line.
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  createBackup,
+  isUpgradeKitError,
+  RemoteHost,
+  Rollback,
+  SshSession,
+  StateStore,
+  verifyBackup,
+} from '@upgradekit/core';
+import knexFactory from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  requireService,
+  type SshdHost,
+  startSshd,
+  type TestDatabase,
+} from '../../../../test/support/index.js';
+import { canonicalDump, makeApp, snapshot, tempDir } from './support.js';
+
+const ready = (await requireService('sshd')) && (await requireService('mariadb'));
+
+describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
+  let sshd: SshdHost;
+  let session: SshSession;
+  let db: TestDatabase;
+  let work: string;
+
+  beforeAll(async () => {
+    sshd = await startSshd({ host: '127.0.0.2' });
+    session = await SshSession.connect({
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.user,
+      privateKeyPath: sshd.client.privateKeyPath,
+      hostKeys: { policy: 'strict', knownHostsPath: sshd.knownHostsPath },
+    });
+    db = await createTestDatabase('mariadb', 'uk_remote');
+    work = await tempDir('remote');
+  });
+  afterAll(async () => {
+    await session?.close();
+    await sshd?.stop();
+    await db?.drop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('backs up on the host, verifies there, and rolls back there', { timeout: 90_000 }, async () => {
+    const knex = knexFactory(db.config);
+    await knex.raw('CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))');
+    await knex('t').insert(Array.from({ length: 50 }, (_, i) => ({ id: i, v: `v${i}` })));
+    await knex.destroy();
+    const app = join(work, 'opt', 'app');
+    const configRoot = join(work, 'root');
+    const unit = join(configRoot, 'etc', 'app.conf');
+    await makeApp(app, '5.0.0');
+    await mkdir(join(configRoot, 'etc'), { recursive: true });
+    await writeFile(unit, 'mode=old\n');
+    const root = join(work, 'backup');
+    const spec = {
+      engine: 'mariadb' as const,
+      database: db.name,
+      host: db.connection.host,
+      port: db.connection.port,
+      user: db.connection.user,
+    };
+
+    // A password for a remote dump is refused before anything runs: it would sit on a command line.
+    const refused = await createBackup({
+      root,
+      component: 'mq',
+      versionFrom: '5.0.0',
+      versionTo: '5.1.0',
+      session,
+      databases: [{ ...spec, password: 's3cret' }],
+    }).catch((e: unknown) => e);
+    expect(isUpgradeKitError(refused, 'UPGRADEKIT_BAD_INPUT')).toBe(true);
+    expect((refused as Error).message).toMatch(
+      /a password cannot be sent to a remote host .* `defaultsFile`/,
+    );
+
+    const backup = await createBackup({
+      root,
+      component: 'mq',
+      versionFrom: '5.0.0',
+      versionTo: '5.1.0',
+      session,
+      programDir: app,
+      config: { root: configRoot, paths: [unit] },
+      databases: [spec],
+    });
+    expect(backup.error).toBeUndefined();
+    expect(backup).toMatchObject({ status: 'completed', host: '127.0.0.2' });
+    expect(backup.manifest?.host).toBe('127.0.0.2');
+    for (const file of [
+      'program_directory.tar.gz',
+      'database_backup.sql',
+      'system_config.tar.gz',
+      'backup_manifest.json',
+    ]) {
+      expect(((await stat(join(backup.dir, file))).mode & 0o777).toString(8), file).toBe('600');
+    }
+    const remote = new RemoteHost(session);
+    expect(await verifyBackup(remote, root, backup.backupId)).toMatchObject({ ok: true });
+    // The remote lister (GNU tar) sees the same members the manifest counted, and none unsafe.
+    const program = backup.manifest?.backup_files.program_directory;
+    expect(await remote.summarizeArchive(join(backup.dir, 'program_directory.tar.gz'))).toEqual({
+      count: program?.kind === 'program_directory' ? program.entries : -1,
+    });
+    const dumpBefore = await canonicalDump(db, 'mariadb');
+    const appBefore = await snapshot(app, (p) => /^(logs|tmp)(\/|$)|\.pid$/.test(p));
+
+    const k = knexFactory(db.config);
+    await k.raw('ALTER TABLE t ADD COLUMN w INT');
+    await k('t').where('id', '<', 10).del();
+    await k.destroy();
+    await makeApp(app, '5.1.0');
+    await writeFile(unit, 'mode=new\n');
+
+    const state = await StateStore.open({ filename: join(work, 'state.sqlite') });
+    const stopped: string[] = [];
+    const rollback = new Rollback({
+      state,
+      component: 'mq',
+      root,
+      session,
+      databases: [spec],
+      yes: true,
+      hooks: {
+        stopServices: async (ctx) => void stopped.push((await ctx.host.run(['hostname'])).stdout.trim()),
+      },
+    });
+    const result = await rollback.auto('latest');
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe('completed');
+    expect(stopped).toHaveLength(1);
+    expect(await canonicalDump(db, 'mariadb')).toBe(dumpBefore);
+    expect(await snapshot(app, (p) => /^(logs|tmp)(\/|$)|\.pid$/.test(p))).toEqual(appBefore);
+    expect(await readFile(unit, 'utf8')).toBe('mode=old\n');
+    expect((await rollback.list()).history[0]).toMatchObject({ host: '127.0.0.2', status: 'completed' });
+    await state.close();
+
+    // Tampering is caught on the remote side too.
+    const archive = join(backup.dir, 'system_config.tar.gz');
+    const bytes = await readFile(archive);
+    bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0x55;
+    await writeFile(archive, bytes);
+    const verdict = await verifyBackup(remote, root, backup.backupId);
+    expect(verdict.problems).toEqual([
+      expect.objectContaining({
+        file: 'system_config.tar.gz',
+        reason: expect.stringMatching(/^sha256 is .* the file was changed after the backup$/),
+      }),
+    ]);
+  });
+  it('counts and verifies an archive whose listing is larger than what one command returns', {
+    timeout: 60_000,
+  }, async () => {
+    // 10,000 members with long names: ~600 KB of listing, past the 256 KB a remote command brings back.
+    const app = join(work, 'many');
+    for (let d = 0; d < 100; d++) {
+      const dir = join(app, `module-with-a-rather-long-directory-name-${d}`);
+      await mkdir(dir, { recursive: true });
+      await Promise.all(
+        Array.from({ length: 100 }, (_, f) =>
+          writeFile(join(dir, `resource-file-with-a-long-name-${f}.properties`), `${d}.${f}`),
+        ),
+      );
+    }
+    const root = join(work, 'backup-many');
+    const backup = await createBackup({
+      root,
+      component: 'many',
+      versionFrom: '1',
+      versionTo: '2',
+      session,
+      programDir: app,
+    });
+    expect(backup.error).toBeUndefined();
+    const program = backup.manifest?.backup_files.program_directory;
+    expect(program?.kind === 'program_directory' && program.entries).toBe(10_000 + 100 + 1);
+    expect((await verifyBackup(new RemoteHost(session), root, backup.backupId)).ok).toBe(true);
+  });
+});

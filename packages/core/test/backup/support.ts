@@ -1,0 +1,85 @@
+// Shared by the backup tests: a small "installed application" on disk, tree snapshots, and
+// canonical dumps of a database made by the real tools, to compare before and after a rollback.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import type { TestDatabase } from '../../../../test/support/index.js';
+
+const run = promisify(execFile);
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `uk-${prefix}-`));
+}
+
+/** An application install: binaries, a jar, config, plus logs and temp files that must not be archived. */
+export async function makeApp(dir: string, version: string): Promise<void> {
+  await mkdir(join(dir, 'bin'), { recursive: true });
+  await mkdir(join(dir, 'lib'), { recursive: true });
+  await mkdir(join(dir, 'conf'), { recursive: true });
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  await mkdir(join(dir, 'tmp'), { recursive: true });
+  await writeFile(join(dir, 'bin', 'app.sh'), `#!/bin/sh\necho app ${version}\n`, { mode: 0o755 });
+  await writeFile(join(dir, 'lib', 'app.jar'), Buffer.alloc(64 * 1024, version));
+  await writeFile(join(dir, 'conf', 'application.properties'), `version=${version}\nport=8080\n`);
+  await writeFile(join(dir, 'logs', 'app.log'), 'a log line\n');
+  await writeFile(join(dir, 'app.pid'), '4242\n');
+  await writeFile(join(dir, 'tmp', 'cache.bin'), 'cache');
+}
+
+/** path → sha256 (or link target / "dir") of everything under `dir`, for exact comparison. */
+export async function snapshot(dir: string, skip: (path: string) => boolean = () => false) {
+  const out: Record<string, string> = {};
+  const walk = async (current: string) => {
+    for (const name of (await readdir(current)).sort()) {
+      const path = join(current, name);
+      const rel = relative(dir, path);
+      if (skip(rel)) continue;
+      const stat = await lstat(path);
+      if (stat.isSymbolicLink()) out[rel] = `link:${await readlink(path)}`;
+      else if (stat.isDirectory()) {
+        out[rel] = `dir:${(stat.mode & 0o777).toString(8)}`;
+        await walk(path);
+      } else
+        out[rel] = `${(stat.mode & 0o777).toString(8)}:${createHash('sha256')
+          .update(await readFile(path))
+          .digest('hex')}`;
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+/** A canonical dump of the schema and data, made by the real tool, without dates or comments. */
+export async function canonicalDump(db: TestDatabase, engine: 'mariadb' | 'postgres'): Promise<string> {
+  const c = db.connection;
+  if (engine === 'mariadb') {
+    const { stdout } = await run(
+      'mariadb-dump',
+      [
+        `--host=${c.host}`,
+        `--port=${c.port}`,
+        `--user=${c.user}`,
+        '--skip-dump-date',
+        '--skip-comments',
+        '--routines',
+        '--triggers',
+        '--order-by-primary',
+        c.database,
+      ],
+      { env: { ...process.env, MYSQL_PWD: c.password }, maxBuffer: 256 << 20 },
+    );
+    return stdout;
+  }
+  const { stdout } = await run(
+    'pg_dump',
+    [`--host=${c.host}`, `--port=${c.port}`, `--username=${c.user}`, '--no-password', c.database],
+    { env: { ...process.env, PGPASSWORD: c.password }, maxBuffer: 256 << 20 },
+  );
+  // Newer pg_dump wraps its output in \restrict/\unrestrict with a random key per dump.
+  return stdout.replace(/^\\(un)?restrict \w+$/gm, '');
+}
+
+export const sha = (text: string) => createHash('sha256').update(text).digest('hex');
