@@ -102,6 +102,71 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       ),
     );
 
+  releaseOptions(
+    program
+      .command('backup')
+      .description(
+        'a verified backup of the site (database, program directory, configuration) before upgrading',
+      ),
+    'required',
+  ).action(
+    act(async (out, flags) => (await import('./commands/backup.js')).backupCommand(flags as never, out)),
+  );
+
+  const rollback = program
+    .command('rollback')
+    .description('restore a backup: list, auto, manual, step N, status, auto-continue-from N, abandon');
+  const rollbackAction = (
+    name: string,
+    description: string,
+    argument?: [name: string, description: string, defaultValue?: string],
+    compatible = false,
+  ): void => {
+    const command = rollback
+      .command(name)
+      .description(description)
+      .option('--release <dir>', "the release: gives the component and the datasources' engines")
+      .option('--component <name>', "the component (default: backup.component, or the release's)")
+      .option('--site <id>', 'the site (局点) id; also UPGRADEKIT_SITE or `site:` in --config');
+    if (argument) command.argument(argument[0], argument[1], argument[2]);
+    if (compatible)
+      command.option(
+        '--compatible',
+        'the upgrade only added things: restore program and configuration, keep the data',
+      );
+    command.action(
+      act(async (out, flags, ...args: unknown[]) =>
+        (await import('./commands/backup.js')).rollbackCommand(
+          name as never,
+          typeof args[0] === 'string' ? args[0] : undefined,
+          flags as never,
+          out,
+        ),
+      ),
+    );
+  };
+  rollbackAction('list', 'the backups, newest first, and the rollback history');
+  rollbackAction('status', 'where the unfinished (or last) rollback stands; exit 3 while one is unfinished');
+  rollbackAction(
+    'auto',
+    'verify, count down 5 s (skipped with --yes or under CI), then all six steps; continues an interrupted one',
+    ['[backup]', 'a backup id, or latest', 'latest'],
+    true,
+  );
+  rollbackAction(
+    'manual',
+    'verify the backup and open a rollback to run step by step',
+    ['[backup]', 'a backup id, or latest', 'latest'],
+    true,
+  );
+  rollbackAction('step', 'run step N (1–6) of the open rollback', ['<n>', 'the step, 1 to 6']);
+  rollbackAction(
+    'auto-continue-from',
+    'run steps N…6 of the open rollback; earlier unfinished steps are recorded as skipped',
+    ['<n>', 'the step, 1 to 6'],
+  );
+  rollbackAction('abandon', 'give up the unfinished rollback (the copies kept aside stay)');
+
   program
     .command('init')
     .description('create a new release directory to start from')

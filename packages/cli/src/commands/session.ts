@@ -20,7 +20,7 @@ export interface Session {
   close(): void;
 }
 
-export async function openSession(flags: ReleaseFlags): Promise<Session> {
+export async function openSession(flags: GlobalFlags & { readonly site?: string }): Promise<Session> {
   const core = await import('@upgradekit/core');
   const events = new core.EventBus();
   const reporter: ConsoleReporter = new core.ConsoleReporter({ level: flags.verbose ? 'debug' : 'info' });

@@ -21,6 +21,7 @@ import type { BackupHost } from './host.js';
 import { assertBackupId } from './ids.js';
 import { type BackupSummary, listBackups } from './list.js';
 import { type BackupManifest, type DatabaseBackupFile, MANIFEST_FILE, parseManifest } from './manifest.js';
+import { reopenUndoneSteps } from './reopen.js';
 import { listAsides, type RestoreTarget } from './restore.js';
 import { databasesOf, performStep } from './rollback-steps.js';
 import {
@@ -313,6 +314,13 @@ export class Rollback {
     if (failure) {
       await this.#history.finish(component, site, record.rollbackId, 'failed', failure.message);
     } else if (complete) {
+      const reopened = await reopenUndoneSteps(this.#options.state, latest);
+      if (reopened.length > 0) {
+        this.#log(
+          'info',
+          `${reopened.length} upgrade step(s) the rollback undid are pending again: the next upgrade to ${record.fromVersion} runs them`,
+        );
+      }
       await this.#history.finish(component, site, record.rollbackId, 'completed');
     }
     const final = await this.#reload(record);

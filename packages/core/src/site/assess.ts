@@ -6,8 +6,8 @@ import type { EventBus } from '../events/bus.js';
 import type { Connection } from '../migrate/index.js';
 import type { Plan } from '../plan/index.js';
 import type { Release } from '../release/types.js';
-import { SshSession } from '../remote/index.js';
-import { resolveSecret, type SiteConfig } from './load.js';
+import { connectHost } from './hosts.js';
+import type { SiteConfig } from './load.js';
 
 export interface AssessSiteInput {
   readonly release: Release;
@@ -45,20 +45,9 @@ export async function assessSite(
   const cwd = options.cwd ?? process.cwd();
   const sessions = await Promise.allSettled(
     config.hosts.map(async (h) => {
-      const password = resolveSecret(`hosts.${h.name}`, h, config, env);
-      const passphrase = h.passphraseEnv ? env[h.passphraseEnv] : undefined;
-      const session = await SshSession.connect({
-        host: h.host,
-        port: h.port,
-        username: h.user,
+      const session = await connectHost(h, config, {
+        env,
         role: 'status',
-        ...(h.privateKeyPath ? { privateKeyPath: resolve(config.baseDir, h.privateKeyPath) } : {}),
-        ...(password !== undefined ? { password } : {}),
-        ...(passphrase !== undefined ? { passphrase } : {}),
-        hostKeys: {
-          policy: h.hostKeys,
-          ...(h.knownHostsPath ? { knownHostsPath: resolve(config.baseDir, h.knownHostsPath) } : {}),
-        },
         ...(options.events ? { events: options.events } : {}),
       });
       return { host: h, session };

@@ -1,11 +1,24 @@
 export { type AssessSiteInput, type AssessSiteOptions, assessSite } from './assess.js';
+export {
+  type BackupSiteOptions,
+  backupSettings,
+  backupSite,
+  type OpenRollbackOptions,
+  openSiteRollback,
+  type SiteBackupOptions,
+  type SiteBackupSettings,
+  type SiteRollback,
+  siteBackupStep,
+} from './backup.js';
 export { type Datasources, type OpenDatasourcesOptions, openDatasources, stateOptions } from './connect.js';
 export { type ExecuteOptions, type ExecuteOutcome, executeUpgrade } from './execute.js';
+export { type ConnectHostOptions, connectHost } from './hosts.js';
 export {
   type LoadSiteConfigOptions,
   loadSiteConfig,
   resolveSecret,
   type SiteConfig,
+  siteIdOf,
   siteSecrets,
 } from './load.js';
 export {
@@ -17,6 +30,8 @@ export {
 } from './prepare.js';
 export {
   type AssessmentConfig,
+  type BackupConfig,
+  backupConfigSchema,
   type DatasourceConfig,
   type HostConfig,
   type SiteConfigInput,

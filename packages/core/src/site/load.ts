@@ -6,11 +6,20 @@ import { parseYaml, schemaProblems } from '../release/yaml-source.js';
 import type { SiteInfo } from '../stages/types.js';
 import {
   type AssessmentConfig,
+  type BackupConfig,
   type DatasourceConfig,
   type HostConfig,
   type StateConfig,
   siteConfigSchema,
 } from './schema.js';
+
+/** The site used when neither the configuration, `UPGRADEKIT_SITE` nor the caller names one. */
+export const DEFAULT_SITE = 'default';
+
+/** The configured site's id, or `default`. */
+export function siteIdOf(config: SiteConfig): string {
+  return config.site?.id ?? DEFAULT_SITE;
+}
 
 /** A validated site configuration; relative paths in it resolve against `baseDir`. */
 export interface SiteConfig {
@@ -24,6 +33,7 @@ export interface SiteConfig {
   readonly hosts: readonly HostConfig[];
   readonly assessment: AssessmentConfig;
   readonly placeholders: Readonly<Record<string, string>>;
+  readonly backup?: BackupConfig;
 }
 
 export interface LoadSiteConfigOptions {
@@ -101,6 +111,7 @@ export function loadSiteConfig(options: LoadSiteConfigOptions = {}): SiteConfig 
     hosts: value.hosts,
     assessment: value.assessment,
     placeholders: value.placeholders,
+    ...(value.backup ? { backup: value.backup } : {}),
   });
 }
 

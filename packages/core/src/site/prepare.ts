@@ -5,11 +5,11 @@ import { loadRelease } from '../release/index.js';
 import type { Release } from '../release/types.js';
 import { createUpgrade, type Upgrade } from '../stages/index.js';
 import { StateStore } from '../state/index.js';
+import { siteBackupStep } from './backup.js';
 import { type Datasources, openDatasources, stateOptions } from './connect.js';
-import { loadSiteConfig, type SiteConfig } from './load.js';
+import { DEFAULT_SITE, loadSiteConfig, type SiteConfig } from './load.js';
 
-/** The site used when neither the configuration, `UPGRADEKIT_SITE` nor the caller names one. */
-export const DEFAULT_SITE = 'default';
+export { DEFAULT_SITE } from './load.js';
 
 export interface PrepareUpgradeOptions {
   /** A release directory, or a release already loaded. */
@@ -68,7 +68,11 @@ export async function prepareUpgrade(options: PrepareUpgradeOptions): Promise<Pr
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.handleSignals ? { handleSignals: true } : {}),
   });
+  let backup: ReturnType<typeof siteBackupStep>;
   try {
+    // The backup comes first in preUpgrade, before any task changes data (seed 004 §4.2.3.3).
+    backup = siteBackupStep(config, { release, env, events });
+    if (backup) upgrade.step('preUpgrade', backup.step);
     addPlanSteps(upgrade, planned, {
       release,
       connections: datasources.connections,
@@ -85,7 +89,7 @@ export async function prepareUpgrade(options: PrepareUpgradeOptions): Promise<Pr
     config,
     connections: datasources.connections,
     close: async () => {
-      await Promise.allSettled([upgrade.close(), datasources.close()]);
+      await Promise.allSettled([upgrade.close(), datasources.close(), backup?.close()]);
     },
   };
 }

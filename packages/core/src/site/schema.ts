@@ -119,6 +119,97 @@ export const assessmentConfigSchema = z
   })
   .strict();
 
+/** A path on the backup host: absolute, or (for a local backup only) relative to the config file. */
+const backupPath = z.string().min(1);
+
+/** What a backup saves and a rollback restores (seed 004 §4.2.3.3, §4.4): see docs/backup.md. */
+export const backupConfigSchema = z
+  .object({
+    root: backupPath.describe('Holds the backup_<timestamp>/ directories, e.g. /backup.'),
+    component: z
+      .string()
+      .min(1)
+      .describe("The component's backups to list and restore. Default: the release's component.")
+      .optional(),
+    host: z
+      .string()
+      .min(1)
+      .describe('Back up and restore on this host of `hosts`, over SSH. Default: this machine.')
+      .optional(),
+    programDir: backupPath.describe('The program directory, archived whole minus `excludes`.').optional(),
+    excludes: z
+      .array(z.string().min(1))
+      .describe(
+        'Left out of the program archive (tar --exclude patterns). Default: logs, temp and pid files.',
+      )
+      .optional(),
+    config: z
+      .object({
+        paths: z.array(backupPath).min(1).describe('Service units, environment files, …'),
+        root: backupPath.describe('Archive members are relative to this. Default /.').default('/'),
+      })
+      .strict()
+      .describe('System configuration to save.')
+      .optional(),
+    databases: z
+      .array(
+        z.union([
+          z.string().min(1).describe('A datasource name; its engine comes from the release.'),
+          z
+            .object({
+              datasource: z.string().min(1),
+              engine: z.enum(['mariadb', 'mysql', 'postgres', 'clickhouse']).optional(),
+            })
+            .strict(),
+        ]),
+      )
+      .describe(
+        'Datasources to dump. Default: every MariaDB/MySQL/PostgreSQL/ClickHouse datasource of the release.',
+      )
+      .optional(),
+    services: z
+      .object({
+        stop: z
+          .object({
+            pidFile: z.string().min(1).optional(),
+            unit: z.string().min(1).optional(),
+            graceMs: z.number().nonnegative().optional(),
+          })
+          .strict()
+          .refine((s) => (s.pidFile === undefined) !== (s.unit === undefined), {
+            error: 'give exactly one of pidFile or unit (a systemd unit)',
+          })
+          .describe('Rollback step 1: SIGTERM, a grace period, then SIGKILL.')
+          .optional(),
+        start: z
+          .object({
+            command: z.array(z.string()).min(1).optional(),
+            unit: z.string().min(1).optional(),
+            cwd: z.string().min(1).optional(),
+            log: z.string().min(1).optional(),
+            pidFile: z.string().min(1).optional(),
+            timeoutMs: z.number().positive().optional(),
+          })
+          .strict()
+          .refine((s) => (s.command === undefined) !== (s.unit === undefined), {
+            error: 'give exactly one of command (an argument vector) or unit (a systemd unit)',
+          })
+          .describe('Rollback step 5: started, then waited for until healthy.')
+          .optional(),
+        health: z
+          .union([
+            z.url({ error: 'an http(s) URL' }),
+            z.object({ command: z.array(z.string()).min(1) }).strict(),
+          ])
+          .describe('Healthy after start, and checked again in step 6: a URL or { command: [...] }.')
+          .optional(),
+      })
+      .strict()
+      .describe('How rollback stops and starts the service. Without it steps 1 and 5 are skipped.')
+      .optional(),
+  })
+  .strict();
+
 export const siteConfigSchema = z
   .object({
     site: z
@@ -147,6 +238,9 @@ export const siteConfigSchema = z
       .record(z.string(), z.string())
       .describe('Values substituted for placeholders in SQL files (never taken from the environment).')
       .default({}),
+    backup: backupConfigSchema
+      .describe('Verified backups before the data upgrade, and what `rollback` restores.')
+      .optional(),
   })
   .strict();
 
@@ -155,3 +249,4 @@ export type DatasourceConfig = z.output<typeof datasourceConfigSchema>;
 export type StateConfig = z.output<typeof stateConfigSchema>;
 export type HostConfig = z.output<typeof hostConfigSchema>;
 export type AssessmentConfig = z.output<typeof assessmentConfigSchema>;
+export type BackupConfig = z.output<typeof backupConfigSchema>;

@@ -320,6 +320,7 @@ export class Executor {
       versionTo: inv.to,
       attempt,
       ...(step.definition.checksum ? { checksum: step.definition.checksum } : {}),
+      ...(step.definition.kind ? { kind: step.definition.kind } : {}),
       startedAt,
     });
     const previous = inv.states.get(key);

@@ -112,6 +112,20 @@ const migrations: Record<string, Knex.Migration> = {
       await knex.schema.dropTableIfExists('upgradekit_rollbacks');
     },
   },
+  '0003-step-kind': {
+    async up(knex) {
+      // What a step works on (database, file, service…): a compatible rollback keeps the data, so
+      // it must know which recorded steps changed data and stay done.
+      await knex.schema.alterTable('upgradekit_steps', (t) => {
+        t.string('kind', 16).nullable();
+      });
+    },
+    async down(knex) {
+      await knex.schema.alterTable('upgradekit_steps', (t) => {
+        t.dropColumn('kind');
+      });
+    },
+  },
 };
 
 export const SCHEMA_VERSION = Object.keys(migrations).length;

@@ -61,6 +61,7 @@ function toStep(row: Record<string, unknown>): StepRecord {
     attempt: Number(row.attempt),
     ...optional({
       checksum: str(row.checksum),
+      kind: str(row.kind),
       error: str(row.error),
       progress: str(row.progress),
       startedAt: num(row.started_at),
@@ -132,6 +133,8 @@ export interface BeginStep extends StepKey {
   readonly versionTo: string;
   readonly attempt: number;
   readonly checksum?: string;
+  /** What the step works on (`database`, `file`, …), when its definition says. */
+  readonly kind?: string;
   readonly startedAt: number;
 }
 
@@ -341,6 +344,7 @@ export class StateStore {
           run_id: step.runId,
           attempt: step.attempt,
           checksum: step.checksum ?? null,
+          kind: step.kind ?? null,
           error: null,
           started_at: step.startedAt,
           ended_at: null,
@@ -354,6 +358,7 @@ export class StateStore {
           'run_id',
           'attempt',
           'checksum',
+          'kind',
           'error',
           'started_at',
           'ended_at',

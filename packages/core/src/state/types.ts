@@ -19,6 +19,8 @@ export interface StepRecord extends StepKey {
   readonly runId: string;
   readonly attempt: number;
   readonly checksum?: string;
+  /** What the step works on (`database`, `file`, `service`…), as its definition said. */
+  readonly kind?: string;
   readonly error?: string;
   /** Opaque progress a step saved for resuming inside itself (e.g. the next SQL statement). */
   readonly progress?: string;

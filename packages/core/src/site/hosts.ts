@@ -1,0 +1,43 @@
+import { resolve } from 'node:path';
+import type { EventBus } from '../events/bus.js';
+import { SshSession } from '../remote/index.js';
+import { resolveSecret, type SiteConfig } from './load.js';
+import type { HostConfig } from './schema.js';
+
+export interface ConnectHostOptions {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly events?: EventBus;
+  /** Keepalive and timeouts by what the connection is for (see `SshSession`). Default `control`. */
+  readonly role?: 'control' | 'transfer' | 'plugin' | 'status';
+}
+
+/**
+ * Opens an SSH session to a host of the site configuration: its key (relative to the config file),
+ * its password or passphrase from the environment or a file, its known_hosts policy.
+ *
+ * @example
+ * const session = await connectHost(config.hosts[0], config, { events, role: 'status' });
+ */
+export function connectHost(
+  host: HostConfig,
+  config: SiteConfig,
+  options: ConnectHostOptions = {},
+): Promise<SshSession> {
+  const env = options.env ?? process.env;
+  const password = resolveSecret(`hosts.${host.name}`, host, config, env);
+  const passphrase = host.passphraseEnv ? env[host.passphraseEnv] : undefined;
+  return SshSession.connect({
+    host: host.host,
+    port: host.port,
+    username: host.user,
+    role: options.role ?? 'control',
+    ...(host.privateKeyPath ? { privateKeyPath: resolve(config.baseDir, host.privateKeyPath) } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(passphrase !== undefined ? { passphrase } : {}),
+    hostKeys: {
+      policy: host.hostKeys,
+      ...(host.knownHostsPath ? { knownHostsPath: resolve(config.baseDir, host.knownHostsPath) } : {}),
+    },
+    ...(options.events ? { events: options.events } : {}),
+  });
+}
