@@ -1,7 +1,8 @@
 // The Action's inputs, read once and validated here: the runner does not enforce `required`.
 import { getInput } from '@actions/core';
+import { BACKUP_ID } from '@upgradekit/core';
 
-export const COMMANDS = ['plan', 'assess', 'run', 'status'] as const;
+export const COMMANDS = ['plan', 'assess', 'run', 'status', 'backup', 'rollback'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ActionInputs {
@@ -15,6 +16,10 @@ export interface ActionInputs {
   readonly config?: string;
   /** Confirms tasks that carry no compatibility annotation (the CLI's --yes). */
   readonly yes: boolean;
+  /** rollback: the backup to restore (default `latest`). */
+  readonly backup: string;
+  /** rollback: keep the data, restore program and configuration only. */
+  readonly compatible: boolean;
 }
 
 /** Every problem with the inputs at once, named as the workflow file names them. */
@@ -44,6 +49,8 @@ export function readInputs(): ActionInputs {
   const to = text('to');
   if (!COMMANDS.includes(command)) {
     // which versions are needed depends on the command: nothing more to say until it is known
+  } else if (command === 'rollback') {
+    // the backup's manifest says which versions it holds
   } else if (command !== 'status') {
     if (!from) problems.push(`\`from\` is required for ${command}: the version running now, e.g. 2.16.5`);
     if (!to) problems.push(`\`to\` is required for ${command}: the version to upgrade to, e.g. 2.16.7`);
@@ -52,6 +59,13 @@ export function readInputs(): ActionInputs {
   }
   const dryRun = boolean('dry-run', problems);
   const yes = boolean('yes', problems);
+  const compatible = boolean('compatible', problems);
+  const backup = text('backup') ?? 'latest';
+  if (backup !== 'latest' && !BACKUP_ID.test(backup)) {
+    problems.push(
+      `\`backup\` must be latest or a backup id such as backup_20240101_120000 (got ${JSON.stringify(backup)})`,
+    );
+  }
   if (problems.length > 0) {
     throw new InputError(
       `Invalid inputs of the upgradekit action:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
@@ -70,5 +84,7 @@ export function readInputs(): ActionInputs {
     ...(config ? { config } : {}),
     dryRun,
     yes,
+    backup,
+    compatible,
   };
 }

@@ -1,7 +1,6 @@
 // The Action: inputs in, core does the work, outputs + job summary + report file out.
 // No upgrade logic here — the CLI and a team script call the same core functions.
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { info, setFailed, setOutput, setSecret, summary, warning } from '@actions/core';
@@ -23,39 +22,10 @@ import {
   type SiteConfig,
   siteSecrets,
 } from '@upgradekit/core';
+import { backupCommand, rollbackCommand } from './backup.js';
 import { type ActionInputs, readInputs } from './inputs.js';
 import { attachLog, onGitea } from './log.js';
-
-interface Outcome {
-  readonly status: string;
-  readonly mode?: string;
-  readonly report: Record<string, unknown>;
-  readonly markdown: string;
-  /** Set when the step must fail, with the line an operator reads first. */
-  readonly failure?: string;
-}
-
-/**
- * SQLite (the embedded default) needs better-sqlite3, a native module that a single-file Action
- * cannot carry. Say so before knex fails with "Cannot find module".
- */
-function assertNativeSqlite(release: Release, config: SiteConfig): void {
-  const usesSqlite =
-    !config.state?.client || Object.values(release.datasources).some((d) => d.type === 'sqlite');
-  if (!usesSqlite) return;
-  try {
-    createRequire(import.meta.url).resolve('better-sqlite3');
-  } catch {
-    throw Object.assign(
-      new Error(
-        'SQLite state or datasources need the native better-sqlite3 module, which the bundled Action cannot include. ' +
-          'In CI keep state in MariaDB/MySQL or PostgreSQL (`state: { client, host, database, passwordEnv }` in the config), ' +
-          'or run `npx @upgradekit/cli` in the job instead.',
-      ),
-      { code: 'UPGRADEKIT_BAD_INPUT' },
-    );
-  }
-}
+import { assertNativeSqlite, type Outcome } from './outcome.js';
 
 async function planCommand(inputs: ActionInputs, release: Release, config: SiteConfig): Promise<Outcome> {
   const p = plan({
@@ -263,7 +233,11 @@ export async function run(): Promise<void> {
           ? await assessCommand(inputs, release, config, events)
           : inputs.command === 'run'
             ? await runCommand(inputs, release, config, events)
-            : await statusCommand(inputs, release, config, events);
+            : inputs.command === 'backup'
+              ? await backupCommand(inputs, release, config, events)
+              : inputs.command === 'rollback'
+                ? await rollbackCommand(inputs, release, config, events)
+                : await statusCommand(inputs, release, config, events);
     const reportPath = join(process.env.RUNNER_TEMP || tmpdir(), `upgradekit-${inputs.command}-report.json`);
     writeFileSync(
       reportPath,

@@ -86,7 +86,9 @@ describe('the committed bundle', () => {
     const r = action({ command: 'deploy', from: '1.0.0' }, { GITEA_ACTIONS: 'true' });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('::error::UPGRADEKIT_BAD_INPUT: Invalid inputs of the upgradekit action');
-    expect(r.stdout).toContain('`command` must be one of plan, assess, run, status (got "deploy")');
+    expect(r.stdout).toContain(
+      '`command` must be one of plan, assess, run, status, backup, rollback (got "deploy")',
+    );
     expect(r.stdout).toContain('`release` is required');
     expect(r.stdout).toMatch(/^ERROR upgradekit: UPGRADEKIT_BAD_INPUT: Invalid inputs/m);
     expect(r.stdout).not.toContain('`to` is required');
@@ -223,5 +225,96 @@ describe.runIf(hasPostgres)('run on PostgreSQL state and datasource, secrets fro
     expect(r.status, r.stdout).toBe(0);
     expect(r.outputs.status).toBe('failed'); // the last run, 2.0.0 → 2.1.0, failed at `broken`
     expect(r.stdout).toContain('ledger 2.0.0 → 2.1.0 on site site-9: 0 done, 0 pending, 1 failed');
+  });
+});
+
+describe.runIf(hasPostgres)('backup, then roll back after the upgrade (`if: failure()`)', () => {
+  let data: TestDatabase;
+  let state: TestDatabase;
+  let dir: string;
+  const secret = `s3cr3t-${Math.random().toString(36).slice(2)}`;
+  beforeAll(async () => {
+    // State in its own database: a PostgreSQL restore renames the data database aside.
+    [data, state] = await Promise.all([
+      createTestDatabase('postgres', 'uk_action_data'),
+      createTestDatabase('postgres', 'uk_action_state'),
+    ]);
+    dir = mkdtempSync(join(tmpdir(), 'uk-action-backup-'));
+    const d = data.connection;
+    const s = state.connection;
+    const files: Record<string, string> = {
+      'release/upgradekit.yaml':
+        'component: ledger\ndatasources:\n  main: { type: postgres }\ndefaults: { datasource: main }\n',
+      'release/versions/2.0.0/tasks.yaml':
+        'tasks:\n  - { id: accounts, kind: sql, stage: pre_stop, file: accounts.sql, compatibleFrom: 1.0.0 }\n',
+      'release/versions/2.0.0/accounts.sql': 'CREATE TABLE accounts (id INT PRIMARY KEY, name TEXT);\n',
+      'site.yaml': [
+        'site: site-4',
+        'assessment: { thresholds: { cpuIdlePercent: 0 } }',
+        `state: { client: postgres, host: ${s.host}, port: ${s.port}, user: ${s.user}, database: ${s.database}, passwordEnv: UK_STATE_PW }`,
+        `datasources:\n  main: { host: ${d.host}, port: ${d.port}, user: ${d.user}, database: ${d.database}, passwordEnv: UK_DB_PW }`,
+        'backup: { root: backups }',
+        '',
+      ].join('\n'),
+    };
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+  });
+  afterAll(async () => {
+    await Promise.all([data?.drop(), state?.drop()]);
+  });
+
+  const inputs = (command: string, extra: Record<string, string> = {}) => ({
+    command,
+    release: join(dir, 'release'),
+    config: join(dir, 'site.yaml'),
+    from: '1.0.0',
+    to: '2.0.0',
+    ...extra,
+  });
+  // The real passwords are those of the test server; the secret only has to be masked.
+  const env = () => ({
+    UK_DB_PW: data.connection.password || secret,
+    UK_STATE_PW: state.connection.password || secret,
+  });
+  const accounts = async () => {
+    const knex = knexFactory(data.config);
+    try {
+      return await knex.schema.hasTable('accounts');
+    } finally {
+      await knex.destroy();
+    }
+  };
+
+  it('backs up, upgrades, and restores the backup: outputs, summary, no secret', async () => {
+    const backup = action(inputs('backup'), env());
+    expect(backup.status, backup.stdout + backup.stderr).toBe(0);
+    expect(backup.outputs.status).toBe('completed');
+    expect(backup.summary).toMatch(
+      /### ✅ ledger 1\.0\.0 \(before 2\.0\.0\): backup backup_\d{8}_\d{6} completed/,
+    );
+    expect(backup.summary).toContain('| database_backup.sql |');
+
+    const run = action(inputs('run'), env());
+    expect(run.status, run.stdout).toBe(0);
+    expect(await accounts()).toBe(true);
+
+    const rollback = action(inputs('rollback', { from: '', to: '' }), env());
+    expect(rollback.status, rollback.stdout + rollback.stderr).toBe(0);
+    expect(rollback.outputs.status).toBe('completed');
+    expect(rollback.summary).toContain('| 2. Restore databases | succeeded |');
+    expect(await accounts()).toBe(false);
+    const report = readFileSync(rollback.outputs.report as string, 'utf8');
+    expect(JSON.parse(report)).toMatchObject({ command: 'rollback', status: 'completed', mode: 'full' });
+    for (const text of [backup.stdout, rollback.stdout, report])
+      expect(text.split('\n').filter((l) => l.includes(secret) && !l.startsWith('::add-mask::'))).toEqual([]);
+  });
+
+  it('a backup id that is not one fails before anything is opened', () => {
+    const r = action(inputs('rollback', { backup: '../etc' }), env());
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('`backup` must be latest or a backup id');
   });
 });

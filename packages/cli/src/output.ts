@@ -65,7 +65,12 @@ export function jsonSafe(_key: string, value: unknown): unknown {
   return value;
 }
 
-const BAD_INPUT_CODES = new Set(['UPGRADEKIT_BAD_INPUT', 'UPGRADEKIT_BAD_VERSION']);
+// A backup that fails verification is refused before anything is touched: the operator picks another.
+const BAD_INPUT_CODES = new Set([
+  'UPGRADEKIT_BAD_INPUT',
+  'UPGRADEKIT_BAD_VERSION',
+  'UPGRADEKIT_BACKUP_INVALID',
+]);
 const DECISION_CODES = new Set(['UPGRADEKIT_IN_DOUBT']);
 
 /** The exit code for a thrown error. */

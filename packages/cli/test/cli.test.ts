@@ -1,59 +1,13 @@
 // The `upgradekit` command as an operator or a CI step runs it: the built bin in a child process,
 // real SQLite and MariaDB, a real SIGKILL. Exit codes and documents are the contract.
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, requireService, type TestDatabase } from '../../../test/support/index.js';
-
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-const bin = join(root, 'packages/cli/bin/upgradekit.js');
-const demo = join(root, 'examples/demo');
-
-/**
- * The assessment that a whole `run` makes first judges CPU idle ≥ 20%: on this 2-core machine,
- * with other test files running beside, that is noise. Unless a test gives its own, the site
- * configuration relaxes that one threshold; the assessment tests below set theirs.
- */
-const relaxed = join(mkdtempSync(join(tmpdir(), 'uk-cli-config-')), 'site.yaml');
-writeFileSync(relaxed, 'assessment:\n  thresholds: { cpuIdlePercent: 0 }\n');
-
-/** MemAvailable now, for thresholds that make the memory check warn or fail on purpose. */
-function memAvailable(): number {
-  const kb = /MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1];
-  return Number(kb) * 1024;
-}
-
-function cli(
-  args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
-): SpawnSyncReturns<string> & { json: () => Record<string, unknown> } {
-  const env: Record<string, string | undefined> = { ...process.env, CI: 'true', NO_COLOR: '1' };
-  env.UPGRADEKIT_CONFIG = relaxed;
-  delete env.UPGRADEKIT_SITE;
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    cwd: options.cwd ?? mkdtempSync(join(tmpdir(), 'uk-cli-')),
-    env: { ...env, ...options.env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return Object.assign(result, { json: () => JSON.parse(result.stdout) as Record<string, unknown> });
-}
-
-function sqlite(filename: string) {
-  return knexFactory({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
-}
-
-function writeTree(dir: string, files: Record<string, string>): string {
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
+import { bin, cli, demo, memAvailable, relaxed, sqlite, writeTree } from './support.js';
 
 describe('upgradekit --help', () => {
   it('starts in well under 300 ms (heavy modules load lazily)', () => {
@@ -64,7 +18,7 @@ describe('upgradekit --help', () => {
       times.push(performance.now() - started);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain('Usage: upgradekit');
-      for (const command of ['plan', 'assess', 'run', 'status', 'resolve', 'init'])
+      for (const command of ['plan', 'assess', 'run', 'status', 'resolve', 'backup', 'rollback', 'init'])
         expect(r.stdout).toContain(command);
     }
     expect(Math.min(...times)).toBeLessThan(300);

@@ -157,7 +157,7 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
           '0002-rollback-history',
           '0003-step-kind',
         ]);
-        expect(migrations.map((m) => Number(m.batch))).toEqual([1, 1]);
+        expect(migrations.map((m) => Number(m.batch))).toEqual([1, 1, 1]);
         const columns = Object.keys(await store.knex('upgrade_log').columnInfo());
         expect(columns).toEqual(expect.arrayContaining([...SEED_COLUMNS, ...EXTRA_COLUMNS]));
         for (const table of TABLES) expect(await count(store, table), table).toBe(0);

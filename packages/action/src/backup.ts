@@ -1,0 +1,83 @@
+// `command: backup` and `command: rollback` (automatic, no countdown: nobody is at a CI runner's
+// keyboard). A workflow runs the rollback in a step `if: failure()` after the upgrade.
+import { info } from '@actions/core';
+import {
+  backupSite,
+  type EventBus,
+  markdownCell,
+  openSiteRollback,
+  type Release,
+  type RollbackResult,
+  type SiteConfig,
+} from '@upgradekit/core';
+import type { ActionInputs } from './inputs.js';
+import { assertNativeSqlite, type Outcome } from './outcome.js';
+
+export async function backupCommand(
+  inputs: ActionInputs,
+  release: Release,
+  config: SiteConfig,
+  events: EventBus,
+): Promise<Outcome> {
+  const result = await backupSite({ config, release, from: inputs.from ?? '', to: inputs.to ?? '', events });
+  const files = Object.values(result.manifest?.backup_files ?? {});
+  const title = `${release.component} ${inputs.from} (before ${inputs.to}): backup ${result.backupId}`;
+  info(`${title} ${result.status}`);
+  return {
+    status: result.status,
+    report: { command: 'backup', ...result },
+    markdown: [
+      `### ${result.status === 'completed' ? '✅' : '❌'} ${markdownCell(title)} ${result.status}`,
+      '',
+      ...(files.length
+        ? [
+            '| file | bytes | sha256 |',
+            '| --- | ---: | --- |',
+            ...files.map((f) => `| ${markdownCell(f.file)} | ${f.size} | \`${f.sha256.slice(0, 16)}…\` |`),
+          ]
+        : []),
+      '',
+    ].join('\n'),
+    ...(result.status === 'completed'
+      ? {}
+      : { failure: `the backup failed and was removed: ${result.error?.message ?? 'unknown error'}` }),
+  };
+}
+
+function stepTable(result: RollbackResult): string[] {
+  return [
+    '| step | status | note |',
+    '| --- | --- | --- |',
+    ...result.steps.map(
+      (s) =>
+        `| ${s.step}. ${s.name} | ${s.status} | ${markdownCell((s.error ?? s.reason ?? '').split('\n')[0] ?? '')} |`,
+    ),
+  ];
+}
+
+export async function rollbackCommand(
+  inputs: ActionInputs,
+  release: Release,
+  config: SiteConfig,
+  events: EventBus,
+): Promise<Outcome> {
+  assertNativeSqlite(undefined, config);
+  const { rollback, close } = await openSiteRollback({ config, release, events, yes: true, ci: true });
+  try {
+    const result = await rollback.auto(inputs.backup, { compatible: inputs.compatible });
+    info(result.message);
+    return {
+      status: result.status,
+      report: { command: 'rollback', ...result },
+      markdown: [
+        `### ${result.status === 'completed' ? '✅' : '❌'} ${markdownCell(result.message)}`,
+        '',
+        ...stepTable(result),
+        '',
+      ].join('\n'),
+      ...(result.status === 'completed' ? {} : { failure: result.message }),
+    };
+  } finally {
+    await close();
+  }
+}

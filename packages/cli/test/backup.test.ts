@@ -1,0 +1,232 @@
+// `upgradekit backup` and `upgradekit rollback …` as an operator runs them: the built bin, a real
+// MariaDB, a real service process stopped by SIGTERM and started again until its health URL answers.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import knexFactory from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  freePort,
+  requireService,
+  type TestDatabase,
+} from '../../../test/support/index.js';
+import { cli, writeTree } from './support.js';
+
+const hasMariaDB = await requireService('mariadb');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type Doc = Record<string, unknown>;
+type Step = { step: number; status: string };
+
+describe.runIf(hasMariaDB)('upgradekit backup and rollback, on MariaDB', () => {
+  let db: TestDatabase;
+  let dir: string;
+  let port: number;
+  const pidFile = () => join(dir, 'run/app.pid');
+  const env = () => ({ UK_DB_PW: db.connection.password });
+  const upgrade = ['--config', 'site.yaml', '--release', 'release', '--from', '1.0.0', '--to', '2.0.0'];
+  const site = ['--config', 'site.yaml', '--release', 'release'];
+  const values = async () => {
+    const knex = knexFactory(db.config);
+    try {
+      const rows = await knex('t1').orderBy('id').pluck('v');
+      return { v: rows.map(Number), t2: await knex.schema.hasTable('t2') };
+    } finally {
+      await knex.destroy();
+    }
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('mariadb', 'ukbk');
+    const knex = knexFactory(db.config);
+    await knex.raw('CREATE TABLE t1 (id INT PRIMARY KEY, v INT)');
+    await knex('t1').insert([
+      { id: 1, v: 1 },
+      { id: 2, v: 2 },
+    ]);
+    await knex.destroy();
+    port = await freePort();
+    const c = db.connection;
+    dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-backup-cli-')), {
+      'release/upgradekit.yaml':
+        'component: orders\ndatasources:\n  main: { type: mariadb }\ndefaults: { datasource: main }\n',
+      'release/versions/2.0.0/tasks.yaml':
+        'tasks:\n  - { id: t1, kind: sql, stage: in_stop, file: t1.sql, compatibleFrom: 1.0.0 }\n',
+      'release/versions/2.0.0/t1.sql': 'CREATE TABLE t2 (id INT PRIMARY KEY);\nUPDATE t1 SET v = 99;\n',
+      'app/VERSION': '1.0.0\n',
+      'app/logs/old.log': 'before the upgrade\n',
+      'etc/app.conf': 'mode=1\n',
+      'run/.keep': '',
+      // The service: answers its health URL until SIGTERM.
+      'server.cjs':
+        "require('node:http').createServer((q, r) => r.end('ok')).listen(Number(process.argv[2]), '127.0.0.1');\n",
+      'site.yaml': [
+        'site: site-9',
+        'assessment: { thresholds: { cpuIdlePercent: 0 } }',
+        'datasources:',
+        `  main: { host: ${c.host}, port: ${c.port}, user: ${c.user}, database: ${c.database}, passwordEnv: UK_DB_PW }`,
+        'backup:',
+        '  root: backups',
+        '  programDir: app',
+        '  config: { root: ., paths: [etc/app.conf] }',
+        '  services:',
+        '    stop: { pidFile: run/app.pid, graceMs: 5000 }',
+        `    start: { command: [${JSON.stringify(process.execPath)}, server.cjs, "${port}"], cwd: ., log: run/app.log, pidFile: run/app.pid, timeoutMs: 20000 }`,
+        `    health: http://127.0.0.1:${port}/`,
+        '',
+      ].join('\n'),
+    });
+  });
+
+  afterAll(async () => {
+    if (dir && existsSync(pidFile())) {
+      const pid = Number(readFileSync(pidFile(), 'utf8'));
+      if (pid > 1 && alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    await db?.drop();
+  });
+
+  it('backs up, upgrades, rolls everything back, and the next run upgrades again', async () => {
+    const backup = cli(['backup', '--json', ...upgrade], { cwd: dir, env: env() });
+    expect(backup.status, backup.stderr).toBe(0);
+    const made = backup.json() as Doc & { backupId: string; dir: string };
+    expect(made.status).toBe('completed');
+    expect(made.backupId).toMatch(/^backup_\d{8}_\d{6}$/);
+    for (const file of ['database_backup.sql', 'program_directory.tar.gz', 'system_config.tar.gz'])
+      expect(statSync(join(made.dir, file)).mode & 0o777).toBe(0o600);
+
+    // The run's own backup step finds that verified backup and skips (seed 004 §4.2.3.3).
+    const run = cli(['run', '--json', '--yes', ...upgrade], { cwd: dir, env: env() });
+    expect(run.status, run.stderr).toBe(0);
+    const stages = (run.json() as { stages: { stage: string; steps: { id: string; status: string }[] }[] })
+      .stages;
+    expect(stages.find((s) => s.stage === 'preUpgrade')?.steps).toEqual([
+      expect.objectContaining({ id: 'backup', status: 'skipped' }),
+    ]);
+    expect(await values()).toEqual({ v: [99, 99], t2: true });
+
+    // The new version is installed and running; it writes a log the rollback must keep.
+    writeFileSync(join(dir, 'app/VERSION'), '2.0.0\n');
+    writeFileSync(join(dir, 'app/logs/new.log'), 'written by 2.0.0\n');
+    writeFileSync(join(dir, 'etc/app.conf'), 'mode=2\n');
+    const old = spawn(process.execPath, [join(dir, 'server.cjs'), String(port)], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    // Listen now: the worker reaps the child (and reports how it ended) only once its loop turns.
+    const exited = once(old, 'exit');
+    writeFileSync(pidFile(), `${old.pid}\n`);
+    await new Promise((r) => setTimeout(r, 300));
+
+    const rollback = cli(['rollback', 'auto', '--json', ...site], { cwd: dir, env: env() });
+    expect(rollback.status, rollback.stderr).toBe(0);
+    const result = rollback.json() as Doc & { steps: Step[] };
+    expect(result.status).toBe('completed');
+    expect(result.mode).toBe('full');
+    expect(result.steps.map((s) => s.status)).toEqual(Array(6).fill('succeeded'));
+
+    expect((await exited)[1]).toBe('SIGTERM'); // step 1 stopped it gracefully
+    const started = Number(readFileSync(pidFile(), 'utf8'));
+    expect(started).not.toBe(old.pid);
+    expect(alive(started)).toBe(true);
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('ok');
+    expect(await values()).toEqual({ v: [1, 2], t2: false });
+    expect(readFileSync(join(dir, 'app/VERSION'), 'utf8')).toBe('1.0.0\n');
+    expect(readFileSync(join(dir, 'etc/app.conf'), 'utf8')).toBe('mode=1\n');
+    expect(readFileSync(join(dir, 'app/logs/new.log'), 'utf8')).toBe('written by 2.0.0\n');
+
+    // The steps the restore undid are pending again, so upgrading again is not "nothing to do".
+    const status = cli(['status', '--json', ...site], { cwd: dir, env: env() });
+    expect(status.status, status.stderr).toBe(0);
+    expect((status.json() as { status: { counts: { pending: number } } }).status.counts.pending).toBe(2);
+    const again = cli(['run', '--json', '--yes', ...upgrade], { cwd: dir, env: env() });
+    expect(again.status, again.stderr).toBe(0);
+    expect(await values()).toEqual({ v: [99, 99], t2: true });
+
+    // Without --release, the component named on the command line.
+    const list = cli(['rollback', 'list', '--json', '--config', 'site.yaml', '--component', 'orders'], {
+      cwd: dir,
+    });
+    expect(list.status, list.stderr).toBe(0);
+    const listed = list.json() as { backups: { backupId: string }[]; history: { status: string }[] };
+    expect(listed.backups.map((b) => b.backupId)).toEqual([made.backupId]);
+    expect(listed.history.map((h) => h.status)).toEqual(['completed']);
+  });
+
+  it('goes step by step in manual mode; status exits 3 and names the next step', async () => {
+    const manual = cli(['rollback', 'manual', '--json', ...site], { cwd: dir, env: env() });
+    expect(manual.status, manual.stderr).toBe(0);
+    expect(manual.json()).toMatchObject({ status: 'in-progress', nextStep: 1 });
+
+    const status = cli(['rollback', 'status', ...site], { cwd: dir });
+    expect(status.status).toBe(3);
+    expect(status.stdout).toContain('Next: upgradekit rollback step 1');
+
+    const outOfOrder = cli(['rollback', 'step', '3', ...site], { cwd: dir, env: env() });
+    expect(outOfOrder.status).toBe(2);
+    expect(outOfOrder.stderr).toContain('step 3 needs step 1');
+    expect(await values()).toEqual({ v: [99, 99], t2: true });
+
+    const stop = cli(['rollback', 'step', '1', '--json', ...site], { cwd: dir, env: env() });
+    expect(stop.status, stop.stderr).toBe(0);
+    expect(stop.json()).toMatchObject({ status: 'in-progress', nextStep: 2 });
+
+    const rest = cli(['rollback', 'auto-continue-from', '2', '--json', ...site], { cwd: dir, env: env() });
+    expect(rest.status, rest.stderr).toBe(0);
+    expect(rest.json()).toMatchObject({ status: 'completed', type: 'manual' });
+    expect(await values()).toEqual({ v: [1, 2], t2: false });
+  });
+
+  it('refuses bad input before touching anything, with the field or file to fix', async () => {
+    const badStep = cli(['rollback', 'step', '9', ...site], { cwd: dir });
+    expect(badStep.status).toBe(2);
+    expect(badStep.stderr).toContain('a number from 1 to 6');
+
+    // A site configuration of its own, backed up against this test's release.
+    const backupWith = (yaml: string) => {
+      const config = writeTree(mkdtempSync(join(tmpdir(), 'uk-backup-config-')), { 'site.yaml': yaml });
+      const release = join(dir, 'release');
+      return cli([
+        'backup',
+        '--config',
+        join(config, 'site.yaml'),
+        '--release',
+        release,
+        '--from',
+        '1.0.0',
+        '--to',
+        '2.0.0',
+      ]);
+    };
+    const none = backupWith('site: s\n');
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('has no backup: section');
+
+    const named = backupWith('backup: { root: /tmp/x, databases: [nope] }\n');
+    expect(named.status).toBe(2);
+    expect(named.stderr).toContain('backup.databases[0]: "nope" is not a datasource of release orders');
+
+    // A damaged backup is refused with what is wrong with it, and nothing is restored.
+    const { backups } = cli(['rollback', 'list', '--json', ...site], { cwd: dir }).json() as {
+      backups: { dir: string }[];
+    };
+    truncateSync(join(backups[0]!.dir, 'database_backup.sql'), 100);
+    const before = await values();
+    const damaged = cli(['rollback', 'auto', '--json', ...site], { cwd: dir, env: env() });
+    expect(damaged.status).toBe(2);
+    expect(damaged.json()).toMatchObject({ ok: false, error: { code: 'UPGRADEKIT_BACKUP_INVALID' } });
+    expect(damaged.stderr).toContain('database_backup.sql');
+    expect(await values()).toEqual(before);
+  });
+});
