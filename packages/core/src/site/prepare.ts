@@ -64,6 +64,14 @@ export async function prepareUpgrade(options: PrepareUpgradeOptions): Promise<Pr
     site,
     state,
     datasources: datasources.connections,
+    // The site's hosts, for hooks and rolloutStep (its default host list).
+    hosts: config.hosts.map((h) => ({
+      name: h.name,
+      address: h.host,
+      port: h.port,
+      user: h.user,
+      ...(h.roles ? { roles: [...h.roles] } : {}),
+    })),
     events,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.handleSignals ? { handleSignals: true } : {}),

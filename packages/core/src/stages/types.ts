@@ -31,7 +31,13 @@ export interface SiteInfo {
 export interface HostInfo {
   readonly name: string;
   readonly address?: string;
+  /** SSH port, when the host came from a site configuration. */
+  readonly port?: number;
+  /** SSH user, likewise. */
+  readonly user?: string;
   readonly roles?: readonly string[];
+  /** Anything the hooks need (paths, ports), carried through untouched. */
+  readonly vars?: Readonly<Record<string, unknown>>;
 }
 
 export interface Logger {

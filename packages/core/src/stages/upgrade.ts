@@ -50,7 +50,10 @@ const optionsSchema = z.object({
       z.object({
         name: z.string().min(1),
         address: z.string().optional(),
+        port: z.number().int().min(1).max(65535).optional(),
+        user: z.string().optional(),
         roles: z.array(z.string()).optional(),
+        vars: z.record(z.string(), z.unknown()).optional(),
       }),
     )
     .default([]),
