@@ -120,16 +120,22 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     name: string,
     description: string,
     argument?: [name: string, description: string, defaultValue?: string],
-    compatible = false,
+    extra: {
+      compatible?: boolean;
+      alias?: string;
+      hidden?: boolean;
+      as?: { action: string; arg: string };
+    } = {},
   ): void => {
     const command = rollback
-      .command(name)
+      .command(name, { hidden: Boolean(extra.hidden) })
       .description(description)
       .option('--release <dir>', "the release: gives the component and the datasources' engines")
       .option('--component <name>', "the component (default: backup.component, or the release's)")
       .option('--site <id>', 'the site (局点) id; also UPGRADEKIT_SITE or `site:` in --config');
     if (argument) command.argument(argument[0], argument[1], argument[2]);
-    if (compatible)
+    if (extra.alias) command.alias(extra.alias);
+    if (extra.compatible)
       command.option(
         '--compatible',
         'the upgrade only added things: restore program and configuration, keep the data',
@@ -137,8 +143,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     command.action(
       act(async (out, flags, ...args: unknown[]) =>
         (await import('./commands/backup.js')).rollbackCommand(
-          name as never,
-          typeof args[0] === 'string' ? args[0] : undefined,
+          (extra.as?.action ?? name) as never,
+          extra.as?.arg ?? (typeof args[0] === 'string' ? args[0] : undefined),
           flags as never,
           out,
         ),
@@ -151,19 +157,26 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     'auto',
     'verify, count down 5 s (skipped with --yes or under CI), then all six steps; continues an interrupted one',
     ['[backup]', 'a backup id, or latest', 'latest'],
-    true,
+    { compatible: true },
   );
   rollbackAction(
     'manual',
     'verify the backup and open a rollback to run step by step',
     ['[backup]', 'a backup id, or latest', 'latest'],
-    true,
+    { compatible: true },
   );
   rollbackAction('step', 'run step N (1–6) of the open rollback', ['<n>', 'the step, 1 to 6']);
+  // Seed 004 §4.4.2.2 spells them `step1` … `step6` and `auto_continue_from`: accept both.
+  for (let n = 1; n <= 6; n++)
+    rollbackAction(`step${n}`, `step ${n}`, undefined, {
+      hidden: true,
+      as: { action: 'step', arg: String(n) },
+    });
   rollbackAction(
     'auto-continue-from',
     'run steps N…6 of the open rollback; earlier unfinished steps are recorded as skipped',
     ['<n>', 'the step, 1 to 6'],
+    { alias: 'auto_continue_from' },
   );
   rollbackAction('abandon', 'give up the unfinished rollback (the copies kept aside stay)');
 

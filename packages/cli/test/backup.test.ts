@@ -178,11 +178,12 @@ describe.runIf(hasMariaDB)('upgradekit backup and rollback, on MariaDB', () => {
     expect(outOfOrder.stderr).toContain('step 3 needs step 1');
     expect(await values()).toEqual({ v: [99, 99], t2: true });
 
-    const stop = cli(['rollback', 'step', '1', '--json', ...site], { cwd: dir, env: env() });
+    // The seed's spelling (004 §4.4.2.2) works too.
+    const stop = cli(['rollback', 'step1', '--json', ...site], { cwd: dir, env: env() });
     expect(stop.status, stop.stderr).toBe(0);
     expect(stop.json()).toMatchObject({ status: 'in-progress', nextStep: 2 });
 
-    const rest = cli(['rollback', 'auto-continue-from', '2', '--json', ...site], { cwd: dir, env: env() });
+    const rest = cli(['rollback', 'auto_continue_from', '2', '--json', ...site], { cwd: dir, env: env() });
     expect(rest.status, rest.stderr).toBe(0);
     expect(rest.json()).toMatchObject({ status: 'completed', type: 'manual' });
     expect(await values()).toEqual({ v: [1, 2], t2: false });
@@ -216,6 +217,21 @@ describe.runIf(hasMariaDB)('upgradekit backup and rollback, on MariaDB', () => {
     const named = backupWith('backup: { root: /tmp/x, databases: [nope] }\n');
     expect(named.status).toBe(2);
     expect(named.stderr).toContain('backup.databases[0]: "nope" is not a datasource of release orders');
+
+    // A failed core step names the rollback command for this site.
+    writeTree(dir, {
+      'release/versions/3.0.0/tasks.yaml':
+        'tasks:\n  - { id: broken, kind: sql, stage: in_stop, file: broken.sql, compatibleFrom: 2.0.0 }\n',
+      'release/versions/3.0.0/broken.sql': 'ALTER TABLE no_such_table ADD COLUMN x INT;\n',
+    });
+    const failed = cli(['run', '--yes', ...site, '--from', '2.0.0', '--to', '3.0.0'], {
+      cwd: dir,
+      env: env(),
+    });
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain(
+      'A core step failed: the upgrade stopped. Fix the cause and run again, or roll back: upgradekit rollback auto --config site.yaml --release release.',
+    );
 
     // A damaged backup is refused with what is wrong with it, and nothing is restored.
     const { backups } = cli(['rollback', 'list', '--json', ...site], { cwd: dir }).json() as {

@@ -142,7 +142,19 @@ export async function runCommand(flags: RunFlags, out: Output): Promise<ExitCode
         return Exit.decision;
       case 'ran': {
         const where = `${release.component} ${plan.from} → ${plan.to} on site ${prepared.upgrade.site.id}`;
-        return reportRun(outcome.result, outcome.stages, where, flags, out, core, outcome.assessment);
+        const rollback = session.config.backup
+          ? `upgradekit rollback auto${flags.config ? ` --config ${flags.config}` : ''} --release ${flags.release}`
+          : undefined;
+        return reportRun(
+          outcome.result,
+          outcome.stages,
+          where,
+          flags,
+          out,
+          core,
+          outcome.assessment,
+          rollback,
+        );
       }
     }
     return Exit.failed; // unreachable: every outcome is handled above
@@ -160,6 +172,8 @@ function reportRun(
   out: Output,
   core: typeof import('@upgradekit/core'),
   assessment?: AssessmentReport,
+  /** The command that restores this site's backup, when it has a `backup:` section. */
+  rollback?: string,
 ): ExitCode {
   out.document({
     ...(assessment ? { assessment } : {}),
@@ -180,7 +194,9 @@ function reportRun(
       `An operator must decide: ${result.error?.message.split('\n')[0] ?? ''}\nThen: upgradekit resolve <step> --applied|--retry --release ${flags.release} --from ${flags.from} --to ${flags.to}`,
     );
   } else if (result.rollbackOffered) {
-    out.note('A core step failed: the upgrade stopped. Fix the cause and run again, or roll back.');
+    out.note(
+      `A core step failed: the upgrade stopped. Fix the cause and run again, or roll back${rollback ? `: ${rollback}` : ''}.`,
+    );
   }
   return exitFor(result.status);
 }
