@@ -11,6 +11,8 @@ import {
   createTestDatabase,
   freePort,
   requireService,
+  type SshdHost,
+  startSshd,
   type TestDatabase,
 } from '../../../test/support/index.js';
 import { cli, writeTree } from './support.js';
@@ -244,5 +246,79 @@ describe.runIf(hasMariaDB)('upgradekit backup and rollback, on MariaDB', () => {
     expect(damaged.json()).toMatchObject({ ok: false, error: { code: 'UPGRADEKIT_BACKUP_INVALID' } });
     expect(damaged.stderr).toContain('database_backup.sql');
     expect(await values()).toEqual(before);
+  });
+});
+
+const hasSshd = await requireService('sshd');
+
+describe.runIf(hasSshd)('upgradekit backup and rollback on a site host, over SSH', () => {
+  let sshd: SshdHost;
+  let dir: string;
+  let app: string;
+  beforeAll(async () => {
+    sshd = await startSshd({ host: '127.0.0.4' });
+    dir = mkdtempSync(join(tmpdir(), 'uk-backup-ssh-'));
+    // The "remote" host is this machine behind its own sshd: absolute paths, as on a real host.
+    app = writeTree(mkdtempSync(join(tmpdir(), 'uk-backup-ssh-app-')), {
+      VERSION: '1.0.0\n',
+      'lib/core.jar': 'old code\n',
+    });
+    writeTree(dir, {
+      'release/upgradekit.yaml': 'component: gateway\ndatasources: {}\n',
+      'release/versions/2.0.0/tasks.yaml': 'tasks: []\n',
+      'site.yaml': [
+        'site: site-3',
+        'hosts:',
+        `  - { name: gw-1, host: ${sshd.host}, port: ${sshd.port}, user: ${sshd.user}, privateKeyPath: ${sshd.client.privateKeyPath}, knownHostsPath: ${sshd.knownHostsPath} }`,
+        `backup: { root: ${join(dir, 'backups')}, host: gw-1, programDir: ${app} }`,
+        '',
+      ].join('\n'),
+    });
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  it('backs up and restores the program directory on the host named by backup.host', () => {
+    const args = ['--config', 'site.yaml', '--release', 'release'];
+    const backup = cli(['backup', '--json', ...args, '--from', '1.0.0', '--to', '2.0.0'], { cwd: dir });
+    expect(backup.status, backup.stderr).toBe(0);
+    expect(backup.json()).toMatchObject({ status: 'completed', host: expect.stringContaining(sshd.host) });
+
+    writeFileSync(join(app, 'VERSION'), '2.0.0\n');
+    writeFileSync(join(app, 'lib/core.jar'), 'new code\n');
+    const rollback = cli(['rollback', 'auto', '--json', ...args], { cwd: dir });
+    expect(rollback.status, rollback.stderr).toBe(0);
+    expect(rollback.json()).toMatchObject({ status: 'completed' });
+    expect(readFileSync(join(app, 'VERSION'), 'utf8')).toBe('1.0.0\n');
+    expect(readFileSync(join(app, 'lib/core.jar'), 'utf8')).toBe('old code\n');
+  });
+
+  it('an unknown host key is refused (strict by default), nothing is written', () => {
+    const other = writeTree(mkdtempSync(join(tmpdir(), 'uk-backup-ssh-strict-')), {
+      known_hosts: '',
+      'site.yaml': readFileSync(join(dir, 'site.yaml'), 'utf8')
+        .replace(sshd.knownHostsPath, 'known_hosts')
+        .replace(join(dir, 'backups'), join(dir, 'backups-strict')),
+    });
+    const r = cli(
+      [
+        'backup',
+        '--config',
+        'site.yaml',
+        '--release',
+        join(dir, 'release'),
+        '--from',
+        '1.0.0',
+        '--to',
+        '2.0.0',
+      ],
+      {
+        cwd: other,
+      },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('UPGRADEKIT_HOST_KEY');
+    expect(existsSync(join(dir, 'backups-strict'))).toBe(false);
   });
 });
