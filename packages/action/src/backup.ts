@@ -8,6 +8,7 @@ import {
   openSiteRollback,
   type Release,
   type RollbackResult,
+  rollbackModeFromRelease,
   type SiteConfig,
 } from '@upgradekit/core';
 import type { ActionInputs } from './inputs.js';
@@ -64,7 +65,9 @@ export async function rollbackCommand(
   assertNativeSqlite(undefined, config);
   const { rollback, close } = await openSiteRollback({ config, release, events, yes: true, ci: true });
   try {
-    const result = await rollback.auto(inputs.backup, { compatible: inputs.compatible });
+    const compatible =
+      inputs.compatible === 'auto' ? rollbackModeFromRelease(release, config.site?.id) : inputs.compatible;
+    const result = await rollback.auto(inputs.backup, { compatible });
     info(result.message);
     return {
       status: result.status,

@@ -18,8 +18,8 @@ export interface ActionInputs {
   readonly yes: boolean;
   /** rollback: the backup to restore (default `latest`). */
   readonly backup: string;
-  /** rollback: keep the data, restore program and configuration only. */
-  readonly compatible: boolean;
+  /** rollback: keep the data (`true`), restore it (`false`), or judge from the release's additive tasks (`auto`). */
+  readonly compatible: boolean | 'auto';
 }
 
 /** Every problem with the inputs at once, named as the workflow file names them. */
@@ -59,7 +59,9 @@ export function readInputs(): ActionInputs {
   }
   const dryRun = boolean('dry-run', problems);
   const yes = boolean('yes', problems);
-  const compatible = boolean('compatible', problems);
+  const compatibleText = getInput('compatible').trim().toLowerCase();
+  const compatible =
+    compatibleText === '' || compatibleText === 'auto' ? 'auto' : boolean('compatible', problems);
   const backup = text('backup') ?? 'latest';
   if (backup !== 'latest' && !BACKUP_ID.test(backup)) {
     problems.push(

@@ -304,6 +304,9 @@ describe.runIf(hasPostgres)('backup, then roll back after the upgrade (`if: fail
     const rollback = action(inputs('rollback', { from: '', to: '' }), env());
     expect(rollback.status, rollback.stdout + rollback.stderr).toBe(0);
     expect(rollback.outputs.status).toBe('completed');
+    expect(rollback.stdout).toContain(
+      'full rollback: task accounts (2.0.0) of 1.0.0 → 2.0.0 is not marked additive',
+    );
     expect(rollback.summary).toContain('| 2. Restore databases | succeeded |');
     expect(await accounts()).toBe(false);
     const report = readFileSync(rollback.outputs.report as string, 'utf8');

@@ -135,11 +135,19 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       .option('--site <id>', 'the site (局点) id; also UPGRADEKIT_SITE or `site:` in --config');
     if (argument) command.argument(argument[0], argument[1], argument[2]);
     if (extra.alias) command.alias(extra.alias);
-    if (extra.compatible)
-      command.option(
-        '--compatible',
-        'the upgrade only added things: restore program and configuration, keep the data',
-      );
+    if (extra.compatible) {
+      command
+        .addOption(
+          new Option(
+            '--compatible',
+            'the upgrade only added things: restore program and configuration, keep the data',
+          ).conflicts('full'),
+        )
+        .option(
+          '--full',
+          'restore the data too (default without --release; with it, unless every task is marked additive)',
+        );
+    }
     command.action(
       act(async (out, flags, ...args: unknown[]) =>
         (await import('./commands/backup.js')).rollbackCommand(

@@ -15,7 +15,7 @@ import {
   startSshd,
   type TestDatabase,
 } from '../../../test/support/index.js';
-import { cli, writeTree } from './support.js';
+import { cli, sqlite, writeTree } from './support.js';
 
 const hasMariaDB = await requireService('mariadb');
 
@@ -117,6 +117,14 @@ describe.runIf(hasMariaDB)('upgradekit backup and rollback, on MariaDB', () => {
       expect.objectContaining({ id: 'backup', status: 'skipped' }),
     ]);
     expect(await values()).toEqual({ v: [99, 99], t2: true });
+    // The SQL task is recorded as changing data, the backup step not: what a compatible rollback keeps.
+    const state = sqlite(join(dir, '.upgradekit/state.sqlite'));
+    const recorded = await state('upgradekit_steps').select('task_id', 'changes_data').orderBy('task_id');
+    await state.destroy();
+    expect(recorded.map((r) => [r.task_id, Boolean(r.changes_data)])).toEqual([
+      ['backup', false],
+      ['t1', true],
+    ]);
 
     // The new version is installed and running; it writes a log the rollback must keep.
     writeFileSync(join(dir, 'app/VERSION'), '2.0.0\n');
@@ -136,6 +144,10 @@ describe.runIf(hasMariaDB)('upgradekit backup and rollback, on MariaDB', () => {
     const result = rollback.json() as Doc & { steps: Step[] };
     expect(result.status).toBe('completed');
     expect(result.mode).toBe('full');
+    // Judged from the release: t1 is not marked additive, so the data is restored too.
+    expect(rollback.stderr).toContain(
+      'full rollback: task t1 (2.0.0) of 1.0.0 → 2.0.0 is not marked additive',
+    );
     expect(result.steps.map((s) => s.status)).toEqual(Array(6).fill('succeeded'));
 
     expect((await exited)[1]).toBe('SIGTERM'); // step 1 stopped it gracefully
@@ -192,6 +204,14 @@ describe.runIf(hasMariaDB)('upgradekit backup and rollback, on MariaDB', () => {
   });
 
   it('refuses bad input before touching anything, with the field or file to fix', async () => {
+    const both = cli(['rollback', 'auto', '--compatible', '--full', ...site], { cwd: dir });
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain("option '--compatible' cannot be used with option '--full'");
+
+    const notAnId = cli(['rollback', 'auto', '../../etc', ...site], { cwd: dir });
+    expect(notAnId.status).toBe(2);
+    expect(notAnId.stderr).toContain('"../../etc" is not a backup id');
+
     const badStep = cli(['rollback', 'step', '9', ...site], { cwd: dir });
     expect(badStep.status).toBe(2);
     expect(badStep.stderr).toContain('a number from 1 to 6');

@@ -18,6 +18,7 @@ export interface RollbackFlags extends GlobalFlags {
   readonly component?: string;
   readonly site?: string;
   readonly compatible?: boolean;
+  readonly full?: boolean;
 }
 
 export type RollbackAction =
@@ -80,6 +81,7 @@ function exitOf(result: RollbackResult): ExitCode {
   switch (result.status) {
     case 'completed':
     case 'in-progress':
+    case 'abandoned':
       return Exit.ok;
     case 'needs-decision':
       return Exit.decision;
@@ -148,6 +150,13 @@ export async function rollbackCommand(
 ): Promise<ExitCode> {
   // Validate the step before anything is opened: a typo must not take the site lock.
   const step = action === 'step' || action === 'auto-continue-from' ? stepNumber(arg) : undefined;
+  if ((action === 'auto' || action === 'manual') && arg !== undefined && arg !== 'latest') {
+    const { BACKUP_ID } = await import('@upgradekit/core');
+    if (!BACKUP_ID.test(arg))
+      throw new UsageError(
+        `${JSON.stringify(arg)} is not a backup id: give latest or one such as backup_20240101_120000 (see rollback list)`,
+      );
+  }
   const session = await openSession({ ...flags });
   // Ctrl-C during the countdown (or a step) cancels; the rollback records it.
   const abort = new AbortController();
@@ -160,7 +169,8 @@ export async function rollbackCommand(
       config: session.config,
       ...(release ? { release } : {}),
       ...(flags.component ? { component: flags.component } : {}),
-      credentials: action !== 'list' && action !== 'status',
+      // Only restores need database credentials: looking and giving up must work without them.
+      credentials: action !== 'list' && action !== 'status' && action !== 'abandon',
       events: session.events,
       signal: abort.signal,
       yes: Boolean(flags.yes),
@@ -179,7 +189,14 @@ export async function rollbackCommand(
       out.text(statusLines(report));
       return report.unfinished ? Exit.decision : Exit.ok;
     }
-    const start = { compatible: Boolean(flags.compatible) };
+    // Said on the command line, or judged from the release's `additive` tasks, or else full.
+    const start = {
+      compatible: flags.compatible
+        ? true
+        : flags.full || !release
+          ? false
+          : session.core.rollbackModeFromRelease(release, opened.site),
+    };
     const result =
       action === 'auto'
         ? await rollback.auto(arg ?? 'latest', start)
@@ -190,7 +207,7 @@ export async function rollbackCommand(
             : action === 'auto-continue-from'
               ? await rollback.autoContinueFrom(step as number)
               : await rollback.abandon();
-    out.document({ ok: result.status === 'completed' || result.status === 'in-progress', ...result });
+    out.document({ ok: exitOf(result) === Exit.ok, ...result });
     out.text([
       result.message,
       ...(result.steps.some((s) => s.status !== 'pending') ? stepLines(result.steps) : []),

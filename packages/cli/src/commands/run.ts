@@ -68,6 +68,11 @@ function dryRunLines(entries: readonly DryRunEntry[]): string[] {
   ];
 }
 
+/** A value as an operator pastes it into a POSIX shell. */
+function quote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+}
+
 function exitFor(status: StageResult['status']): ExitCode {
   if (status === 'succeeded') return Exit.ok;
   if (status === 'needs-decision') return Exit.decision;
@@ -143,7 +148,13 @@ export async function runCommand(flags: RunFlags, out: Output): Promise<ExitCode
       case 'ran': {
         const where = `${release.component} ${plan.from} → ${plan.to} on site ${prepared.upgrade.site.id}`;
         const rollback = session.config.backup
-          ? `upgradekit rollback auto${flags.config ? ` --config ${flags.config}` : ''} --release ${flags.release}`
+          ? [
+              'upgradekit rollback auto',
+              ...(flags.config ? ['--config', quote(flags.config)] : []),
+              '--release',
+              quote(flags.release),
+              ...(flags.site ? ['--site', quote(flags.site)] : []),
+            ].join(' ')
           : undefined;
         return reportRun(
           outcome.result,

@@ -35,6 +35,7 @@ export {
   type RollbackHook,
   type RollbackHookContext,
   type RollbackHooks,
+  type RollbackModeChoice,
   type RollbackOutcome,
   type RollbackResult,
   type RollbackStartOptions,

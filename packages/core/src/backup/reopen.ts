@@ -1,32 +1,38 @@
 import type { RollbackRecord, StateStore, StepRecord } from '../state/index.js';
 import { compareVersions } from '../version/index.js';
 
-/** A step the restore undid: introduced after the restored version, up to the one left. */
-function undone(step: StepRecord, record: RollbackRecord): boolean {
-  if (step.status === 'pending') return false;
-  // A compatible rollback keeps the data: steps that changed it stay done.
-  if (record.mode === 'compatible' && step.kind === 'database') return false;
+export interface ReopenResult {
+  /** Set back to pending: the next upgrade runs them again. */
+  readonly reopened: StepRecord[];
+  /** Compatible rollback only: recorded before state schema 3, so whether they changed data is unknown; left done. */
+  readonly unknown: StepRecord[];
+}
+
+/** Introduced after the restored version — whatever version was running when the backup was restored. */
+function after(step: StepRecord, restored: string): boolean {
   try {
-    return (
-      compareVersions(step.taskVersion, record.toVersion) > 0 &&
-      compareVersions(step.taskVersion, record.fromVersion) <= 0
-    );
+    return compareVersions(step.taskVersion, restored) > 0;
   } catch {
-    // A version this scheme cannot read was not written by this upgrade path: leave it.
+    // A version this scheme cannot read was not written by an upgrade of this component: leave it.
     return false;
   }
 }
 
 /**
- * After a rollback verifies, the upgrade's steps it undid are `pending` again (with the reason in
+ * After a rollback verifies, the upgrade steps it undid are `pending` again (with the reason in
  * `upgrade_log`), so running the upgrade once more does the work again instead of reporting
- * "nothing to do" over a restored database.
+ * "nothing to do" over a restored database. That is every done step of a version after the
+ * restored one — not only up to the backup's `version_to`: an older backup undoes later upgrades
+ * too. A compatible rollback keeps the data, so it keeps the steps that changed data done.
  */
-export async function reopenUndoneSteps(state: StateStore, record: RollbackRecord): Promise<StepRecord[]> {
-  const steps = [...(await state.loadSteps(record.component, record.site)).values()].filter((s) =>
-    undone(s, record),
+export async function reopenUndoneSteps(state: StateStore, record: RollbackRecord): Promise<ReopenResult> {
+  const candidates = [...(await state.loadSteps(record.component, record.site)).values()].filter(
+    (s) => s.status !== 'pending' && after(s, record.toVersion),
   );
-  for (const step of steps) {
+  const compatible = record.mode === 'compatible';
+  const unknown = compatible ? candidates.filter((s) => s.changesData === undefined) : [];
+  const reopened = compatible ? candidates.filter((s) => s.changesData === false) : candidates;
+  for (const step of reopened) {
     await state.setStepStatus(step, 'pending', {
       runId: record.rollbackId,
       stage: step.stage,
@@ -36,5 +42,5 @@ export async function reopenUndoneSteps(state: StateStore, record: RollbackRecor
       reason: `undone by ${record.mode} rollback ${record.rollbackId} (backup ${record.backupId}): runs again with the next upgrade`,
     });
   }
-  return steps;
+  return { reopened, unknown };
 }

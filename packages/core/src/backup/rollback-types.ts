@@ -36,12 +36,19 @@ export interface RollbackHooks {
   readonly verify?: RollbackHook;
 }
 
+/** Whether a backup's upgrade allows keeping the data, and why (for the log). */
+export interface RollbackModeChoice {
+  readonly compatible: boolean;
+  readonly reason: string;
+}
+
 export interface RollbackStartOptions {
   /**
    * The upgrade only added things (seed 000 §8.4, "compatible rollback"): restore program files and
-   * configuration, keep the data. Take it from the release (see docs/backup.md).
+   * configuration, keep the data. Or a function judging the chosen backup's upgrade — what
+   * `rollbackModeFromRelease` gives from the release's `additive` tasks (see docs/backup.md).
    */
-  readonly compatible?: boolean;
+  readonly compatible?: boolean | ((manifest: BackupManifest) => RollbackModeChoice);
 }
 
 export interface RollbackStepReport {
@@ -54,7 +61,13 @@ export interface RollbackStepReport {
   readonly error?: string;
 }
 
-export type RollbackOutcome = 'completed' | 'failed' | 'cancelled' | 'needs-decision' | 'in-progress';
+export type RollbackOutcome =
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'needs-decision'
+  | 'in-progress'
+  | 'abandoned';
 
 /** What a rollback command did. Never thrown half-way: a failed step is in `steps` and `error`. */
 export interface RollbackResult {

@@ -155,7 +155,7 @@ export class Rollback {
         return this.#runFrom(open, manifest, nextStepOf(open) ?? 6, true, began);
       }
       const { backupId: id, manifest } = await this.#resolve(backupId);
-      const mode: RollbackMode = start.compatible ? 'compatible' : 'full';
+      const mode = this.#mode(start, manifest);
       try {
         await this.#countdown(`${mode} rollback of ${component} to ${manifest.version_from} (backup ${id})`);
       } catch (error) {
@@ -188,7 +188,7 @@ export class Rollback {
       const open = await this.#history.unfinished(this.#options.component, this.#options.site);
       if (open) return this.#needsDecision(open, began);
       const { backupId: id, manifest } = await this.#resolve(backupId);
-      const mode: RollbackMode = start.compatible ? 'compatible' : 'full';
+      const mode = this.#mode(start, manifest);
       const record = await this.#history.start(this.#newRecord(id, manifest, 'manual', mode));
       return this.#result(record, 'in-progress', began, false, {
         message: `manual ${mode} rollback ${record.rollbackId} to backup ${id} is ready: run step 1 (${ROLLBACK_STEPS[0].name})`,
@@ -267,7 +267,18 @@ export class Rollback {
         'abandoned by the operator',
       );
       const record = await this.#reload(open);
-      return this.#result(record, 'failed', began, false, {
+      // What was restored before giving up is restored: those upgrade steps must run again too.
+      const restored = [2, 3, 4].some((n) => open.steps[n]?.status === 'succeeded');
+      if (restored) {
+        const mode = open.steps[2]?.status === 'succeeded' ? 'full' : 'compatible';
+        const { reopened } = await reopenUndoneSteps(this.#options.state, { ...record, mode });
+        if (reopened.length > 0)
+          this.#log(
+            'info',
+            `${reopened.length} upgrade step(s) undone by the restores so far are pending again`,
+          );
+      }
+      return this.#result(record, 'abandoned', began, false, {
         message: `rollback ${open.rollbackId} abandoned; pre-rollback copies (if any) were left in place`,
       });
     });
@@ -314,11 +325,17 @@ export class Rollback {
     if (failure) {
       await this.#history.finish(component, site, record.rollbackId, 'failed', failure.message);
     } else if (complete) {
-      const reopened = await reopenUndoneSteps(this.#options.state, latest);
+      const { reopened, unknown } = await reopenUndoneSteps(this.#options.state, latest);
       if (reopened.length > 0) {
         this.#log(
           'info',
-          `${reopened.length} upgrade step(s) the rollback undid are pending again: the next upgrade to ${record.fromVersion} runs them`,
+          `${reopened.length} upgrade step(s) the rollback undid are pending again: the next upgrade runs them (${reopened.map((s) => s.taskId).join(', ')})`,
+        );
+      }
+      if (unknown.length > 0) {
+        this.#log(
+          'warn',
+          `the data was kept, and these steps were recorded before upgradekit knew whether they change data, so they stay done: ${unknown.map((s) => s.taskId).join(', ')}; \`upgradekit resolve <step> --retry\` runs one again`,
         );
       }
       await this.#history.finish(component, site, record.rollbackId, 'completed');
@@ -410,6 +427,15 @@ export class Rollback {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /** Full or compatible: the caller's flag, or its judgement of this backup's upgrade (logged with why). */
+  #mode(start: RollbackStartOptions, manifest: BackupManifest): RollbackMode {
+    if (typeof start.compatible !== 'function') return start.compatible ? 'compatible' : 'full';
+    const choice = start.compatible(manifest);
+    const mode: RollbackMode = choice.compatible ? 'compatible' : 'full';
+    this.#log('info', `${mode} rollback: ${choice.reason}`);
+    return mode;
+  }
 
   #databases(manifest: BackupManifest): { entry: DatabaseBackupFile; spec: ValidDatabaseSpec }[] {
     return databasesOf(manifest, validateSpecs(this.#options.databases, this.#host));

@@ -17,6 +17,7 @@ function base(task: Task): Omit<StepDefinition, 'run'> {
     name: task.description ?? task.id,
     version: task.version,
     checksum: task.checksum,
+    changesData: true,
     ...(task.timeoutMs ? { timeoutMs: task.timeoutMs } : {}),
     ...(task.retry?.attempts ? { retry: { attempts: task.retry.attempts } } : {}),
     ...(task.criticality ? { criticality: task.criticality } : {}),

@@ -259,6 +259,7 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
     checksum: task.checksum,
     summary: `${task.kind} on ${name}: ${statements.length} statement${statements.length === 1 ? '' : 's'} from ${file}, ${mode === 'transaction' ? 'in one transaction' : 'committed one by one'}`,
     kind: 'database',
+    changesData: true,
     ...(task.timeoutMs ? { timeoutMs: task.timeoutMs } : {}),
     ...(task.retry?.attempts
       ? {

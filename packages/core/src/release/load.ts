@@ -279,6 +279,7 @@ export async function loadRelease(dir: string): Promise<Release> {
       ...(input.command ? { command: input.command } : {}),
       ...(datasource ? { datasource } : {}),
       ...(compatibleFrom ? { compatibleFrom } : {}),
+      ...(input.additive !== undefined ? { additive: input.additive } : {}),
       ...(input.sites ? { sites: input.sites } : {}),
       ...(timeoutMs ? { timeoutMs } : {}),
       ...(retry

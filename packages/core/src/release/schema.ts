@@ -97,6 +97,12 @@ export const taskSchema = z
       .string()
       .describe('The oldest running version this change is compatible with (seed: compatible_version).')
       .optional(),
+    additive: z
+      .boolean()
+      .describe(
+        'The task only adds (columns, tables, indexes): the old version still runs on the new data, so a rollback may keep the data (compatible rollback, seed 000 §8.4).',
+      )
+      .optional(),
     sites: sites.optional(),
     timeout: duration
       .describe('How long the task may run before it is stopped; default `defaults.timeout`.')

@@ -27,6 +27,8 @@ export interface Task {
   readonly command?: readonly string[];
   readonly datasource?: string;
   readonly compatibleFrom?: string;
+  /** Only adds things: a rollback past it may keep the data (compatible rollback). */
+  readonly additive?: boolean;
   readonly sites?: { readonly include?: readonly string[]; readonly exclude?: readonly string[] };
   readonly timeoutMs?: number;
   readonly retry?: {

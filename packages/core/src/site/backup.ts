@@ -7,9 +7,12 @@ import {
   type DatabaseSpec,
   Rollback,
   type RollbackHooks,
+  type RollbackModeChoice,
 } from '../backup/index.js';
-import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import type { BackupManifest } from '../backup/manifest.js';
+import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventBus } from '../events/bus.js';
+import { plan } from '../plan/index.js';
 import type { Release } from '../release/types.js';
 import type { SshSession } from '../remote/index.js';
 import { type CommandRunner, localRunner, probeHealth, startService, stopService } from '../service/index.js';
@@ -94,7 +97,15 @@ export function backupSettings(config: SiteConfig, options: SiteBackupOptions = 
     return resolve(config.baseDir, path);
   };
   const env = options.env ?? process.env;
-  const databases = options.credentials === false ? [] : databaseSpecs(config, b, options, env);
+  if (options.credentials !== false && !options.release && !b.databases) {
+    // Restoring with what the manifest recorded (no password) would fail after step 1 stopped the service.
+    throw problem(
+      config,
+      'backup.databases',
+      'without --release the datasources to restore are unknown: pass --release, or list them here as { datasource, engine } ([] when there are none)',
+    );
+  }
+  const databases = options.credentials === false ? [] : databaseSpecs(config, b, options, env, host?.name);
   const services = b.services && {
     ...b.services,
     ...(b.services.stop?.pidFile
@@ -150,6 +161,8 @@ function databaseSpecs(
   b: BackupConfig,
   options: SiteBackupOptions,
   env: Env,
+  /** The remote backup host, if any: tools there cannot be handed a password safely. */
+  remote: string | undefined,
 ): DatabaseSpec[] {
   const release = options.release;
   const listed =
@@ -186,12 +199,36 @@ function databaseSpecs(
     }
     const entry = config.datasources[name];
     if (!entry) throw problem(config, field, `"${name}" has no connection: add datasources.${name}`);
+    if (remote && engine === 'clickhouse') {
+      throw problem(
+        config,
+        field,
+        `"${name}" is ClickHouse, saved over its HTTP interface from this machine: it cannot be part of a backup on ${remote}; leave it out of backup.databases there`,
+      );
+    }
+    const secretFile =
+      typeof item === 'string' ? undefined : engine === 'postgres' ? item.passFile : item.defaultsFile;
     const password = resolveSecret(`datasources.${name}`, entry, config, env);
     if (password) options.events?.addSecret(password);
+    if (remote && password && !secretFile) {
+      const example =
+        engine === 'postgres' ? 'passFile: /home/backup/.pgpass' : 'defaultsFile: /etc/app/backup.cnf';
+      throw problem(
+        config,
+        field,
+        `the password of "${name}" cannot be handed to the dump tool on ${remote} without writing it there: name a file the host already has — { datasource: ${name}, ${example} }`,
+      );
+    }
     const common = {
       ...(listed.length > 1 ? { name: name.replace(/[^A-Za-z0-9_-]/g, '_') } : {}),
       ...(entry.user ? { user: entry.user } : {}),
-      ...(password !== undefined ? { password } : {}),
+      // On a remote host the file there carries the password, never this process.
+      ...(password !== undefined && !(remote && secretFile) ? { password } : {}),
+      ...(secretFile
+        ? engine === 'postgres'
+          ? { passFile: secretFile }
+          : { defaultsFile: secretFile }
+        : {}),
     };
     if (engine === 'clickhouse') {
       if (!entry.url)
@@ -201,6 +238,14 @@ function databaseSpecs(
           'ClickHouse needs its HTTP URL, e.g. http://127.0.0.1:8123',
         );
       const url = new URL(entry.url);
+      if (url.protocol !== 'http:') {
+        // The backup speaks plain HTTP with the password in a header: never to a URL that promised TLS.
+        throw problem(
+          config,
+          `datasources.${name}.url`,
+          `${url.protocol}// is not supported by ClickHouse backups (plain http only, which would send the password unencrypted): give the http endpoint on a trusted network`,
+        );
+      }
       return {
         ...common,
         engine,
@@ -405,15 +450,33 @@ export function siteBackupStep(
 ): { step: StepDefinition; close(): Promise<void> } | undefined {
   if (!config.backup) return undefined;
   const settings = backupSettings(config, options);
+  if (options.release && settings.component !== options.release.component) {
+    throw problem(
+      config,
+      'backup.component',
+      `is ${settings.component}, but the release upgrades ${options.release.component}: the run's backups would be filed under ${options.release.component} and \`rollback\` would not find them; remove backup.component`,
+    );
+  }
   const local = backupStep(settings.options); // validates the options now, whatever the host
   if (!settings.host) return { step: local, close: async () => {} };
   let session: Promise<SshSession> | undefined;
   let remote: Promise<StepDefinition> | undefined;
   const inner = () => {
-    session ??= connectBackupHost(settings, config, options) as Promise<SshSession>;
-    remote ??= session.then((s) => backupStep({ ...settings.options, session: s }));
+    if (!remote) {
+      session = connectBackupHost(settings, config, options) as Promise<SshSession>;
+      remote = session.then(
+        (s) => backupStep({ ...settings.options, session: s }),
+        (error: unknown) => {
+          // Not cached: the step's retry connects again.
+          session = undefined;
+          remote = undefined;
+          throw error;
+        },
+      );
+    }
     return remote;
   };
+
   return {
     step: {
       ...local,
@@ -426,5 +489,51 @@ export function siteBackupStep(
       const open = await session?.catch(() => undefined);
       await open?.close();
     },
+  };
+}
+
+/**
+ * Judges, from the release, whether a backup's upgrade allows a compatible rollback (seed 000
+ * §8.4): when every task of `version_from → version_to` for this site is marked `additive`, the old
+ * version runs on the new data, so the rollback restores program and configuration and keeps the
+ * data written since. One task that is not marked makes it a full rollback. Pass the result as
+ * `rollback.auto(id, { compatible })`.
+ *
+ * @example
+ * await rollback.auto('latest', { compatible: rollbackModeFromRelease(release, 'site-042') });
+ */
+export function rollbackModeFromRelease(
+  release: Release,
+  site?: string,
+): (manifest: BackupManifest) => RollbackModeChoice {
+  return (manifest) => {
+    const upgrade = `${manifest.version_from} → ${manifest.version_to}`;
+    try {
+      const planned = plan({
+        release,
+        from: manifest.version_from,
+        to: manifest.version_to,
+        ...(site ? { site } : {}),
+      });
+      const other = planned.tasks.find((t) => t.additive !== true);
+      if (other) {
+        return {
+          compatible: false,
+          reason: `task ${other.id} (${other.version}) of ${upgrade} is not marked additive: the data is restored too`,
+        };
+      }
+      return {
+        compatible: true,
+        reason:
+          planned.tasks.length === 0
+            ? `no task of ${upgrade} changes data: the data is kept`
+            : `all ${planned.tasks.length} task(s) of ${upgrade} are additive: the data is kept`,
+      };
+    } catch (error) {
+      return {
+        compatible: false,
+        reason: `release ${release.component} cannot say what ${upgrade} changed (${describeError(error).message.split('\n')[0]}): the data is restored too`,
+      };
+    }
   };
 }

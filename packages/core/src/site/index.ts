@@ -5,6 +5,7 @@ export {
   backupSite,
   type OpenRollbackOptions,
   openSiteRollback,
+  rollbackModeFromRelease,
   type SiteBackupOptions,
   type SiteBackupSettings,
   type SiteRollback,

@@ -159,6 +159,18 @@ export const backupConfigSchema = z
             .object({
               datasource: z.string().min(1),
               engine: z.enum(['mariadb', 'mysql', 'postgres', 'clickhouse']).optional(),
+              defaultsFile: z
+                .string()
+                .min(1)
+                .describe(
+                  'MariaDB/MySQL: an option file on the backup host with the password ([client]); needed on a remote host.',
+                )
+                .optional(),
+              passFile: z
+                .string()
+                .min(1)
+                .describe('PostgreSQL: a .pgpass file on the backup host; needed on a remote host.')
+                .optional(),
             })
             .strict(),
         ]),

@@ -320,7 +320,7 @@ export class Executor {
       versionTo: inv.to,
       attempt,
       ...(step.definition.checksum ? { checksum: step.definition.checksum } : {}),
-      ...(step.definition.kind ? { kind: step.definition.kind } : {}),
+      ...(step.definition.changesData ? { changesData: true } : {}),
       startedAt,
     });
     const previous = inv.states.get(key);

@@ -99,6 +99,12 @@ export interface StepDefinition<S extends StageName = StageName> {
   /** Default: the upgrade's `defaults.timeoutMs` (1 hour). */
   readonly timeoutMs?: number;
   readonly kind?: TimeoutCategory;
+  /**
+   * The step changes the application's data (a migration, a data fix). A compatible rollback keeps
+   * the data, so it keeps these steps done and sets the others back to pending. The release's
+   * sql, clickhouse, tool and command tasks set it; a hook that changes data should too.
+   */
+  readonly changesData?: boolean;
   readonly retry?: StepRetry;
   /** Default `stage` in check stages, else `step`. */
   readonly scope?: RetryScope;

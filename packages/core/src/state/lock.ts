@@ -51,6 +51,7 @@ export class SiteLock {
   readonly #options: LockOptions;
   #timer: NodeJS.Timeout | undefined;
   #released = false;
+  #beating = false;
 
   private constructor(store: StateStore, options: LockOptions) {
     this.#store = store;
@@ -135,12 +136,16 @@ export class SiteLock {
     const { component, site, runId, ttlMs } = this.#options;
     this.#timer = setInterval(
       () => {
+        // One beat at a time: on a slow database two overlapping updates could both find the row
+        // gone and report the loss twice.
+        if (this.#beating) return;
+        this.#beating = true;
         void this.#store
           .knex('upgradekit_locks')
           .where({ component, site, run_id: runId })
           .update({ heartbeat_at: Date.now() })
           .then((updated: number) => {
-            if (updated === 0 && !this.#released) {
+            if (updated === 0 && !this.#released && this.#timer !== undefined) {
               this.#stopHeartbeat();
               this.#options.onLost?.(
                 new UpgradeKitError(
@@ -153,6 +158,9 @@ export class SiteLock {
           })
           .catch(() => {
             // A missed heartbeat is survivable; the TTL allows for a few.
+          })
+          .finally(() => {
+            this.#beating = false;
           });
       },
       Math.max(50, Math.floor(ttlMs / 3)),

@@ -112,17 +112,17 @@ const migrations: Record<string, Knex.Migration> = {
       await knex.schema.dropTableIfExists('upgradekit_rollbacks');
     },
   },
-  '0003-step-kind': {
+  '0003-step-changes-data': {
     async up(knex) {
-      // What a step works on (database, file, service…): a compatible rollback keeps the data, so
-      // it must know which recorded steps changed data and stay done.
+      // Whether a step changed the application's data: a compatible rollback keeps the data, so it
+      // keeps those steps done and reopens the rest. NULL: recorded before this column existed.
       await knex.schema.alterTable('upgradekit_steps', (t) => {
-        t.string('kind', 16).nullable();
+        t.boolean('changes_data').nullable();
       });
     },
     async down(knex) {
       await knex.schema.alterTable('upgradekit_steps', (t) => {
-        t.dropColumn('kind');
+        t.dropColumn('changes_data');
       });
     },
   },

@@ -61,7 +61,8 @@ function toStep(row: Record<string, unknown>): StepRecord {
     attempt: Number(row.attempt),
     ...optional({
       checksum: str(row.checksum),
-      kind: str(row.kind),
+      changesData:
+        row.changes_data === null || row.changes_data === undefined ? undefined : Boolean(row.changes_data),
       error: str(row.error),
       progress: str(row.progress),
       startedAt: num(row.started_at),
@@ -133,8 +134,8 @@ export interface BeginStep extends StepKey {
   readonly versionTo: string;
   readonly attempt: number;
   readonly checksum?: string;
-  /** What the step works on (`database`, `file`, …), when its definition says. */
-  readonly kind?: string;
+  /** The step changes application data (its definition's `changesData`). */
+  readonly changesData?: boolean;
   readonly startedAt: number;
 }
 
@@ -344,7 +345,7 @@ export class StateStore {
           run_id: step.runId,
           attempt: step.attempt,
           checksum: step.checksum ?? null,
-          kind: step.kind ?? null,
+          changes_data: step.changesData ?? false,
           error: null,
           started_at: step.startedAt,
           ended_at: null,
@@ -358,7 +359,7 @@ export class StateStore {
           'run_id',
           'attempt',
           'checksum',
-          'kind',
+          'changes_data',
           'error',
           'started_at',
           'ended_at',

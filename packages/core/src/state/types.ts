@@ -19,8 +19,11 @@ export interface StepRecord extends StepKey {
   readonly runId: string;
   readonly attempt: number;
   readonly checksum?: string;
-  /** What the step works on (`database`, `file`, `service`…), as its definition said. */
-  readonly kind?: string;
+  /**
+   * The step changed application data (a migration): a compatible rollback keeps it done.
+   * Undefined for steps recorded before state schema 3.
+   */
+  readonly changesData?: boolean;
   readonly error?: string;
   /** Opaque progress a step saved for resuming inside itself (e.g. the next SQL statement). */
   readonly progress?: string;

@@ -281,9 +281,19 @@ describe.runIf(hasMariaDB)('backup and rollback on MariaDB', () => {
     const { root, app } = paths();
     await upgrade();
     const dumpUpgraded = await canonicalDump(db, 'mariadb');
-    const rollback = new Rollback({ state, component, site, root, databases: [spec()], ci: true });
-    const result = await rollback.auto('latest', { compatible: true });
+    const events = new EventBus();
+    const messages: string[] = [];
+    events.on('log', (e) => messages.push(e.message));
+    const rollback = new Rollback({ state, component, site, root, databases: [spec()], ci: true, events });
+    // The judgement sees the backup chosen for "latest": what rollbackModeFromRelease does from the release.
+    const result = await rollback.auto('latest', {
+      compatible: (manifest) => ({
+        compatible: manifest.version_to === '2.4.0',
+        reason: `${manifest.version_from} → ${manifest.version_to} only added columns`,
+      }),
+    });
     expect(result).toMatchObject({ status: 'completed', mode: 'compatible' });
+    expect(messages).toContain('compatible rollback: 2.3.0 → 2.4.0 only added columns');
     expect(result.message).toMatch(/the data was kept/);
     expect(result.steps[1]).toMatchObject({
       status: 'skipped',
@@ -356,6 +366,7 @@ describe.runIf(hasMariaDB)('backup and rollback on MariaDB', () => {
     expect(three.asides).toEqual([`${app}.upgradekit-aside-${opened.rollbackId}`]);
     expect(three.nextStep).toBe(4);
     const abandoned = await rollback.abandon();
+    expect(abandoned.status).toBe('abandoned');
     expect(abandoned.message).toMatch(/abandoned; pre-rollback copies \(if any\) were left in place/);
     expect((await rollback.status()).unfinished).toBe(false);
     expect((await rollback.list()).history[0]).toMatchObject({

@@ -26,7 +26,7 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
   '%s',
   (_name, backend) => {
     it.runIf(backend.available)(
-      'a version-1 state database gains the rollback history and step kinds on open, keeping its data',
+      'a version-1 state database gains the rollback history and the changes_data column on open, keeping its data',
       async () => {
         const fresh = await backend.fresh();
         try {
@@ -43,10 +43,10 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
           });
           // Back to what version 1 left: no history table, one migration recorded.
           await first.knex.schema.dropTable('upgradekit_rollbacks');
-          await first.knex.schema.alterTable('upgradekit_steps', (t) => t.dropColumn('kind'));
+          await first.knex.schema.alterTable('upgradekit_steps', (t) => t.dropColumn('changes_data'));
           await first
             .knex('upgradekit_state_migrations')
-            .whereIn('name', ['0002-rollback-history', '0003-step-kind'])
+            .whereIn('name', ['0002-rollback-history', '0003-step-changes-data'])
             .del();
           await first.close();
 
@@ -55,8 +55,8 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
             expect(SCHEMA_VERSION).toBe(3);
             expect(await reopened.knex.schema.hasTable('upgradekit_rollbacks')).toBe(true);
             const names = await reopened.knex('upgradekit_state_migrations').orderBy('id').pluck('name');
-            expect(names).toEqual(['0001-initial', '0002-rollback-history', '0003-step-kind']);
-            expect(await reopened.knex.schema.hasColumn('upgradekit_steps', 'kind')).toBe(true);
+            expect(names).toEqual(['0001-initial', '0002-rollback-history', '0003-step-changes-data']);
+            expect(await reopened.knex.schema.hasColumn('upgradekit_steps', 'changes_data')).toBe(true);
             expect((await reopened.runs('app', 's1')).map((r) => r.runId)).toEqual(['r1']);
           } finally {
             await reopened.close();

@@ -155,7 +155,7 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
         expect(migrations.map((m) => m.name)).toEqual([
           '0001-initial',
           '0002-rollback-history',
-          '0003-step-kind',
+          '0003-step-changes-data',
         ]);
         expect(migrations.map((m) => Number(m.batch))).toEqual([1, 1, 1]);
         const columns = Object.keys(await store.knex('upgrade_log').columnInfo());
@@ -286,6 +286,7 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
           runId: 'run-1',
           attempt: 1,
           checksum: 'sha256:abc',
+          changesData: false, // the step did not say it changes data
           startedAt: T0,
           logId, // the attempt's own log row: how a resume learns how it ended
         };
