@@ -330,6 +330,18 @@ describe('init', () => {
     const run = cli(['run', '--release', 'rel', '--from', '3.0.0', '--to', '3.1.0'], { cwd });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('[SUCCESS] An example table');
+    // The example site configuration is valid, and so is its backup section once uncommented.
+    const example = readFileSync(join(cwd, 'rel/site.example.yaml'), 'utf8');
+    writeFileSync(
+      join(cwd, 'site.yaml'),
+      example
+        .replace(/^# backup:/m, 'backup:')
+        .replace(/^# {3}/gm, '  ')
+        .replace('root: /backup', 'root: backups'),
+    );
+    const list = cli(['rollback', 'list', '--json', '--config', 'site.yaml', '--release', 'rel'], { cwd });
+    expect(list.status, list.stderr).toBe(0);
+    expect(list.json()).toMatchObject({ component: 'billing', site: 'site-001', backups: [] });
     const again = cli(['init', 'rel', '--component', 'billing'], { cwd });
     expect(again.status).toBe(2);
     expect(again.stderr).toContain('is not empty');

@@ -45,7 +45,13 @@ defaults:
     'site.example.yaml': `# A site configuration: pass it with --config (or UPGRADEKIT_CONFIG).
 site: site-001
 # state: { filename: .upgradekit/state.sqlite }   # the default
-${siteExample}`,
+${siteExample}
+# A verified backup before every run's data tasks, and what \`upgradekit rollback\` restores:
+# backup:
+#   root: /backup
+#   programDir: /opt/${flags.component}
+#   services: { stop: { unit: ${flags.component}.service }, start: { unit: ${flags.component}.service } }
+`,
   };
 }
 
