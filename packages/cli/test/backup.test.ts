@@ -99,6 +99,12 @@ describe.runIf(hasMariaDB)('upgradekit backup and rollback, on MariaDB', () => {
     await db?.drop();
   });
 
+  it('plan says the run backs up first', () => {
+    const plan = cli(['plan', '--json', ...upgrade], { cwd: dir });
+    expect(plan.status, plan.stderr).toBe(0);
+    expect(plan.json()).toMatchObject({ backup: { root: join(dir, 'backups') } });
+  });
+
   it('backs up, upgrades, rolls everything back, and the next run upgrades again', async () => {
     const backup = cli(['backup', '--json', ...upgrade], { cwd: dir, env: env() });
     expect(backup.status, backup.stderr).toBe(0);

@@ -77,8 +77,23 @@ export async function planCommand(flags: PlanFlags, out: Output): Promise<ExitCo
   try {
     const release = await session.core.loadRelease(flags.release);
     const plan = session.core.plan({ release, from: flags.from, to: flags.to, site: session.siteId });
-    out.document({ ok: true, plan: planDocument(release, plan) });
-    out.text(planLines(release, plan));
+    // The site's backup is a step of every run, though not a task of the release: say so here too.
+    const backup = session.config.backup
+      ? session.core.backupSettings(session.config, { release, credentials: false })
+      : undefined;
+    const where = backup && {
+      root: backup.options.root,
+      ...(backup.host ? { host: backup.host.name } : {}),
+    };
+    out.document({ ok: true, plan: planDocument(release, plan), ...(where ? { backup: where } : {}) });
+    out.text([
+      ...planLines(release, plan),
+      ...(where
+        ? [
+            `  preUpgrade begins with a verified backup to ${where.root}${where.host ? ` on ${where.host}` : ''} (site configuration)`,
+          ]
+        : []),
+    ]);
     return Exit.ok;
   } finally {
     session.close();
