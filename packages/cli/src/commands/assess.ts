@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Exit, type ExitCode, type Output } from '../output.js';
 import type { PlanFlags } from './plan.js';
-import { openSession } from './session.js';
+import { withPreparedUpgrade } from './session.js';
 
 export interface AssessFlags extends PlanFlags {
   /** Also write the report as Markdown (a change ticket, a CI summary). */
@@ -9,18 +9,9 @@ export interface AssessFlags extends PlanFlags {
 }
 
 /** Exit 0 pass, 1 fail, 3 warn (an operator must accept the warnings; --yes does). */
-export async function assessCommand(flags: AssessFlags, out: Output): Promise<ExitCode> {
-  const session = await openSession(flags);
-  const { core } = session;
-  let prepared: Awaited<ReturnType<typeof core.prepareUpgrade>> | undefined;
-  try {
-    prepared = await core.prepareUpgrade({
-      release: flags.release,
-      from: flags.from,
-      to: flags.to,
-      config: session.config,
-      events: session.events,
-    });
+export function assessCommand(flags: AssessFlags, out: Output): Promise<ExitCode> {
+  return withPreparedUpgrade(flags, {}, async (session, prepared) => {
+    const { core } = session;
     const report = await core.assessSite(prepared, session.config, { events: session.events });
     out.document(report);
     out.text(core.renderAssessmentText(report, { color: session.interactive && !process.env.NO_COLOR }));
@@ -31,8 +22,5 @@ export async function assessCommand(flags: AssessFlags, out: Output): Promise<Ex
       return Exit.decision;
     }
     return Exit.ok;
-  } finally {
-    await prepared?.close();
-    session.close();
-  }
+  });
 }

@@ -9,7 +9,7 @@ import type {
 } from '@upgradekit/core';
 import { Exit, type ExitCode, type Output } from '../output.js';
 import { planDocument, planLines } from './plan.js';
-import { openSession, type ReleaseFlags } from './session.js';
+import { type ReleaseFlags, withPreparedUpgrade } from './session.js';
 
 export interface RunFlags extends ReleaseFlags {
   readonly from: string;
@@ -79,19 +79,9 @@ function exitFor(status: StageResult['status']): ExitCode {
   return Exit.failed;
 }
 
-export async function runCommand(flags: RunFlags, out: Output): Promise<ExitCode> {
-  const session = await openSession(flags);
-  const { core } = session;
-  let prepared: Awaited<ReturnType<typeof core.prepareUpgrade>> | undefined;
-  try {
-    prepared = await core.prepareUpgrade({
-      release: flags.release,
-      from: flags.from,
-      to: flags.to,
-      config: session.config,
-      events: session.events,
-      handleSignals: true,
-    });
+export function runCommand(flags: RunFlags, out: Output): Promise<ExitCode> {
+  return withPreparedUpgrade(flags, { handleSignals: true }, async (session, prepared) => {
+    const { core } = session;
     const { release, plan } = prepared;
     const outcome = await core.executeUpgrade(prepared, {
       ...(flags.stage !== undefined ? { stage: flags.stage } : {}),
@@ -110,7 +100,7 @@ export async function runCommand(flags: RunFlags, out: Output): Promise<ExitCode
             around: async <R>(stages: readonly StageName[], run: () => Promise<R>): Promise<R> => {
               const { withTaskList } = await import('../render/task-list.js');
               session.quiet();
-              return withTaskList(prepared!.upgrade, session.events, stages, run);
+              return withTaskList(prepared.upgrade, session.events, stages, run);
             },
           }
         : {}),
@@ -169,10 +159,7 @@ export async function runCommand(flags: RunFlags, out: Output): Promise<ExitCode
       }
     }
     return Exit.failed; // unreachable: every outcome is handled above
-  } finally {
-    await prepared?.close();
-    session.close();
-  }
+  });
 }
 
 function reportRun(

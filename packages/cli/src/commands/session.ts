@@ -1,6 +1,6 @@
 // What every command that touches a release shares: the core (loaded only now, so `--help`
 // stays fast), an event bus rendered on stderr, and the site configuration.
-import type { ConsoleReporter, EventBus, SiteConfig } from '@upgradekit/core';
+import type { ConsoleReporter, EventBus, PreparedUpgrade, SiteConfig } from '@upgradekit/core';
 import type { GlobalFlags } from '../output.js';
 
 export interface ReleaseFlags extends GlobalFlags {
@@ -59,4 +59,31 @@ export function lastVersions(
     ...session.config,
     site: session.config.site ?? { id: session.siteId },
   });
+}
+
+/**
+ * The session and the upgrade `--release/--from/--to` name, prepared (release validated, plan
+ * made, datasources checked); `fn` runs with both, and both are closed whatever happens.
+ */
+export async function withPreparedUpgrade<R>(
+  flags: ReleaseFlags & { readonly from: string; readonly to: string },
+  options: { readonly handleSignals?: boolean },
+  fn: (session: Session, prepared: PreparedUpgrade) => Promise<R>,
+): Promise<R> {
+  const session = await openSession(flags);
+  let prepared: PreparedUpgrade | undefined;
+  try {
+    prepared = await session.core.prepareUpgrade({
+      release: flags.release,
+      from: flags.from,
+      to: flags.to,
+      config: session.config,
+      events: session.events,
+      ...(options.handleSignals ? { handleSignals: true } : {}),
+    });
+    return await fn(session, prepared);
+  } finally {
+    await prepared?.close();
+    session.close();
+  }
 }
