@@ -175,6 +175,8 @@ describe('the fault proxy', () => {
     const { received } = await exchange(socket, 'hello', 200);
     socket.destroy();
     expect(received.toString()).toBe('hello');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(p.stats).toMatchObject({ connections: 1, cuts: 0 }); // a peer closing is not a cut
   });
 
   it('adds latency in each direction', async () => {

@@ -17,6 +17,7 @@ export interface Faults {
 
 export interface ProxyStats {
   connections: number;
+  /** Links the proxy cut on purpose (cutAfter, idle timeout, byte limits); a peer closing does not count. */
   cuts: number;
   bytesUp: number;
   bytesDown: number;
@@ -95,7 +96,7 @@ export class FaultProxy {
 
   /** Cut every open connection now. */
   cutAll(): void {
-    for (const link of [...this.#links]) this.#cut(link);
+    for (const link of [...this.#links]) this.#cut(link, false);
   }
 
   async close(): Promise<void> {
@@ -107,8 +108,8 @@ export class FaultProxy {
     this.stats.connections++;
     const link: Link = { client, upstream: undefined, bytes: 0, timers: [], idle: undefined };
     this.#links.add(link);
-    client.on('error', () => this.#cut(link));
-    client.on('close', () => this.#cut(link));
+    client.on('error', () => this.#cut(link, false));
+    client.on('close', () => this.#cut(link, false));
     const { cutAfterMs } = this.#faults;
     if (cutAfterMs !== undefined) link.timers.push(setTimeout(() => this.#cut(link), cutAfterMs));
     this.#touch(link);
@@ -118,8 +119,8 @@ export class FaultProxy {
     }
     const upstream = connect(this.#target);
     link.upstream = upstream;
-    upstream.on('error', () => this.#cut(link));
-    upstream.on('close', () => this.#cut(link));
+    upstream.on('error', () => this.#cut(link, false));
+    upstream.on('close', () => this.#cut(link, false));
     this.#pipe(link, client, upstream, 'bytesUp');
     this.#pipe(link, upstream, client, 'bytesDown');
   }
@@ -169,9 +170,10 @@ export class FaultProxy {
     link.idle = idleTimeoutMs === undefined ? undefined : setTimeout(() => this.#cut(link), idleTimeoutMs);
   }
 
-  #cut(link: Link): void {
+  /** Ends a link; `fault`: the proxy cut it on purpose (counted), not a peer closing or stop(). */
+  #cut(link: Link, fault = true): void {
     if (!this.#links.delete(link)) return;
-    this.stats.cuts++;
+    if (fault) this.stats.cuts++;
     for (const timer of link.timers) clearTimeout(timer);
     if (link.idle) clearTimeout(link.idle);
     const reset = (this.#faults.cutWith ?? 'reset') === 'reset';
