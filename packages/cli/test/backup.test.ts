@@ -12,10 +12,11 @@ import {
   freePort,
   requireService,
   type SshdHost,
+  silentServer,
   startSshd,
   type TestDatabase,
 } from '../../../test/support/index.js';
-import { cli, sqlite, writeTree } from './support.js';
+import { bin, cli, sqlite, writeTree } from './support.js';
 
 const hasMariaDB = await requireService('mariadb');
 
@@ -318,6 +319,40 @@ describe.runIf(hasSshd)('upgradekit backup and rollback on a site host, over SSH
     expect(rollback.json()).toMatchObject({ status: 'completed' });
     expect(readFileSync(join(app, 'VERSION'), 'utf8')).toBe('1.0.0\n');
     expect(readFileSync(join(app, 'lib/core.jar'), 'utf8')).toBe('old code\n');
+  });
+
+  it('Ctrl-C while the host does not answer ends the command at once, not after the SSH timeout', async () => {
+    const silent = await silentServer('127.0.0.4'); // accepts TCP, never speaks SSH
+    try {
+      const hung = writeTree(mkdtempSync(join(tmpdir(), 'uk-backup-ssh-silent-')), {
+        'site.yaml': readFileSync(join(dir, 'site.yaml'), 'utf8').replace(
+          `port: ${sshd.port}`,
+          `port: ${silent.port}`,
+        ),
+      });
+      const child = spawn(
+        process.execPath,
+        [bin, 'rollback', 'list', '--config', 'site.yaml', '--release', join(dir, 'release')],
+        {
+          cwd: hung,
+          env: { ...process.env, NO_COLOR: '1' },
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      const ended = once(child, 'exit');
+      await new Promise((r) => setTimeout(r, 1500));
+      const interrupted = performance.now();
+      child.kill('SIGINT');
+      const [code] = await ended;
+      expect(performance.now() - interrupted).toBeLessThan(3000); // the SSH ready timeout is 20 s
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/UPGRADEKIT_ABORTED: connecting to \S+ was interrupted/);
+    } finally {
+      await silent.close();
+    }
   });
 
   it('an unknown host key is refused (strict by default), nothing is written', () => {

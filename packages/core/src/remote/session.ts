@@ -33,6 +33,8 @@ const optionsSchema = z.object({
   reconnectDelayMs: z.number().nonnegative().default(1000),
   readyTimeoutMs: z.number().positive().default(20_000),
   events: z.custom<EventSink>((v) => typeof (v as EventSink | undefined)?.emit === 'function').optional(),
+  /** Gives up the first connect (an operator's Ctrl-C) instead of waiting out `readyTimeoutMs`. */
+  signal: z.instanceof(AbortSignal).optional(),
 });
 
 export type SshSessionOptions = z.input<typeof optionsSchema>;
@@ -109,7 +111,7 @@ export class SshSession {
         message: `host key checking is OFF for ${session.host}:${session.port}: anyone on the network path can impersonate it`,
       });
     }
-    session.#ready = session.#open();
+    session.#ready = session.#open(session.#options.signal);
     await session.#ready;
     return session;
   }
@@ -123,19 +125,27 @@ export class SshSession {
     return `${this.#options.username}@${this.host}:${this.port}`;
   }
 
-  async #open(): Promise<void> {
-    await retry(() => this.#connectOnce(), {
+  /** `signal`: the first connect only; reconnects later are the session's own business. */
+  async #open(signal?: AbortSignal): Promise<void> {
+    await retry(() => this.#connectOnce(signal), {
       attempts: this.#settings.reconnects + 1,
       minDelayMs: this.#options.reconnectDelayMs,
       maxDelayMs: Math.max(this.#options.reconnectDelayMs, 30_000),
       step: `ssh ${this.#label()}`,
       host: this.host,
       events: this.#events,
+      ...(signal ? { signal } : {}),
       classify: (error) =>
         isUpgradeKitError(error, ErrorCodes.HOST_KEY)
           ? { decision: 'fail-now', reason: 'auth' }
           : classifyError(error),
     }).catch((error: unknown) => {
+      if (signal?.aborted) {
+        throw new UpgradeKitError(ErrorCodes.ABORTED, `connecting to ${this.#label()} was interrupted`, {
+          cause: signal.reason,
+          context: { host: this.host, port: this.port },
+        });
+      }
       const cause = error instanceof UpgradeKitError && error.cause ? error.cause : error;
       if (isUpgradeKitError(cause, ErrorCodes.HOST_KEY)) throw cause;
       throw new UpgradeKitError(
@@ -186,12 +196,19 @@ export class SshSession {
     };
   }
 
-  #connectOnce(): Promise<void> {
+  #connectOnce(signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
+      signal?.throwIfAborted();
       const client = new Client();
       const hostKey: { error?: UpgradeKitError } = {};
       let ready = false;
+      const onAbort = () => {
+        reject(signal?.reason);
+        client.destroy();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       client.once('ready', () => {
+        signal?.removeEventListener('abort', onAbort);
         ready = true;
         this.#client = client;
         resolve();
@@ -200,6 +217,7 @@ export class SshSession {
         if (!ready) reject(hostKey.error ?? error);
       });
       client.once('close', () => {
+        signal?.removeEventListener('abort', onAbort);
         if (ready && this.#client === client) this.#dropped();
         else if (!ready)
           reject(hostKey.error ?? new Error(`connection to ${this.#label()} closed during the handshake`));

@@ -267,12 +267,17 @@ function databaseSpecs(
   });
 }
 
-function connectBackupHost(settings: SiteBackupSettings, config: SiteConfig, options: SiteBackupOptions) {
+function connectBackupHost(
+  settings: SiteBackupSettings,
+  config: SiteConfig,
+  options: SiteBackupOptions & { readonly signal?: AbortSignal },
+) {
   return settings.host
     ? connectHost(settings.host, config, {
         role: 'transfer',
         ...(options.env ? { env: options.env } : {}),
         ...(options.events ? { events: options.events } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
       })
     : undefined;
 }

@@ -9,6 +9,8 @@ export interface ConnectHostOptions {
   readonly events?: EventBus;
   /** Keepalive and timeouts by what the connection is for (see `SshSession`). Default `control`. */
   readonly role?: 'control' | 'transfer' | 'plugin' | 'status';
+  /** Gives up connecting (an operator's Ctrl-C) instead of waiting out the SSH ready timeout. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -39,5 +41,6 @@ export function connectHost(
       ...(host.knownHostsPath ? { knownHostsPath: resolve(config.baseDir, host.knownHostsPath) } : {}),
     },
     ...(options.events ? { events: options.events } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
 }
