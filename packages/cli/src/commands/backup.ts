@@ -34,10 +34,6 @@ function sizeOf(summary: BackupSummary): number {
   return Object.values(summary.manifest?.backup_files ?? {}).reduce((sum, f) => sum + f.size, 0);
 }
 
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
 export async function backupCommand(flags: BackupFlags, out: Output): Promise<ExitCode> {
   const session = await openSession({ ...flags });
   try {
@@ -68,7 +64,8 @@ export async function backupCommand(flags: BackupFlags, out: Output): Promise<Ex
       `${release.component} ${flags.from} (before ${flags.to}) on site ${session.siteId}: backup ${result.backupId} verified in ${session.core.formatDuration(result.durationMs)}`,
       `  ${result.dir}${result.host === 'local' ? '' : ` on ${result.host}`}`,
       ...files.map(
-        (f) => `  ${f.file.padEnd(28)} ${mb(f.size).padStart(10)}  sha256 ${f.sha256.slice(0, 12)}…`,
+        (f) =>
+          `  ${f.file.padEnd(28)} ${session.core.formatBytes(f.size).padStart(10)}  sha256 ${f.sha256.slice(0, 12)}…`,
       ),
     ]);
     return Exit.ok;
@@ -110,7 +107,7 @@ function listLines(
     backups.length === 0 ? 'No backups.' : 'Backups (newest first):',
     ...backups.map((b) =>
       b.status === 'ready'
-        ? `  ${b.backupId.padEnd(24)} ${b.versionFrom} (before ${b.versionTo})  ${mb(sizeOf(b)).padStart(10)}  ${b.timestamp}`
+        ? `  ${b.backupId.padEnd(24)} ${b.versionFrom} (before ${b.versionTo})  ${session.core.formatBytes(sizeOf(b)).padStart(10)}  ${b.timestamp}`
         : `  ${b.backupId.padEnd(24)} ${b.status.toUpperCase()}${b.reason ? ` — ${b.reason}` : ''}`,
     ),
     history.length === 0 ? `No rollbacks on site ${session.siteId}.` : 'Rollbacks:',

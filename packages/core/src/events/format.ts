@@ -7,6 +7,11 @@ export function formatDuration(ms: number): string {
   return prettyMs(Math.max(0, Math.round(ms)), { secondsDecimalDigits: ms < 10_000 ? 1 : 0 });
 }
 
+/** `1.5 MB`, `812 kB`, `120 B`: sizes as reports show them. */
+export function formatBytes(bytes: number): string {
+  return prettyBytes(bytes);
+}
+
 function where(event: UpgradeEvent): string {
   const parts = [event.stage, event.type.startsWith('stage.') ? undefined : event.step].filter(Boolean);
   const scope = parts.join('/');

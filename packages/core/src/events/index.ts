@@ -1,5 +1,5 @@
 export { EventBus, nullSink } from './bus.js';
-export { formatDuration, formatEvent, formatProgress } from './format.js';
+export { formatBytes, formatDuration, formatEvent, formatProgress } from './format.js';
 export { ProgressTracker, type ProgressTrackerOptions } from './progress.js';
 export { Redactor } from './redact.js';
 export { ConsoleReporter, type ConsoleReporterOptions } from './reporters/console.js';
