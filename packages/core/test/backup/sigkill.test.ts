@@ -101,7 +101,12 @@ describe.runIf(hasMariaDB)('a rollback killed mid-restore', () => {
     });
 
     // Wait until the database restore has put the old database aside and its client is loading.
-    const watcher = knexFactory(db.config);
+    // Connected to information_schema, not the database under test: the restore drops and recreates
+    // that, and a pool connecting at that moment would fail with "Unknown database".
+    const watcher = knexFactory({
+      ...db.config,
+      connection: { ...db.connection, database: 'information_schema' },
+    });
     const loaders = async () => {
       const [rows] = await watcher.raw(
         'SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()',
