@@ -17,7 +17,7 @@ export interface Faults {
 
 export interface ProxyStats {
   connections: number;
-  /** Links the proxy cut on purpose (cutAfter, idle timeout, byte limits); a peer closing does not count. */
+  /** Links the proxy cut on purpose (cutAll, cutAfter…, idle timeout); a peer closing or close() does not count. */
   cuts: number;
   bytesUp: number;
   bytesDown: number;
@@ -96,11 +96,12 @@ export class FaultProxy {
 
   /** Cut every open connection now. */
   cutAll(): void {
-    for (const link of [...this.#links]) this.#cut(link, false);
+    for (const link of [...this.#links]) this.#cut(link);
   }
 
   async close(): Promise<void> {
-    this.cutAll();
+    for (const link of [...this.#links]) this.#cut(link, false); // shutting down is not a fault
+
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
@@ -170,7 +171,7 @@ export class FaultProxy {
     link.idle = idleTimeoutMs === undefined ? undefined : setTimeout(() => this.#cut(link), idleTimeoutMs);
   }
 
-  /** Ends a link; `fault`: the proxy cut it on purpose (counted), not a peer closing or stop(). */
+  /** Ends a link; `fault`: the proxy cut it on purpose (counted), not a peer closing or close(). */
   #cut(link: Link, fault = true): void {
     if (!this.#links.delete(link)) return;
     if (fault) this.stats.cuts++;
@@ -188,9 +189,16 @@ export class FaultProxy {
 /**
  * A server that accepts connections and never says a word: the "socket that never answers".
  */
-export async function silentServer(host = '127.0.0.1'): Promise<{ port: number; close(): Promise<void> }> {
+export async function silentServer(
+  host = '127.0.0.1',
+): Promise<{ port: number; accepted: Promise<void>; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
+  let firstConnection = () => {};
+  const accepted = new Promise<void>((resolve) => {
+    firstConnection = resolve;
+  });
   const server = createServer((socket) => {
+    firstConnection();
     sockets.add(socket);
     socket.on('data', () => {});
     socket.on('error', () => {});
@@ -200,6 +208,8 @@ export async function silentServer(host = '127.0.0.1'): Promise<{ port: number; 
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : 0,
+    /** Resolves when the first client has connected. */
+    accepted,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -86,13 +86,15 @@ export async function planCommand(flags: PlanFlags, out: Output): Promise<ExitCo
       ...(backup.host ? { host: backup.host.name } : {}),
     };
     out.document({ ok: true, plan: planDocument(release, plan), ...(where ? { backup: where } : {}) });
+    const [header, ...rest] = planLines(release, plan);
     out.text([
-      ...planLines(release, plan),
+      header as string,
       ...(where
         ? [
             `  preUpgrade begins with a verified backup to ${where.root}${where.host ? ` on ${where.host}` : ''} (site configuration)`,
           ]
         : []),
+      ...rest,
     ]);
     return Exit.ok;
   } finally {

@@ -136,9 +136,11 @@ export class SshSession {
       events: this.#events,
       ...(signal ? { signal } : {}),
       classify: (error) =>
-        isUpgradeKitError(error, ErrorCodes.HOST_KEY)
-          ? { decision: 'fail-now', reason: 'auth' }
-          : classifyError(error),
+        signal?.aborted
+          ? { decision: 'fail-now', reason: 'aborted' }
+          : isUpgradeKitError(error, ErrorCodes.HOST_KEY)
+            ? { decision: 'fail-now', reason: 'auth' }
+            : classifyError(error),
     }).catch((error: unknown) => {
       if (signal?.aborted) {
         throw new UpgradeKitError(ErrorCodes.ABORTED, `connecting to ${this.#label()} was interrupted`, {
@@ -199,8 +201,10 @@ export class SshSession {
   #connectOnce(signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       signal?.throwIfAborted();
-      const client = new Client();
       const hostKey: { error?: UpgradeKitError } = {};
+      // Built first: reading the key may throw, and then no listener must be left on the signal.
+      const config = this.#connectConfig(hostKey);
+      const client = new Client();
       let ready = false;
       const onAbort = () => {
         reject(signal?.reason);
@@ -222,7 +226,7 @@ export class SshSession {
         else if (!ready)
           reject(hostKey.error ?? new Error(`connection to ${this.#label()} closed during the handshake`));
       });
-      client.connect(this.#connectConfig(hostKey));
+      client.connect(config);
     });
   }
 

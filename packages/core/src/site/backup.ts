@@ -74,6 +74,13 @@ export function backupSettings(config: SiteConfig, options: SiteBackupOptions = 
       { context: { file: config.file } },
     );
   }
+  if (options.release && b.component && !options.component && b.component !== options.release.component) {
+    throw problem(
+      config,
+      'backup.component',
+      `is ${b.component}, but the release upgrades ${options.release.component}: a run's backups are filed under ${options.release.component}, so \`rollback\` would look in the wrong place; remove backup.component`,
+    );
+  }
   const component = options.component ?? b.component ?? options.release?.component;
   if (!component) {
     throw problem(
@@ -455,20 +462,14 @@ export function siteBackupStep(
 ): { step: StepDefinition; close(): Promise<void> } | undefined {
   if (!config.backup) return undefined;
   const settings = backupSettings(config, options);
-  if (options.release && settings.component !== options.release.component) {
-    throw problem(
-      config,
-      'backup.component',
-      `is ${settings.component}, but the release upgrades ${options.release.component}: the run's backups would be filed under ${options.release.component} and \`rollback\` would not find them; remove backup.component`,
-    );
-  }
   const local = backupStep(settings.options); // validates the options now, whatever the host
   if (!settings.host) return { step: local, close: async () => {} };
   let session: Promise<SshSession> | undefined;
   let remote: Promise<StepDefinition> | undefined;
-  const inner = () => {
+  const inner = (signal: AbortSignal) => {
     if (!remote) {
-      session = connectBackupHost(settings, config, options) as Promise<SshSession>;
+      // The first step context's signal: an abort of the run stops the connect (later ones reuse it).
+      session = connectBackupHost(settings, config, { ...options, signal }) as Promise<SshSession>;
       remote = session.then(
         (s) => backupStep({ ...settings.options, session: s }),
         (error: unknown) => {
@@ -486,9 +487,10 @@ export function siteBackupStep(
     step: {
       ...local,
       summary: `backup to ${settings.options.root} on ${settings.host.name}`,
-      skipIf: async (ctx) => ((await inner()).skipIf as NonNullable<StepDefinition['skipIf']>)(ctx),
-      cleanup: async (ctx) => ((await inner()).cleanup as NonNullable<StepDefinition['cleanup']>)(ctx),
-      run: async (ctx) => (await inner()).run(ctx),
+      skipIf: async (ctx) => ((await inner(ctx.signal)).skipIf as NonNullable<StepDefinition['skipIf']>)(ctx),
+      cleanup: async (ctx) =>
+        ((await inner(ctx.signal)).cleanup as NonNullable<StepDefinition['cleanup']>)(ctx),
+      run: async (ctx) => (await inner(ctx.signal)).run(ctx),
     },
     close: async () => {
       const open = await session?.catch(() => undefined);

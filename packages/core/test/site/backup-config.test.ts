@@ -137,6 +137,10 @@ describe('backupSettings', () => {
     expect(() => siteBackupStep(c, { release: release({} as never) })).toThrow(
       /backup\.component: is other, but the release upgrades orders/,
     );
+    // The same for `plan` and `rollback --release`, which read the section through backupSettings.
+    expect(() => backupSettings(c, { release: release({} as never), credentials: false })).toThrow(
+      /backup\.component: is other/,
+    );
   });
 
   it('a schema mistake is reported with file and line', () => {
