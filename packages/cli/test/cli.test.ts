@@ -119,7 +119,9 @@ describe('on a terminal', () => {
     const screen = r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '\n');
     expect(screen).toContain('✔ stage preUpgrade');
     expect(screen).toContain('✔ Create table good');
-    expect(screen).toContain('✖ Alter a missing table: versions/1.1.0/bad.sql:1 statement 1 of 1 failed');
+    expect(screen).toMatch(
+      /✖ Alter a missing table: SQLITE_ERROR: no such table: missing — at versions\/1.1.0\/bad.sql:1, statement 1 of 1/,
+    );
     expect(screen).toContain('↓ stage postStart (not reached)');
     expect(screen).toContain('stage preStart: failed');
     expect(screen).not.toContain('[preUpgrade] stage preUpgrade started'); // no event lines under the list

@@ -187,6 +187,16 @@ function reportRun(
     ...stages.filter((s) => s.steps.length > 0).map((s) => core.formatStageSummary(s)),
     `${where}${flags.stage ? `, stage ${flags.stage}` : ''}: ${result.status} in ${core.formatDuration(result.durationMs)}`,
   ]);
+  if (flags.verbose) {
+    // The whole failure: the message, then the full statement a SQL failure carries.
+    for (const step of stages.flatMap((s) => s.steps)) {
+      if (!step.error) continue;
+      const sql = (step.error as { context?: { sql?: unknown } }).context?.sql;
+      out.note(
+        `${step.id}: ${step.error.message}${typeof sql === 'string' ? `\n--- statement ---\n${sql}` : ''}`,
+      );
+    }
+  }
   if (result.status === 'needs-decision') {
     out.note(
       `An operator must decide: ${result.error?.message.split('\n')[0] ?? ''}\nThen: upgradekit resolve <step> --applied|--retry --release ${flags.release} --from ${flags.from} --to ${flags.to}`,

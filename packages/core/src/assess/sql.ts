@@ -1,26 +1,14 @@
-import type { Knex } from 'knex';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import type { ClickHouseLike, Connection } from '../migrate/index.js';
+import { type Connection, poolRows } from '../migrate/index.js';
 import { errorChain } from '../resilience/index.js';
 
 export type Dialect = 'mysql' | 'postgres' | 'sqlite' | 'clickhouse';
 
-function isKnex(connection: Connection): connection is Knex {
-  return typeof connection === 'function' && 'client' in connection;
-}
-
-/** Which SQL a connection speaks: knex's client name, or ClickHouse for anything else. */
-export function dialectOf(connection: Connection): Dialect {
-  if (!isKnex(connection)) return 'clickhouse';
-  const client = String(connection.client.config.client ?? '');
-  if (/sqlite/.test(client)) return 'sqlite';
-  if (/pg|postgres/.test(client)) return 'postgres';
-  return 'mysql';
-}
+export { dialectOf } from '../migrate/index.js';
 
 /** The password of a knex connection's config, so reports can mask it wherever a driver echoes it. */
 export function connectionSecrets(connection: Connection): string[] {
-  if (!isKnex(connection)) return [];
+  if (typeof connection !== 'function' || !('client' in connection)) return [];
   const config = connection.client.config.connection as
     | { password?: unknown; connectionString?: unknown }
     | undefined;
@@ -35,38 +23,20 @@ export function connectionSecrets(connection: Connection): string[] {
   return out;
 }
 
-function rowsOf(result: unknown): Record<string, unknown>[] {
-  // mysql2: [rows, fields]; pg: { rows }; sqlite: rows.
-  if (Array.isArray(result) && Array.isArray(result[0])) return result[0] as Record<string, unknown>[];
-  if (result && typeof result === 'object' && Array.isArray((result as { rows?: unknown }).rows))
-    return (result as { rows: Record<string, unknown>[] }).rows;
-  if (Array.isArray(result)) return result as Record<string, unknown>[];
-  return [];
-}
-
 /**
- * Runs one read-only query and returns its rows. Knex queries are cancelled on the server when
- * they overrun (`KILL QUERY`, `pg_cancel_backend`); ClickHouse ones are aborted.
+ * Runs one read-only query and returns its rows, through the raw driver (a release's check text
+ * reaches the server as written: no `?` rewriting). A query past `timeoutMs` is cancelled on the
+ * server (`KILL QUERY`, `pg_cancel_backend`, an aborted ClickHouse request) and fails as a timeout.
  */
 export async function queryRows(
   connection: Connection,
   sql: string,
   options: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<Record<string, unknown>[]> {
-  options.signal?.throwIfAborted();
-  if (isKnex(connection)) {
-    const result = await connection.raw(sql).timeout(options.timeoutMs, { cancel: true });
-    return rowsOf(result);
-  }
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   try {
-    const result = await (connection as ClickHouseLike).query({
-      query: sql,
-      format: 'JSONEachRow',
-      abort_signal: signal,
-    });
-    return (await result.json()) as Record<string, unknown>[];
+    return await poolRows(connection, sql, { signal });
   } catch (error) {
     if (timeout.aborted && !options.signal?.aborted) {
       throw new UpgradeKitError(ErrorCodes.TIMEOUT, `query did not finish within ${options.timeoutMs} ms`, {

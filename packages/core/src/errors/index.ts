@@ -12,6 +12,8 @@ export const ErrorCodes = {
   LOCK_LOST: 'UPGRADEKIT_LOCK_LOST',
   IN_DOUBT: 'UPGRADEKIT_IN_DOUBT',
   STEP_FAILED: 'UPGRADEKIT_STEP_FAILED',
+  /** A statement of an sql or clickhouse task failed on the server; `context.server` has the server's own code. */
+  SQL_FAILED: 'UPGRADEKIT_SQL_FAILED',
   HOST_KEY: 'UPGRADEKIT_HOST_KEY',
   SSH: 'UPGRADEKIT_SSH',
   PLUGIN_FAILED: 'UPGRADEKIT_PLUGIN_FAILED',
@@ -50,6 +52,17 @@ export class UpgradeKitError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.context = Object.freeze({ ...(options.context ?? {}) });
+  }
+
+  /**
+   * The failure as fields for the state store and reports: the code and the context, without
+   * anything long (a statement's full text stays in `context`, out of the store).
+   */
+  detail(): Record<string, unknown> {
+    const short = Object.entries(this.context).filter(
+      ([, v]) => !(typeof v === 'string' && v.length > 500) && typeof v !== 'function',
+    );
+    return { code: this.code, ...Object.fromEntries(short) };
   }
 
   toJSON(): Record<string, unknown> {

@@ -1,18 +1,23 @@
+export { MARKER_TABLE } from './marker.js';
 export { commandStep, type ToolContext, type ToolFunction, toolStep } from './run-program.js';
+export { addPlanSteps, type SqlMode, sqlMode, type TaskRunOptions, taskStep } from './run-task.js';
 export {
-  addPlanSteps,
   type ClickHouseLike,
   type Connection,
-  MARKER_TABLE,
-  type SqlMode,
-  sqlMode,
-  type TaskRunOptions,
-  taskStep,
-} from './run-task.js';
+  dialectOf,
+  isKnex,
+  openSession,
+  poolQuery,
+  poolRows,
+  type TaskSession,
+} from './session.js';
 export {
   applyPlaceholders,
+  classifyStatement,
   commitsImplicitly,
   type SqlDialect,
   type Statement,
+  type StatementClass,
   splitStatements,
 } from './split.js';
+export { type ServerError, SqlStatementError, type StatementFailure } from './sql-error.js';

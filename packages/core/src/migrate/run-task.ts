@@ -8,26 +8,17 @@ import { TASK_STAGES } from '../stages/names.js';
 import type { StepContext, StepDefinition } from '../stages/types.js';
 import type { Upgrade } from '../stages/upgrade.js';
 import { type EstimateTracking, trackEstimate } from './estimate.js';
+import { ensureMarkerTable, insertMarker, markerPresent } from './marker.js';
 import { commandStep, toolStep } from './run-program.js';
+import { type Connection, dialectOf, isKnex, openSession, poolQuery, type TaskSession } from './session.js';
 import {
   applyPlaceholders,
-  commitsImplicitly,
+  classifyStatement,
   type SqlDialect,
   type Statement,
   splitStatements,
 } from './split.js';
-
-/** The part of `@clickhouse/client` we use; any object with `command` and `query` will do. */
-export interface ClickHouseLike {
-  command(params: { query: string; abort_signal?: AbortSignal }): Promise<unknown>;
-  query(params: {
-    query: string;
-    format?: string;
-    abort_signal?: AbortSignal;
-  }): Promise<{ json(): Promise<unknown> }>;
-}
-
-export type Connection = Knex | ClickHouseLike;
+import { SqlStatementError } from './sql-error.js';
 
 export interface TaskRunOptions {
   readonly release: Release;
@@ -56,18 +47,6 @@ interface StatementProgress {
   started?: number;
 }
 
-function isKnex(connection: Connection): connection is Knex {
-  return typeof connection === 'function' && 'client' in connection;
-}
-
-function dialectOf(connection: Connection): SqlDialect {
-  if (!isKnex(connection)) return 'clickhouse';
-  const client = String(connection.client.config.client ?? '');
-  if (/sqlite/.test(client)) return 'sqlite';
-  if (/pg|postgres/.test(client)) return 'postgres';
-  return 'mysql';
-}
-
 function bad(task: Task, message: string): UpgradeKitError {
   return new UpgradeKitError(
     ErrorCodes.BAD_INPUT,
@@ -78,43 +57,52 @@ function bad(task: Task, message: string): UpgradeKitError {
   );
 }
 
-/** The mode a task's statements run in on a given connection. */
-export function sqlMode(dialect: SqlDialect, statements: readonly Statement[]): SqlMode {
-  if (dialect === 'clickhouse') return 'per-statement';
-  if (dialect === 'mysql' && statements.some((s) => commitsImplicitly(s.sql))) return 'per-statement';
-  return 'transaction';
+/**
+ * The mode a task's statements run in on a given connection: one transaction wherever the database
+ * can hold every statement in one, else one by one (MySQL/MariaDB DDL commits on its own, ClickHouse
+ * has no transactions, some PostgreSQL statements refuse a transaction block).
+ */
+export function sqlMode(
+  dialect: SqlDialect,
+  statements: readonly Statement[],
+  task?: Pick<Task, 'transaction'>,
+): SqlMode {
+  return outsideTransaction(dialect, statements, task) ? 'per-statement' : 'transaction';
 }
 
-function statementError(
-  task: Task,
-  file: string,
-  statement: Statement,
-  total: number,
-  error: unknown,
-): Error {
-  const message = error instanceof Error ? error.message : String(error);
-  const wrapped = new Error(
-    `${file}:${statement.line} statement ${statement.index + 1} of ${total} failed: ${message}`,
-    {
-      cause: error,
-    },
-  );
-  const code = (error as { code?: unknown })?.code;
-  if (code !== undefined) Object.assign(wrapped, { code });
-  return Object.assign(wrapped, { task: task.id });
+/** Why a task cannot run in one transaction, or undefined when it can. */
+function outsideTransaction(
+  dialect: SqlDialect,
+  statements: readonly Statement[],
+  task?: Pick<Task, 'transaction'>,
+): string | undefined {
+  if (dialect === 'clickhouse') return 'ClickHouse has no transactions';
+  if (task?.transaction === false) return 'the task says transaction: false';
+  for (const statement of statements) {
+    const c = classifyStatement(statement.sql, dialect);
+    if (dialect === 'mysql' && c.commitsImplicitly) return `${c.keyword} commits on its own`;
+    if (dialect === 'postgres' && c.noTransactionBlock)
+      return `line ${statement.line}: ${statement.sql.replace(/\s+/g, ' ').slice(0, 40)} cannot run inside a transaction block`;
+  }
+  return undefined;
 }
 
 /**
  * Turns a release task into an engine step: reads and splits its file, fills placeholders and
- * picks the transaction mode now, so that a missing connection, file or placeholder fails before
- * anything runs.
+ * picks the transaction mode now, so that a missing connection, file or placeholder, or a psql
+ * meta-command the runner cannot honour, fails before anything runs.
  *
- * - `transaction`: every statement in one transaction. When the connection is the state
- *   database itself, the success row commits in the same transaction: exactly once.
- * - `per-statement`: auto-committing statements (MySQL/MariaDB DDL, ClickHouse). Progress is saved
- *   before and after each statement; a failure or crash at statement k resumes at k. A crash
- *   *during* statement k leaves k in doubt: an `idempotent` task re-runs it, others stop with
- *   `UPGRADEKIT_IN_DOUBT` naming the statement until an operator resolves it.
+ * Every attempt runs on a session of its own — a raw driver connection opened for the task and
+ * closed after it, as the database's own client would run the file (see {@link openSession}).
+ *
+ * - `transaction`: every statement in one transaction, with a marker row in `upgradekit_applied`.
+ *   When the connection is the state database itself, the success row commits in the same
+ *   transaction: exactly once.
+ * - `per-statement`: MySQL/MariaDB DDL, ClickHouse, PostgreSQL statements that refuse a transaction
+ *   block, `transaction: false`. Progress is saved before and after each statement; a failure at
+ *   statement k resumes at k. A crash *during* statement k leaves k in doubt: an `idempotent` task
+ *   re-runs it, others stop with `UPGRADEKIT_IN_DOUBT` naming the statement until an operator
+ *   resolves it.
  */
 export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
   if (task.kind !== 'sql' && task.kind !== 'clickhouse') {
@@ -135,70 +123,68 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
   }
   const file = relative(options.release.dir, task.file);
   const statements = applyPlaceholders(
-    splitStatements(readFileSync(task.file, 'utf8'), dialect),
+    splitStatements(readFileSync(task.file, 'utf8'), dialect, file),
     options.placeholders ?? {},
     file,
+    { dialect, inStrings: task.placeholdersInStrings === true },
   );
-  const mode = sqlMode(dialect, statements);
-
-  const exec = async (sql: string, signal: AbortSignal, trx?: Knex.Transaction) => {
-    if (!isKnex(connection)) return connection.command({ query: sql, abort_signal: signal });
-    return (trx ?? connection).raw(sql);
-  };
+  const whyNot = outsideTransaction(dialect, statements, task);
+  const mode: SqlMode = whyNot ? 'per-statement' : 'transaction';
 
   /** The single number a check or an estimate query returns. */
-  const queryNumber = async (sql: string, signal?: AbortSignal): Promise<number> => {
-    const value = isKnex(connection)
-      ? firstValue(await connection.raw(sql))
-      : firstValue(
-          await (
-            await connection.query({
-              query: sql,
-              format: 'JSONCompact',
-              ...(signal ? { abort_signal: signal } : {}),
-            })
-          ).json(),
-        );
-    return Number(value);
-  };
+  const queryNumber = async (sql: string): Promise<number> => Number(await poolQuery(connection, sql));
   const track = (ctx: StepContext, startAt: number): Promise<EstimateTracking | undefined> =>
     trackEstimate(task, ctx, {
       statements: statements.length,
       startAt,
       intervalMs: options.estimateIntervalMs ?? 30_000,
-      queryVolume: (sql) => queryNumber(sql, ctx.signal),
+      queryVolume: (sql) => queryNumber(sql),
     });
+
+  /** One statement on the session; an abort asks the server to stop it rather than walking away. */
+  const execute = async (ctx: StepContext, session: TaskSession, statement: Statement) => {
+    const onAbort = () => void session.cancel();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await session.execute(statement);
+    } catch (error) {
+      if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
+      throw new SqlStatementError(
+        { task: task.id, version: task.version, file, statement, total: statements.length, dialect },
+        error,
+      );
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+  };
 
   const marker = { component: options.release.component, task_version: task.version, task_id: task.id };
   const runTransaction = async (ctx: StepContext) => {
     const knex = connection as Knex;
     const sameDatabase = knex === ctx.stateKnex;
-    await ensureMarkerTable(knex);
+    const shared = dialect === 'sqlite' && sameDatabase;
+    // SQLite sharing the pool's only connection: create the table before the session holds it.
+    if (dialect === 'sqlite') await ensureMarkerTable(knex, undefined);
+    const session = await openSession(connection, { shared });
     const tracking = await track(ctx, 0);
     try {
-      await knex.transaction(async (trx) => {
+      if (dialect !== 'sqlite') await ensureMarkerTable(knex, session.schema);
+      await session.transaction!(async (trx) => {
         for (const statement of statements) {
           ctx.signal.throwIfAborted();
-          let result: unknown;
-          try {
-            result = await exec(statement.sql, ctx.signal, trx);
-          } catch (error) {
-            throw statementError(task, file, statement, statements.length, error);
-          }
+          const result = await execute(ctx, session, statement);
           tracking?.statementDone(statement.index, result);
         }
+        // The file may have moved the session (USE, search_path); the runner's rows go home.
+        await session.restore();
         // The marker commits with the work: after a crash it tells "applied" from "rolled back".
-        await trx(MARKER_TABLE).insert({ ...marker, checksum: task.checksum, applied_at: Date.now() });
+        await insertMarker(trx, session.schema, { ...marker, checksum: task.checksum });
         if (sameDatabase) await ctx.succeedWithin(trx);
       });
     } finally {
       tracking?.end();
+      await session.close(ctx.signal.aborted);
     }
-  };
-  const markerPresent = async () => {
-    const knex = connection as Knex;
-    await ensureMarkerTable(knex);
-    return (await knex(MARKER_TABLE).where(marker).first()) !== undefined;
   };
 
   const runPerStatement = async (ctx: StepContext) => {
@@ -209,30 +195,38 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
       const statement = statements[progress.started];
       throw new UpgradeKitError(
         ErrorCodes.IN_DOUBT,
-        `Task ${task.id}: statement ${progress.started + 1} of ${statements.length} (${file}:${statement?.line ?? '?'}) was running when the upgrade was interrupted, and ${dialect === 'clickhouse' ? 'ClickHouse' : 'MySQL/MariaDB'} commits it on its own, so it may or may not have taken effect. Check it, then resolve: "applied" continues with statement ${progress.started + 2}, "retry" runs statement ${progress.started + 1} again (upgradekit resolve ${task.id} --applied|--retry).`,
+        `Task ${task.id}: statement ${progress.started + 1} of ${statements.length} (${file}:${statement?.line ?? '?'}) was running when the upgrade was interrupted, and ${ENGINE_NAMES[dialect]} commits it on its own, so it may or may not have taken effect. Check it, then resolve: "applied" continues with statement ${progress.started + 2}, "retry" runs statement ${progress.started + 1} again (upgradekit resolve ${task.id} --applied|--retry).`,
         { context: { task: task.id, statement: progress.started + 1, file, line: statement?.line } },
       );
     }
     const startAt = progress.started ?? progress.next;
     const tracking = await track(ctx, startAt);
+    const session = await openSession(connection);
     try {
-      await runStatements(ctx, startAt, tracking);
+      await runStatements(ctx, session, startAt, tracking);
     } finally {
       tracking?.end();
+      await session.close(ctx.signal.aborted);
     }
   };
-  const runStatements = async (ctx: StepContext, startAt: number, tracking: EstimateTracking | undefined) => {
+  const runStatements = async (
+    ctx: StepContext,
+    session: TaskSession,
+    startAt: number,
+    tracking: EstimateTracking | undefined,
+  ) => {
     for (let k = startAt; k < statements.length; k++) {
       ctx.signal.throwIfAborted();
       const statement = statements[k]!;
       await ctx.saveProgress(JSON.stringify({ next: k, started: k } satisfies StatementProgress));
       let result: unknown;
       try {
-        result = await exec(statement.sql, ctx.signal);
+        result = await execute(ctx, session, statement);
       } catch (error) {
         // It failed, so it is not in doubt: the next attempt starts at this statement.
-        await ctx.saveProgress(JSON.stringify({ next: k } satisfies StatementProgress));
-        throw statementError(task, file, statement, statements.length, error);
+        if (!ctx.signal.aborted)
+          await ctx.saveProgress(JSON.stringify({ next: k } satisfies StatementProgress));
+        throw error;
       }
       tracking?.statementDone(k, result);
       await ctx.saveProgress(JSON.stringify({ next: k + 1 } satisfies StatementProgress));
@@ -257,7 +251,7 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
     name: task.description ?? file,
     version: task.version,
     checksum: task.checksum,
-    summary: `${task.kind} on ${name}: ${statements.length} statement${statements.length === 1 ? '' : 's'} from ${file}, ${mode === 'transaction' ? 'in one transaction' : 'committed one by one'}`,
+    summary: `${task.kind} on ${name}: ${statements.length} statement${statements.length === 1 ? '' : 's'} from ${file}, ${mode === 'transaction' ? 'in one transaction' : `committed one by one (${whyNot})`}`,
     kind: 'database',
     changesData: true,
     ...(task.timeoutMs ? { timeoutMs: task.timeoutMs } : {}),
@@ -276,7 +270,8 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
     ...(check || mode === 'transaction'
       ? {
           skipIf: async () => {
-            if (mode === 'transaction' && (await markerPresent())) return true;
+            if (mode === 'transaction' && isKnex(connection) && (await markerPresent(connection, marker)))
+              return true;
             if (!check) return false;
             return (await queryNumber(check)) > 0;
           },
@@ -286,57 +281,12 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
   };
 }
 
-/**
- * A table in the target database recording each transactional task applied there, written in the
- * task's own transaction — the way Flyway and Liquibase keep their history — so a resume knows
- * exactly whether a task that was running when the process died committed.
- */
-export const MARKER_TABLE = 'upgradekit_applied';
-
-const markerTables = new WeakMap<Knex, Promise<void>>();
-
-/** Creates the marker table once per connection (a schema lookup per task costs more than the task). */
-function ensureMarkerTable(knex: Knex): Promise<void> {
-  let ready = markerTables.get(knex);
-  if (!ready) {
-    ready = createMarkerTable(knex);
-    markerTables.set(knex, ready);
-    ready.catch(() => markerTables.delete(knex));
-  }
-  return ready;
-}
-
-async function createMarkerTable(knex: Knex): Promise<void> {
-  if (await knex.schema.hasTable(MARKER_TABLE)) return;
-  await knex.schema
-    .createTable(MARKER_TABLE, (t) => {
-      t.string('component', 128).notNullable();
-      t.string('task_version', 64).notNullable();
-      t.string('task_id', 191).notNullable();
-      t.string('checksum', 128).notNullable();
-      t.bigInteger('applied_at').notNullable();
-      t.primary(['component', 'task_version', 'task_id']);
-    })
-    .catch(async (error: unknown) => {
-      // Another runner created it first.
-      if (!(await knex.schema.hasTable(MARKER_TABLE))) throw error;
-    });
-}
-
-/** The first column of the first row of a raw result, whatever the driver's shape. */
-function firstValue(result: unknown): unknown {
-  let rows: unknown = result;
-  // pg puts its rows in `rows`; ClickHouse's JSONCompact has a `rows` count beside `data`.
-  if (rows && typeof rows === 'object' && Array.isArray((rows as { rows?: unknown }).rows))
-    rows = (rows as { rows: unknown }).rows; // pg
-  if (rows && typeof rows === 'object' && 'data' in rows) rows = (rows as { data: unknown }).data; // ClickHouse JSONCompact
-  if (Array.isArray(rows) && Array.isArray(rows[0]) && rows.length === 2 && !Array.isArray(rows[0]?.[0]))
-    rows = rows[0]; // mysql2 [rows, fields]
-  const row = Array.isArray(rows) ? rows[0] : rows;
-  if (Array.isArray(row)) return row[0];
-  if (row && typeof row === 'object') return Object.values(row)[0];
-  return row;
-}
+const ENGINE_NAMES: Record<SqlDialect, string> = {
+  mysql: 'MySQL/MariaDB',
+  postgres: 'PostgreSQL (outside a transaction block)',
+  sqlite: 'SQLite (outside a transaction)',
+  clickhouse: 'ClickHouse',
+};
 
 /**
  * Adds every SQL and ClickHouse task of a plan to an upgrade, at its cut-point, in plan order.

@@ -294,6 +294,10 @@ export async function loadRelease(dir: string): Promise<Release> {
         : {}),
       ...(criticality ? { criticality } : {}),
       ...(input.idempotent !== undefined ? { idempotent: input.idempotent } : {}),
+      ...(input.transaction !== undefined ? { transaction: input.transaction } : {}),
+      ...(input.placeholdersInStrings !== undefined
+        ? { placeholdersInStrings: input.placeholdersInStrings }
+        : {}),
       ...(input.check ? { check: input.check } : {}),
       ...(input.estimate
         ? {

@@ -110,6 +110,19 @@ export const taskSchema = z
     retry: retry.describe('How a failure of this task is retried; default `defaults.retry`.').optional(),
     criticality: criticality.optional(),
     idempotent: z.boolean().describe('Safe to run again after an interruption.').optional(),
+    transaction: z
+      .boolean()
+      .describe(
+        'sql tasks: `false` runs the statements one by one outside a transaction block (PostgreSQL `CREATE INDEX CONCURRENTLY`, `VACUUM`, using a value added by `ALTER TYPE … ADD VALUE`), with progress saved after each; default: one transaction wherever the database allows it.',
+      )
+      .optional(),
+    placeholdersInStrings: z
+      .boolean()
+      .describe(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder syntax, quoted
+        "sql tasks: also replace `${name}` inside string literals and quoted identifiers (never in comments); default false, so text such as '${amount}' in data stays as written.",
+      )
+      .optional(),
     check: z
       .string()
       .describe('SQL returning a single number: non-zero means the task is already applied.')

@@ -39,6 +39,10 @@ export interface Task {
   };
   readonly criticality?: Criticality;
   readonly idempotent?: boolean;
+  /** sql: `false` runs statement by statement outside a transaction block. */
+  readonly transaction?: boolean;
+  /** sql: replace `${name}` inside string literals too. */
+  readonly placeholdersInStrings?: boolean;
   readonly check?: string;
   readonly estimate?: {
     readonly rows?: number;

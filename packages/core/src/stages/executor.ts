@@ -359,7 +359,12 @@ export class Executor {
       const message = describeError(error).message;
       const durationMs = performance.now() - started;
       await inv.store
-        .endStep(step.key, logId, status, { endedAt: Date.now(), durationMs, error: fullMessage(error) })
+        .endStep(step.key, logId, status, {
+          endedAt: Date.now(),
+          durationMs,
+          error: fullMessage(error),
+          ...(isUpgradeKitError(error) ? { errorDetail: error.detail() } : {}),
+        })
         .catch(() => {});
       inv.states.set(key, { ...inv.states.get(key)!, status, error: message });
       inv.events.emit({

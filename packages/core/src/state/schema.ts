@@ -126,6 +126,25 @@ const migrations: Record<string, Knex.Migration> = {
       });
     },
   },
+  '0004-structured-errors': {
+    async up(knex) {
+      // A failure as fields (the server's code and message, file, line, statement k of n, the
+      // statement's first characters) beside the message, so status and reports can lead with the
+      // cause instead of parsing text. JSON in a text column: every state database has one.
+      for (const table of ['upgrade_log', 'upgradekit_steps']) {
+        await knex.schema.alterTable(table, (t) => {
+          t.text('error_detail').nullable();
+        });
+      }
+    },
+    async down(knex) {
+      for (const table of ['upgrade_log', 'upgradekit_steps']) {
+        await knex.schema.alterTable(table, (t) => {
+          t.dropColumn('error_detail');
+        });
+      }
+    },
+  },
 };
 
 export const SCHEMA_VERSION = Object.keys(migrations).length;

@@ -39,6 +39,22 @@ function clip(text: string | undefined): string | null {
   return text.length > MAX_ERROR ? `${text.slice(0, MAX_ERROR)}…` : text;
 }
 
+/** A failure's fields as stored: small by construction, clipped anyway so no column overflows. */
+function detailJson(detail: Readonly<Record<string, unknown>> | undefined): string | null {
+  if (detail === undefined) return null;
+  const text = JSON.stringify(detail);
+  return text.length > MAX_ERROR * 4 ? JSON.stringify({ truncated: text.slice(0, MAX_ERROR) }) : text;
+}
+
+function parseDetail(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  try {
+    return JSON.parse(value) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
 function num(value: unknown): number | undefined {
   return value === null || value === undefined ? undefined : Number(value);
 }
@@ -64,6 +80,7 @@ function toStep(row: Record<string, unknown>): StepRecord {
       changesData:
         row.changes_data === null || row.changes_data === undefined ? undefined : Boolean(row.changes_data),
       error: str(row.error),
+      errorDetail: parseDetail(row.error_detail),
       progress: str(row.progress),
       startedAt: num(row.started_at),
       endedAt: num(row.ended_at),
@@ -106,6 +123,7 @@ function toLog(row: Record<string, unknown>): LogRecord {
     ...optional({
       checksum: str(row.checksum),
       error: str(row.error),
+      errorDetail: parseDetail(row.error_detail),
       endTime: num(row.end_time),
       durationMs: num(row.duration_ms),
     }),
@@ -374,7 +392,14 @@ export class StateStore {
     key: StepKey,
     logId: number,
     status: Exclude<StepStatus, 'pending' | 'running'>,
-    details: { endedAt: number; durationMs: number; error?: string; clearProgress?: boolean },
+    details: {
+      endedAt: number;
+      durationMs: number;
+      error?: string;
+      /** The failure as fields (see UpgradeKitError.detail()). */
+      errorDetail?: Readonly<Record<string, unknown>>;
+      clearProgress?: boolean;
+    },
     /** Write inside this transaction (of the same database): the step's own work and its success commit together. */
     within?: Knex.Transaction,
   ): Promise<void> {
@@ -386,6 +411,7 @@ export class StateStore {
           end_time: details.endedAt,
           duration_ms: Math.round(details.durationMs),
           error: clip(details.error),
+          error_detail: detailJson(details.errorDetail),
         });
       await trx('upgradekit_steps')
         .where(keyWhere(key))
@@ -393,6 +419,7 @@ export class StateStore {
           status,
           ended_at: details.endedAt,
           error: clip(details.error),
+          error_detail: detailJson(details.errorDetail),
           ...(details.clearProgress ? { progress: null } : {}),
         });
     };

@@ -25,6 +25,8 @@ export interface StepRecord extends StepKey {
    */
   readonly changesData?: boolean;
   readonly error?: string;
+  /** The failure as fields (state schema 4): code, the server's code and message, file, line, statement k of n. */
+  readonly errorDetail?: Readonly<Record<string, unknown>>;
   /** Opaque progress a step saved for resuming inside itself (e.g. the next SQL statement). */
   readonly progress?: string;
   readonly startedAt?: number;
@@ -61,6 +63,7 @@ export interface LogRecord extends StepKey {
   readonly attempt: number;
   readonly checksum?: string;
   readonly error?: string;
+  readonly errorDetail?: Readonly<Record<string, unknown>>;
   readonly startTime: number;
   readonly endTime?: number;
   readonly durationMs?: number;

@@ -1,10 +1,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
 import {
   addPlanSteps,
-  type Connection,
   createUpgrade,
   EventBus,
   formatStageSummary,
@@ -23,44 +22,13 @@ import {
   settings,
   type TestDatabase,
 } from '../../../../test/support/index.js';
+import { runOnce, writeRelease } from './support.js';
 
 const [hasMariaDB, hasPostgres, hasClickHouse] = await Promise.all([
   requireService('mariadb'),
   requireService('postgres'),
   requireService('clickhouse'),
 ]);
-
-function writeRelease(dir: string, type: string, files: Record<string, string>, tasks: string): void {
-  const all = {
-    'upgradekit.yaml': `component: orders\ndatasources:\n  main: { type: ${type} }\ndefaults:\n  datasource: main\n`,
-    'versions/1.1.0/tasks.yaml': tasks,
-    ...files,
-  };
-  for (const [path, content] of Object.entries(all)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-}
-
-/** Loads the release from disk (again, after a fix), plans 1.0.0 → 1.1.0 and runs preStart. */
-async function runOnce(dir: string, connection: Connection, state: StateOptions | StateStore) {
-  const release = await loadRelease(dir);
-  const upgrade = createUpgrade({
-    component: 'orders',
-    from: '1.0.0',
-    to: '1.1.0',
-    site: 's1',
-    state,
-    events: new EventBus(),
-  });
-  addPlanSteps(upgrade, plan({ release, from: '1.0.0', to: '1.1.0' }), {
-    release,
-    connections: { main: connection },
-  });
-  const result = await upgrade.runStage('preStart');
-  await upgrade.close();
-  return result;
-}
 
 async function succeededRows(state: StateOptions, taskId: string): Promise<number> {
   const store = await StateStore.open(state);
@@ -91,7 +59,7 @@ describe('SQLite, state in the same database: a task and its success commit toge
     const failed = await runOnce(dir, knex, state);
     expect(failed.status).toBe('failed');
     expect(failed.error?.message).toMatch(
-      /versions\/1.1.0\/a.sql:3 statement 3 of 3 failed: .*no such table: nope/,
+      /SQLITE_ERROR: no such table: nope — at versions\/1.1.0\/a.sql:3, statement 3 of 3\n/,
     );
     expect(await knex.schema.hasTable('a')).toBe(false); // rolled back: DDL is transactional here
     writeFileSync(
@@ -128,7 +96,9 @@ describe.runIf(hasPostgres)('PostgreSQL: transactional DDL', () => {
       'tasks:\n  - { id: create_p, kind: sql, stage: in_stop, file: p.sql }\n',
     );
     const failed = await runOnce(dir, knex, state);
-    expect(failed.error?.message).toMatch(/p.sql:4 statement 4 of 4 failed: .*division by zero/);
+    expect(failed.error?.message).toMatch(
+      /SQLSTATE 22012: division by zero — at versions\/1.1.0\/p.sql:4, statement 4 of 4\n/,
+    );
     expect(await knex.schema.hasTable('p')).toBe(false);
     writeFileSync(
       join(dir, 'versions/1.1.0/p.sql'),
@@ -168,7 +138,9 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
       'tasks:\n  - { id: ddl, kind: sql, stage: in_stop, file: ddl.sql }\n',
     );
     const failed = await runOnce(dir, knex, state);
-    expect(failed.error?.message).toMatch(/ddl.sql:3 statement 3 of 5 failed: .*missing_column/);
+    expect(failed.error?.message).toMatch(
+      /ER_BAD_FIELD_ERROR \(1054\): Unknown column 'missing_column'.* — at versions\/1.1.0\/ddl.sql:3, statement 3 of 5\n/,
+    );
     expect(await knex.schema.hasTable('t2')).toBe(true); // statements 1–2 committed on their own
     writeFileSync(join(dir, 'versions/1.1.0/ddl.sql'), statements('ALTER TABLE t2 ADD COLUMN c INT'));
     // Had statements 1 and 2 run again, CREATE TABLE t1 would fail with "already exists".
@@ -194,7 +166,7 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
       'tasks:\n  - { id: dml, kind: sql, stage: in_stop, file: dml.sql }\n',
     );
     const failed = await runOnce(dir, knex, { filename: join(dir, 'state.sqlite') });
-    expect(failed.error?.message).toMatch(/statement 3 of 3 failed: .*Duplicate entry/);
+    expect(failed.error?.message).toMatch(/ER_DUP_ENTRY \(1062\): Duplicate entry .* statement 3 of 3\n/);
     expect(await knex('dml').count({ n: '*' }).first()).toMatchObject({ n: 0 });
     await knex.destroy();
   });
@@ -293,7 +265,7 @@ describe.runIf(hasClickHouse)('ClickHouse: every statement auto-commits', () => 
     );
     const state = { filename: join(dir, 'state.sqlite') };
     const failed = await runOnce(dir, client, state);
-    expect(failed.error?.message).toMatch(/e.sql:2 statement 2 of 4 failed/);
+    expect(failed.error?.message).toMatch(/e.sql:2, statement 2 of 4\n/);
     writeFileSync(join(dir, 'versions/1.1.0/e.sql'), file('ALTER TABLE e1 ADD COLUMN x UInt32'));
     const resumed = await runOnce(dir, client, state);
     expect(resumed.status, resumed.error?.message).toBe('succeeded');

@@ -44,19 +44,28 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
           // Back to what version 1 left: no history table, one migration recorded.
           await first.knex.schema.dropTable('upgradekit_rollbacks');
           await first.knex.schema.alterTable('upgradekit_steps', (t) => t.dropColumn('changes_data'));
+          for (const table of ['upgrade_log', 'upgradekit_steps']) {
+            await first.knex.schema.alterTable(table, (t) => t.dropColumn('error_detail'));
+          }
           await first
             .knex('upgradekit_state_migrations')
-            .whereIn('name', ['0002-rollback-history', '0003-step-changes-data'])
+            .whereIn('name', ['0002-rollback-history', '0003-step-changes-data', '0004-structured-errors'])
             .del();
           await first.close();
 
           const reopened = await StateStore.open(fresh.options);
           try {
-            expect(SCHEMA_VERSION).toBe(3);
+            expect(SCHEMA_VERSION).toBe(4);
             expect(await reopened.knex.schema.hasTable('upgradekit_rollbacks')).toBe(true);
             const names = await reopened.knex('upgradekit_state_migrations').orderBy('id').pluck('name');
-            expect(names).toEqual(['0001-initial', '0002-rollback-history', '0003-step-changes-data']);
+            expect(names).toEqual([
+              '0001-initial',
+              '0002-rollback-history',
+              '0003-step-changes-data',
+              '0004-structured-errors',
+            ]);
             expect(await reopened.knex.schema.hasColumn('upgradekit_steps', 'changes_data')).toBe(true);
+            expect(await reopened.knex.schema.hasColumn('upgrade_log', 'error_detail')).toBe(true);
             expect((await reopened.runs('app', 's1')).map((r) => r.runId)).toEqual(['r1']);
           } finally {
             await reopened.close();

@@ -149,15 +149,16 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
         store = await open();
         expect(store.dialect).toBe(DIALECT[backend.name]);
         expect(store.schemaVersion).toBe(SCHEMA_VERSION);
-        expect(SCHEMA_VERSION).toBe(3);
+        expect(SCHEMA_VERSION).toBe(4);
         for (const table of TABLES) expect(await store.knex.schema.hasTable(table), table).toBe(true);
         const migrations = await store.knex('upgradekit_state_migrations').select('name', 'batch');
         expect(migrations.map((m) => m.name)).toEqual([
           '0001-initial',
           '0002-rollback-history',
           '0003-step-changes-data',
+          '0004-structured-errors',
         ]);
-        expect(migrations.map((m) => Number(m.batch))).toEqual([1, 1, 1]);
+        expect(migrations.map((m) => Number(m.batch))).toEqual([1, 1, 1, 1]);
         const columns = Object.keys(await store.knex('upgrade_log').columnInfo());
         expect(columns).toEqual(expect.arrayContaining([...SEED_COLUMNS, ...EXTRA_COLUMNS]));
         for (const table of TABLES) expect(await count(store, table), table).toBe(0);

@@ -1,0 +1,34 @@
+import { lineComment, placeholderAt, quotedEnd, spaceToken } from './scan.js';
+import type { Token } from './types.js';
+
+/**
+ * SQLite's tokenizer (tokenize.c) as far as quoting goes: '…' strings, "…", `…` and […]
+ * identifiers, `--` and non-nested `/* *\/` comments. dbgate splits SQLite files; this only tells
+ * code from quotes and comments for placeholders and classification.
+ */
+const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f';
+const isWordChar = (c: string): boolean => /[A-Za-z0-9_$]/.test(c) || c.charCodeAt(0) >= 0x80;
+
+export function sqliteToken(text: string, pos: number): Token {
+  const c = text[pos] as string;
+  if (isSpace(c)) return spaceToken(text, pos, isSpace);
+  if (c === '-' && text[pos + 1] === '-') return lineComment(text, pos);
+  if (c === '/' && text[pos + 1] === '*') {
+    const close = text.indexOf('*/', pos + 2);
+    return { kind: 'comment', start: pos, end: close < 0 ? text.length : close + 2 };
+  }
+  if (c === "'") return { kind: 'string', start: pos, end: quotedEnd(text, pos, c, false) };
+  if (c === '"' || c === '`') return { kind: 'ident', start: pos, end: quotedEnd(text, pos, c, false) };
+  if (c === '[') {
+    const close = text.indexOf(']', pos + 1);
+    return { kind: 'ident', start: pos, end: close < 0 ? text.length : close + 1 };
+  }
+  const placeholder = placeholderAt(text, pos);
+  if (placeholder) return placeholder;
+  if (isWordChar(c)) {
+    let end = pos + 1;
+    while (end < text.length && isWordChar(text[end] as string) && !placeholderAt(text, end)) end++;
+    return { kind: 'word', start: pos, end };
+  }
+  return { kind: 'punct', start: pos, end: pos + 1 };
+}

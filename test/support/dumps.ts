@@ -1,0 +1,128 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Public SQL dumps no one here wrote, for oracle tests: load with the database's own client, load
+ * with upgradekit, compare. Each has a README in test/fixtures/dumps/<name>/ naming its origin,
+ * commit, licence and the sha256 of every file.
+ *
+ * The dump files themselves are not in the repository: this workplace lets developers commit no
+ * file fetched from a public repository (data files belong in the steering repository's shared/).
+ * They are looked for, per fixture, in `$UPGRADEKIT_DUMPS/<name>/`, then `../shared/fixtures/dumps/<name>/`
+ * beside the checkout (where CI finds shared/), then `test/fixtures/dumps/<name>/` (a local copy,
+ * ignored by git). See test/fixtures/dumps/README.md.
+ */
+export interface DumpFixture {
+  readonly name: string;
+  readonly engine: 'mariadb' | 'postgres';
+  /** Absolute paths, in load order, where they were found (see {@link DumpFixture.available}). */
+  readonly files: readonly string[];
+  /** Every file was found in one of the places above. */
+  readonly available: boolean;
+  /** The fixture's directory, with README.md (origin, licence, sha256 of each file). */
+  readonly dir: string;
+  /**
+   * The database the dump creates and switches to itself (`CREATE SCHEMA sakila; USE sakila;`).
+   * `fixtureFiles` points those statements, and `sakila.` qualifiers, at the test's database.
+   */
+  readonly ownDatabase?: string;
+  /** What a fresh database needs first, for the record: the test bed already has it. */
+  readonly prerequisites?: string;
+}
+
+const root = fileURLToPath(new URL('../fixtures/dumps/', import.meta.url));
+const checkout = fileURLToPath(new URL('../../', import.meta.url));
+const dataRoots = [
+  process.env.UPGRADEKIT_DUMPS,
+  join(checkout, '..', 'shared', 'fixtures', 'dumps'),
+  root,
+].filter((r): r is string => Boolean(r));
+const at = (dir: string, ...files: string[]) => {
+  const found = dataRoots.find((r) => files.every((f) => existsSync(join(r, dir, f))));
+  return {
+    dir: join(root, dir),
+    files: files.map((f) => join(found ?? root, dir, f)),
+    available: found !== undefined,
+  };
+};
+
+const warned = new Set<string>();
+
+/**
+ * Whether a fixture's dump files are here. A missing one is skipped with one loud notice naming
+ * where it was looked for — also under CI, because the project cannot commit them itself.
+ */
+export function requireDump(fixture: DumpFixture): boolean {
+  if (fixture.available) return true;
+  if (!warned.has(fixture.name)) {
+    warned.add(fixture.name);
+    process.stderr.write(
+      `\n!!! SKIPPING oracle tests on dump "${fixture.name}": its files are in none of ${dataRoots.map((r) => join(r, fixture.name)).join(', ')} (see test/fixtures/dumps/README.md)\n\n`,
+    );
+  }
+  return false;
+}
+
+export const dumpFixtures: readonly DumpFixture[] = [
+  {
+    name: 'sakila',
+    engine: 'mariadb',
+    ...at('sakila', 'sakila-mv-schema.sql', 'sakila-mv-data.sql'),
+    ownDatabase: 'sakila',
+  },
+  {
+    name: 'dolibarr-3.3.0',
+    engine: 'mariadb',
+    ...at('dolibarr-3.3.0', 'mysqldump_dolibarr_3.3.0.sql'),
+  },
+  {
+    name: 'pagila',
+    engine: 'postgres',
+    ...at('pagila', 'pagila-schema.sql', 'pagila-data.sql'),
+    prerequisites: 'role postgres (objects are ALTER … OWNER TO postgres)',
+  },
+  {
+    name: 'sourcify',
+    engine: 'postgres',
+    ...at('sourcify', 'sourcify-database.sql'),
+    prerequisites: 'extensions pg_trgm and pgcrypto available (postgresql-contrib)',
+  },
+];
+
+export function dumpFixture(name: string): DumpFixture {
+  const fixture = dumpFixtures.find((f) => f.name === name);
+  if (!fixture)
+    throw new Error(`no dump fixture "${name}" (have: ${dumpFixtures.map((f) => f.name).join(', ')})`);
+  return fixture;
+}
+
+/**
+ * The fixture's files, ready to load into `database`: unchanged, unless the dump names its own
+ * database. Then copies in `workDir` have `DROP SCHEMA IF EXISTS <own>;`, `CREATE SCHEMA <own>;`,
+ * `USE <own>;` and `<own>.` qualifiers renamed to `database`; every other byte is kept.
+ */
+export async function fixtureFiles(
+  fixture: DumpFixture,
+  database: string,
+  workDir: string,
+): Promise<string[]> {
+  const own = fixture.ownDatabase;
+  if (!own) return [...fixture.files];
+  const statement = new RegExp(`^(DROP SCHEMA IF EXISTS|CREATE SCHEMA|USE) ${own};(\\r?)$`, 'gm');
+  const qualifier = new RegExp(`\\b${own}\\.`, 'g');
+  const out: string[] = [];
+  for (const file of fixture.files) {
+    // latin1 maps each byte to one character, so the bytes around the renames survive unchanged.
+    const text = await readFile(file, 'latin1');
+    const target = join(workDir, basename(file));
+    await writeFile(
+      target,
+      text.replace(statement, `$1 ${database};$2`).replace(qualifier, `${database}.`),
+      'latin1',
+    );
+    out.push(target);
+  }
+  return out;
+}
