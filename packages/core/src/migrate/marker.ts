@@ -72,6 +72,13 @@ export async function insertMarker(
  * Reads the pool's session, whose database/schema is the one a task's session starts in.
  */
 export async function markerPresent(knex: Knex, key: MarkerKey): Promise<boolean> {
-  if (!(await knex.schema.hasTable(MARKER_TABLE))) return false;
+  // A catalog lookup costs more than a small task (information_schema on MariaDB): once the table
+  // is known to be there, it stays known.
+  if (!tableSeen.has(knex)) {
+    if (!(await knex.schema.hasTable(MARKER_TABLE))) return false;
+    tableSeen.add(knex);
+  }
   return (await knex(MARKER_TABLE).where(key).first()) !== undefined;
 }
+
+const tableSeen = new WeakSet<Knex>();
