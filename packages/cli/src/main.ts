@@ -30,7 +30,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   let exit: ExitCode = Exit.ok;
   const program = new Command('upgradekit')
     .description('Safe, resumable, rollback-able upgrades of on-premise deployments.')
-    .version(VERSION, '-V, --version')
+    // `-V` only: after `resolve`, `--version V` names the version of a task. `--version` before
+    // any command still prints upgradekit's own (see below).
+    .version(VERSION, '-V', 'print the version of upgradekit (also --version, before any command)')
     .option('--json', 'print one JSON document on stdout (logs stay on stderr)')
     .option('--config <file>', 'the site configuration (YAML); also UPGRADEKIT_CONFIG')
     .option('-y, --yes', 'answer yes to confirmations (needed off a terminal)')
@@ -89,12 +91,30 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   releaseOptions(
     program
       .command('resolve')
-      .description('settle a step left in doubt: it was --applied, or must --retry')
+      .description('settle a failed or in-doubt step: it was --applied, must --retry, or --restart')
       .argument('<task>', 'the step or task id'),
     'optional',
   )
-    .addOption(new Option('--applied', 'the work is done: record it as succeeded').conflicts('retry'))
-    .addOption(new Option('--retry', 'the work is not done: run it again next time'))
+    .addOption(
+      new Option('--applied', 'the failed or in-doubt part took effect: continue after it').conflicts([
+        'retry',
+        'restart',
+        'fromStatement',
+      ]),
+    )
+    .addOption(
+      new Option('--retry', 'the failed or in-doubt part did not take effect: run it again').conflicts([
+        'restart',
+        'fromStatement',
+      ]),
+    )
+    .addOption(
+      new Option('--restart', 'forget saved progress: run the task from its very start').conflicts(
+        'fromStatement',
+      ),
+    )
+    .option('--from-statement <n>', 'continue the task at statement N (1-based)')
+    .option('--version <version>', 'the version that introduced the task, when its id is in more than one')
     .option('--host <name>', 'the host of a host-level step')
     .action(
       act(async (out, flags, task: string) =>
@@ -201,8 +221,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       ),
     );
 
+  // Before any command, `--version` is upgradekit's own version, as every tool has it.
+  const args = argv[0] === '--version' ? ['-V', ...argv.slice(1)] : [...argv];
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(args, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end here too, successfully.

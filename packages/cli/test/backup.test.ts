@@ -192,7 +192,9 @@ describe.runIf(hasMariaDB)('upgradekit backup and rollback, on MariaDB', () => {
 
     const status = cli(['rollback', 'status', ...site], { cwd: dir });
     expect(status.status).toBe(3);
-    expect(status.stdout).toContain('Next: upgradekit rollback step 1');
+    expect(status.stdout).toContain(
+      'Next, one of:\n  upgradekit rollback step 1 --release release --config site.yaml\n',
+    );
 
     const outOfOrder = cli(['rollback', 'step', '3', ...site], { cwd: dir, env: env() });
     expect(outOfOrder.status).toBe(2);
@@ -259,7 +261,7 @@ describe.runIf(hasMariaDB)('upgradekit backup and rollback, on MariaDB', () => {
     });
     expect(failed.status).toBe(1);
     expect(failed.stderr).toContain(
-      'A core step failed: the upgrade stopped. Fix the cause and run again, or roll back: upgradekit rollback auto --config site.yaml --release release.',
+      'A core step failed: the upgrade stopped. Fix the cause and run again, or roll back with:\nupgradekit rollback auto --release release --config site.yaml\n',
     );
 
     // A damaged backup is refused with what is wrong with it, and nothing is restored.

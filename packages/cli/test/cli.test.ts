@@ -307,7 +307,9 @@ export default { run() {
     const doubt = cli(['run', '--json', ...args], { cwd: dir });
     expect(doubt.status).toBe(3);
     expect((doubt.json() as { status: string }).status).toBe('needs-decision');
-    expect(doubt.stderr).toContain('upgradekit resolve <step> --applied|--retry');
+    expect(doubt.stderr).toContain(
+      `If dies_once took effect: upgradekit resolve dies_once --applied --release ${dir} --from 1.0.0 --to 1.1.0 --config ${relaxed}\n`,
+    );
     const status = cli(['status', ...args], { cwd: dir });
     expect(status.status).toBe(3);
     expect(status.stdout).toMatch(/IN_DOUBT\s+preStart\s+dies_once/);

@@ -4,6 +4,7 @@
 import type { BackupSummary, RollbackRecord, RollbackResult, RollbackStatusReport } from '@upgradekit/core';
 import type { GlobalFlags } from '../output.js';
 import { Exit, type ExitCode, type Output, UsageError } from '../output.js';
+import { siteArgs, upgradekit } from './paste.js';
 import { openSession, type Session } from './session.js';
 
 export interface BackupFlags extends GlobalFlags {
@@ -115,15 +116,30 @@ function listLines(
   ];
 }
 
-function statusLines(report: RollbackStatusReport): string[] {
+/** `upgradekit rollback …` for the same release (or component) and site, safe to paste. */
+function rollbackLine(flags: RollbackFlags, args: readonly string[]): string {
+  return upgradekit([
+    'rollback',
+    ...args,
+    ...(flags.release ? ['--release', flags.release] : []),
+    ...(flags.component ? ['--component', flags.component] : []),
+    ...siteArgs(flags),
+  ]);
+}
+
+function statusLines(report: RollbackStatusReport, flags: RollbackFlags): string[] {
   if (!report.rollback) return ['No rollback recorded.'];
+  const next = report.nextStep ? String(report.nextStep) : undefined;
   return [
     `${report.unfinished ? 'Unfinished' : 'Last'} rollback:`,
     historyLine(report.rollback),
     ...stepLines(report.steps),
-    ...(report.nextStep
+    ...(next
       ? [
-          `Next: upgradekit rollback step ${report.nextStep}, or auto-continue-from ${report.nextStep}, or abandon`,
+          'Next, one of:',
+          `  ${rollbackLine(flags, ['step', next])}`,
+          `  ${rollbackLine(flags, ['auto-continue-from', next])}`,
+          `  ${rollbackLine(flags, ['abandon'])}`,
         ]
       : []),
     ...(report.asides.length
@@ -183,7 +199,7 @@ export async function rollbackCommand(
     if (action === 'status') {
       const report = await rollback.status();
       out.document({ ok: true, component: opened.component, site: opened.site, ...report });
-      out.text(statusLines(report));
+      out.text(statusLines(report, flags));
       return report.unfinished ? Exit.decision : Exit.ok;
     }
     // Said on the command line, or judged from the release's `additive` tasks, or else full.
@@ -210,8 +226,15 @@ export async function rollbackCommand(
       ...(result.steps.some((s) => s.status !== 'pending') ? stepLines(result.steps) : []),
     ]);
     if (result.status === 'failed' && result.nextStep) {
+      const next = String(result.nextStep);
       out.note(
-        `Fix the cause, then continue: upgradekit rollback auto-continue-from ${result.nextStep} (or step ${result.nextStep}); the copies kept aside are listed by upgradekit rollback status.`,
+        [
+          'Fix the cause, then continue with one of:',
+          `  ${rollbackLine(flags, ['auto-continue-from', next])}`,
+          `  ${rollbackLine(flags, ['step', next])}`,
+          'The copies kept aside are listed by:',
+          `  ${rollbackLine(flags, ['status'])}`,
+        ].join('\n'),
       );
     }
     return exitOf(result);

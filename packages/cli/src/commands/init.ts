@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Exit, type ExitCode, type GlobalFlags, type Output, UsageError } from '../output.js';
+import { upgradekit } from './paste.js';
 
 export interface InitFlags extends GlobalFlags {
   readonly component: string;
@@ -79,7 +80,9 @@ export async function initCommand(dir: string, flags: InitFlags, out: Output): P
   out.text([
     `Created a release of ${flags.component} in ${root}:`,
     ...Object.keys(files).map((f) => `  ${f}`),
-    `Next: upgradekit plan --release ${dir} --from <running version> --to ${flags.firstVersion}`,
+    // Only the operator knows the version running now: the command ends with --from, for it.
+    'Next, see its plan: add the version running now after --from:',
+    `  ${upgradekit(['plan', '--release', dir, '--to', flags.firstVersion, '--from'])}`,
   ]);
   return Exit.ok;
 }

@@ -6,8 +6,10 @@ import type {
   RunResult,
   StageName,
   StageResult,
+  StepResult,
 } from '@upgradekit/core';
 import { Exit, type ExitCode, type Output } from '../output.js';
+import { resolveCommands, siteArgs, upgradekit } from './paste.js';
 import { planDocument, planLines } from './plan.js';
 import { type ReleaseFlags, withPreparedUpgrade } from './session.js';
 
@@ -57,20 +59,36 @@ function confirm(tasks: readonly IncompatibleTask[], flags: RunFlags, out: Outpu
   );
 }
 
-function dryRunLines(entries: readonly DryRunEntry[]): string[] {
+function dryRunLines(entries: readonly DryRunEntry[], core: typeof import('@upgradekit/core')): string[] {
   if (entries.length === 0) return ['dry run: no steps'];
+  // Ids are per version: where one repeats, the version tells the two apart.
+  const repeats = core.idRepeats(entries);
   return [
     'dry run — nothing was executed:',
     ...entries.map(
       (e) =>
-        `  ${e.action.toUpperCase().padEnd(7)} ${e.stage.padEnd(13)} ${e.name}${e.host ? ` on ${e.host}` : ''}${e.summary ? ` — ${e.summary}` : ''}${e.reason ? ` (${e.reason})` : ''}`,
+        `  ${e.action.toUpperCase().padEnd(7)} ${e.stage.padEnd(13)} ${e.name}${repeats(e) ? ` (version ${e.version})` : ''}${e.host ? ` on ${e.host}` : ''}${e.summary ? ` — ${e.summary}` : ''}${e.reason ? ` (${e.reason})` : ''}`,
     ),
   ];
 }
 
-/** A value as an operator pastes it into a POSIX shell. */
-function quote(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+/** For each step in doubt, the command to paste per decision. */
+function decisionLines(
+  steps: readonly StepResult[],
+  flags: RunFlags,
+  repeats: (step: StepResult) => boolean,
+): string[] {
+  return steps.flatMap((step) => {
+    const { applied, retry } = resolveCommands(
+      {
+        id: step.id,
+        ...(step.host ? { host: step.host } : {}),
+        ...(repeats(step) ? { version: step.version } : {}),
+      },
+      flags,
+    );
+    return [`If ${step.id} took effect: ${applied}`, `If it did not: ${retry}`, 'Then run again.'];
+  });
 }
 
 function exitFor(status: StageResult['status']): ExitCode {
@@ -108,7 +126,7 @@ export function runCommand(flags: RunFlags, out: Output): Promise<ExitCode> {
     switch (outcome.kind) {
       case 'dry-run':
         out.document({ ok: true, dryRun: true, plan: planDocument(release, plan), steps: outcome.steps });
-        out.text([...planLines(release, plan), ...dryRunLines(outcome.steps)]);
+        out.text([...planLines(release, plan), ...dryRunLines(outcome.steps, core)]);
         return Exit.ok;
       case 'nothing-to-do':
         out.document({
@@ -138,24 +156,15 @@ export function runCommand(flags: RunFlags, out: Output): Promise<ExitCode> {
       case 'ran': {
         const where = `${release.component} ${plan.from} → ${plan.to} on site ${prepared.upgrade.site.id}`;
         const rollback = session.config.backup
-          ? [
-              'upgradekit rollback auto',
-              ...(flags.config ? ['--config', quote(flags.config)] : []),
-              '--release',
-              quote(flags.release),
-              ...(flags.site ? ['--site', quote(flags.site)] : []),
-            ].join(' ')
+          ? upgradekit(['rollback', 'auto', '--release', flags.release, ...siteArgs(flags)])
           : undefined;
-        return reportRun(
-          outcome.result,
-          outcome.stages,
-          where,
-          flags,
-          out,
-          core,
-          outcome.assessment,
-          rollback,
-        );
+        // A printed `resolve` names the version of a step whose id another version has too.
+        const repeats = core.idRepeats(core.STAGES.flatMap((stage) => prepared.upgrade.planned(stage)));
+        return reportRun(outcome.result, outcome.stages, where, flags, out, core, {
+          ...(outcome.assessment ? { assessment: outcome.assessment } : {}),
+          ...(rollback ? { rollback } : {}),
+          repeats,
+        });
       }
     }
     return Exit.failed; // unreachable: every outcome is handled above
@@ -169,10 +178,15 @@ function reportRun(
   flags: RunFlags,
   out: Output,
   core: typeof import('@upgradekit/core'),
-  assessment?: AssessmentReport,
-  /** The command that restores this site's backup, when it has a `backup:` section. */
-  rollback?: string,
+  extra: {
+    readonly assessment?: AssessmentReport;
+    /** The command that restores this site's backup, when it has a `backup:` section. */
+    readonly rollback?: string;
+    /** Whether a step's id is in more than one version of the upgrade. */
+    readonly repeats: (step: StepResult) => boolean;
+  },
 ): ExitCode {
+  const { assessment, rollback } = extra;
   out.document({
     ...(assessment ? { assessment } : {}),
     ok: result.status === 'succeeded',
@@ -199,11 +213,21 @@ function reportRun(
   }
   if (result.status === 'needs-decision') {
     out.note(
-      `An operator must decide: ${result.error?.message.split('\n')[0] ?? ''}\nThen: upgradekit resolve <step> --applied|--retry --release ${flags.release} --from ${flags.from} --to ${flags.to}`,
+      [
+        `An operator must decide: ${result.error?.message.split('\n')[0] ?? ''}`,
+        ...decisionLines(
+          stages.flatMap((s) => s.steps).filter((s) => s.status === 'in_doubt'),
+          flags,
+          extra.repeats,
+        ),
+      ].join('\n'),
     );
   } else if (result.rollbackOffered) {
+    // A command ends its line: nothing after it that a paste could pick up as an argument.
     out.note(
-      `A core step failed: the upgrade stopped. Fix the cause and run again, or roll back${rollback ? `: ${rollback}` : ''}.`,
+      rollback
+        ? `A core step failed: the upgrade stopped. Fix the cause and run again, or roll back with:\n${rollback}`
+        : 'A core step failed: the upgrade stopped. Fix the cause and run again, or roll back.',
     );
   }
   return exitFor(result.status);

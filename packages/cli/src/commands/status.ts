@@ -1,4 +1,4 @@
-import type { StatusReport, Upgrade } from '@upgradekit/core';
+import type { ResolveDecision, StatusReport, Upgrade } from '@upgradekit/core';
 import { Exit, type ExitCode, type Output, UsageError } from '../output.js';
 import { lastVersions, openSession, type ReleaseFlags, type Session } from './session.js';
 
@@ -10,7 +10,12 @@ export interface StatusFlags extends ReleaseFlags {
 export interface ResolveFlags extends StatusFlags {
   readonly applied?: boolean;
   readonly retry?: boolean;
+  readonly restart?: boolean;
+  /** `--from-statement N`: continue at statement N. */
+  readonly fromStatement?: string;
   readonly host?: string;
+  /** The version that introduced the task, when its id is in more than one. */
+  readonly version?: string;
 }
 
 /** The upgrade named by --from/--to, or the last one recorded for this component and site. */
@@ -21,8 +26,10 @@ async function versionsOf(session: Session, flags: StatusFlags, component: strin
   return lastVersions(session, component);
 }
 
-function statusLines(report: StatusReport): string[] {
+function statusLines(report: StatusReport, core: typeof import('@upgradekit/core')): string[] {
   const c = report.counts;
+  // Ids are per version: where one repeats, the version tells the two apart.
+  const repeats = core.idRepeats(report.steps);
   const lines = [
     `${report.component} ${report.from} → ${report.to} on site ${report.site}: ${c.done} done, ${c.pending} pending, ${c.failed} failed, ${c.skipped} skipped, ${c.inDoubt} in doubt${c.running ? `, ${c.running} running` : ''}`,
   ];
@@ -37,8 +44,10 @@ function statusLines(report: StatusReport): string[] {
     );
   }
   for (const s of report.steps) {
+    // A crash leaves no error behind: then what the next run does with it is the news.
+    const why = s.error ?? (s.status === 'in_doubt' ? s.next.reason : undefined);
     lines.push(
-      `  ${s.status.toUpperCase().padEnd(10)} ${s.stage.padEnd(13)} ${s.id}${s.host ? ` on ${s.host}` : ''}${s.error ? ` — ${s.error.split('\n')[0]}` : ''}`,
+      `  ${s.status.toUpperCase().padEnd(10)} ${s.stage.padEnd(13)} ${s.id}${repeats(s) ? ` (version ${s.version})` : ''}${s.host ? ` on ${s.host}` : ''}${s.progress ? ` — ${s.progress}` : ''}${why ? ` — ${why.split('\n')[0]}` : ''}`,
     );
   }
   return lines;
@@ -51,7 +60,7 @@ function statusLines(report: StatusReport): string[] {
 async function withRecordedUpgrade(
   flags: StatusFlags,
   none: (session: Session, component: string) => ExitCode,
-  fn: (upgrade: Upgrade) => Promise<ExitCode>,
+  fn: (upgrade: Upgrade, session: Session) => Promise<ExitCode>,
 ): Promise<ExitCode> {
   const session = await openSession(flags);
   try {
@@ -65,7 +74,7 @@ async function withRecordedUpgrade(
       events: session.events,
     });
     try {
-      return await fn(prepared.upgrade);
+      return await fn(prepared.upgrade, session);
     } finally {
       await prepared.close();
     }
@@ -83,20 +92,40 @@ export function statusCommand(flags: StatusFlags, out: Output): Promise<ExitCode
       out.text(message);
       return Exit.ok;
     },
-    async (upgrade) => {
+    async (upgrade, session) => {
       const report = await upgrade.status();
       out.document({ ok: true, status: report });
-      out.text(statusLines(report));
+      out.text(statusLines(report, session.core));
       return report.counts.inDoubt > 0 ? Exit.decision : Exit.ok;
     },
   );
 }
 
-export function resolveCommand(task: string, flags: ResolveFlags, out: Output): Promise<ExitCode> {
-  if (Boolean(flags.applied) === Boolean(flags.retry)) {
-    throw new UsageError('say what happened to the task: exactly one of --applied or --retry');
+/** The one decision the flags give; a usage error unless exactly one is given. */
+function decisionOf(flags: ResolveFlags): ResolveDecision {
+  const given = [flags.applied, flags.retry, flags.restart, flags.fromStatement !== undefined].filter(
+    Boolean,
+  );
+  if (given.length !== 1) {
+    throw new UsageError(
+      'say what happened to the task: exactly one of --applied, --retry, --restart or --from-statement N',
+    );
   }
-  const decision = flags.applied ? 'applied' : 'retry';
+  if (flags.applied) return { kind: 'applied' };
+  if (flags.retry) return { kind: 'retry' };
+  if (flags.restart) return { kind: 'restart' };
+  const position = Number(flags.fromStatement);
+  if (!Number.isInteger(position) || position < 1) {
+    throw new UsageError(
+      `--from-statement must be a whole number ≥ 1 (got ${JSON.stringify(flags.fromStatement)})`,
+    );
+  }
+  return { kind: 'from', position };
+}
+
+export function resolveCommand(task: string, flags: ResolveFlags, out: Output): Promise<ExitCode> {
+  const decision = decisionOf(flags);
+  const label = decision.kind === 'from' ? `from statement ${decision.position}` : decision.kind;
   return withRecordedUpgrade(
     flags,
     (session, component) => {
@@ -105,11 +134,13 @@ export function resolveCommand(task: string, flags: ResolveFlags, out: Output): 
       );
     },
     async (upgrade) => {
-      const result = await upgrade.resolve(task, decision, flags.host ? { host: flags.host } : {});
+      const result = await upgrade.resolve(task, decision, {
+        ...(flags.host ? { host: flags.host } : {}),
+        ...(flags.version ? { version: flags.version } : {}),
+      });
       out.document({ ok: true, resolved: result });
-      out.text(
-        `${task}: resolved as ${decision} — ${decision === 'applied' ? 'it will not run again' : 'the next run executes it again'}.`,
-      );
+      // The step's own words, which `status` shows too.
+      out.text(`${task}: resolved as ${label} — ${result.message}`);
       return Exit.ok;
     },
   );

@@ -1,4 +1,5 @@
 export { EventBus, nullSink } from './bus.js';
+export { commandLine } from './command-line.js';
 export { formatBytes, formatDuration, formatEvent, formatProgress } from './format.js';
 export { ProgressTracker, type ProgressTrackerOptions } from './progress.js';
 export { Redactor } from './redact.js';

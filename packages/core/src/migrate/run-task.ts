@@ -5,11 +5,13 @@ import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { Plan } from '../plan/index.js';
 import type { Release, Task } from '../release/types.js';
 import { TASK_STAGES } from '../stages/names.js';
-import type { StepContext, StepDefinition } from '../stages/types.js';
+import type { ResolveDecision, StepContext, StepDefinition } from '../stages/types.js';
 import type { Upgrade } from '../stages/upgrade.js';
 import { type EstimateTracking, trackEstimate } from './estimate.js';
 import { ensureMarkerTable, insertMarker, markerPresent } from './marker.js';
+import { describeStatementProgress, parseProgress, resolveStatementProgress } from './progress.js';
 import { commandStep, toolStep } from './run-program.js';
+import { runStatements } from './run-statements.js';
 import { type Connection, dialectOf, isKnex, openSession, poolQuery, type TaskSession } from './session.js';
 import {
   applyPlaceholders,
@@ -40,13 +42,6 @@ export type SqlMode =
   /** Statements auto-commit (MySQL DDL, ClickHouse): progress is recorded per statement. */
   | 'per-statement';
 
-interface StatementProgress {
-  /** The next statement to run. */
-  next: number;
-  /** Set while a statement runs: if a crash leaves it set, that statement is in doubt. */
-  started?: number;
-}
-
 function bad(task: Task, message: string): UpgradeKitError {
   return new UpgradeKitError(
     ErrorCodes.BAD_INPUT,
@@ -70,6 +65,22 @@ export function sqlMode(
   return outsideTransaction(dialect, statements, task) ? 'per-statement' : 'transaction';
 }
 
+// MySQL statements that are provably transactional DML (or session-only): a file of nothing else
+// can be one transaction. Anything else — DDL, CALL (a procedure may COMMIT), LOCK, unknown — is
+// run statement by statement: classification is fail-safe.
+const MYSQL_TRANSACTIONAL = new Set([
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'REPLACE',
+  'SELECT',
+  'WITH',
+  'DO',
+  'VALUES',
+  'TABLE',
+  'SET',
+]);
+
 /** Why a task cannot run in one transaction, or undefined when it can. */
 function outsideTransaction(
   dialect: SqlDialect,
@@ -80,9 +91,12 @@ function outsideTransaction(
   if (task?.transaction === false) return 'the task says transaction: false';
   for (const statement of statements) {
     const c = classifyStatement(statement.sql, dialect);
+    const at = `${statement.sql.replace(/\s+/g, ' ').slice(0, 40)} (line ${statement.line})`;
+    if (c.transactionControl) return `the file controls its transactions: ${at}`;
     if (dialect === 'mysql' && c.commitsImplicitly) return `${c.keyword} commits on its own`;
-    if (dialect === 'postgres' && c.noTransactionBlock)
-      return `line ${statement.line}: ${statement.sql.replace(/\s+/g, ' ').slice(0, 40)} cannot run inside a transaction block`;
+    if (dialect === 'mysql' && !MYSQL_TRANSACTIONAL.has(c.keyword))
+      return `${c.keyword || at} may commit on its own`;
+    if (dialect === 'postgres' && c.noTransactionBlock) return `${at} cannot run inside a transaction block`;
   }
   return undefined;
 }
@@ -187,63 +201,19 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
     }
   };
 
-  const runPerStatement = async (ctx: StepContext) => {
-    const progress: StatementProgress = ctx.progress
-      ? (JSON.parse(ctx.progress) as StatementProgress)
-      : { next: 0 };
-    if (progress.started !== undefined && !task.idempotent) {
-      const statement = statements[progress.started];
-      throw new UpgradeKitError(
-        ErrorCodes.IN_DOUBT,
-        `Task ${task.id}: statement ${progress.started + 1} of ${statements.length} (${file}:${statement?.line ?? '?'}) was running when the upgrade was interrupted, and ${ENGINE_NAMES[dialect]} commits it on its own, so it may or may not have taken effect. Check it, then resolve: "applied" continues with statement ${progress.started + 2}, "retry" runs statement ${progress.started + 1} again (upgradekit resolve ${task.id} --applied|--retry).`,
-        { context: { task: task.id, statement: progress.started + 1, file, line: statement?.line } },
-      );
-    }
-    const startAt = progress.started ?? progress.next;
-    const tracking = await track(ctx, startAt);
-    const session = await openSession(connection);
-    try {
-      await runStatements(ctx, session, startAt, tracking);
-    } finally {
-      tracking?.end();
-      await session.close(ctx.signal.aborted);
-    }
-  };
-  const runStatements = async (
-    ctx: StepContext,
-    session: TaskSession,
-    startAt: number,
-    tracking: EstimateTracking | undefined,
-  ) => {
-    for (let k = startAt; k < statements.length; k++) {
-      ctx.signal.throwIfAborted();
-      const statement = statements[k]!;
-      await ctx.saveProgress(JSON.stringify({ next: k, started: k } satisfies StatementProgress));
-      let result: unknown;
-      try {
-        result = await execute(ctx, session, statement);
-      } catch (error) {
-        // It failed, so it is not in doubt: the next attempt starts at this statement.
-        if (!ctx.signal.aborted)
-          await ctx.saveProgress(JSON.stringify({ next: k } satisfies StatementProgress));
-        throw error;
-      }
-      tracking?.statementDone(k, result);
-      await ctx.saveProgress(JSON.stringify({ next: k + 1 } satisfies StatementProgress));
-      if (statements.length > 1) {
-        ctx.events.emit({
-          type: 'progress',
-          stage: ctx.stage,
-          step: ctx.step,
-          label: file,
-          unit: 'items',
-          done: k + 1,
-          total: statements.length,
-          percent: ((k + 1) / statements.length) * 100,
-        });
-      }
-    }
-  };
+  const classes = statements.map((st) => classifyStatement(st.sql, dialect));
+  const runPerStatement = (ctx: StepContext) =>
+    runStatements(ctx, {
+      task,
+      file,
+      dialect,
+      connection,
+      statements,
+      classes,
+      key: marker,
+      execute,
+      track,
+    });
 
   const check = task.check;
   return {
@@ -278,15 +248,30 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
         }
       : {}),
     run: (ctx: StepContext) => (mode === 'transaction' ? runTransaction(ctx) : runPerStatement(ctx)),
+    // The runner owns its progress format: an operator's decision and `status` go through it.
+    ...(mode === 'per-statement'
+      ? {
+          resolveProgress: (progress: string | undefined, decision: ResolveDecision) => {
+            const r = resolveStatementProgress(
+              parseProgress(progress),
+              decision.kind === 'from'
+                ? { kind: 'from', position: decision.position }
+                : { kind: decision.kind },
+              statements,
+              file,
+            );
+            return {
+              progress: r.progress ? JSON.stringify(r.progress) : undefined,
+              done: r.done,
+              message: r.message,
+            };
+          },
+          describeProgress: (progress: string | undefined) =>
+            describeStatementProgress(parseProgress(progress), statements, file),
+        }
+      : {}),
   };
 }
-
-const ENGINE_NAMES: Record<SqlDialect, string> = {
-  mysql: 'MySQL/MariaDB',
-  postgres: 'PostgreSQL (outside a transaction block)',
-  sqlite: 'SQLite (outside a transaction)',
-  clickhouse: 'ClickHouse',
-};
 
 /**
  * Adds every SQL and ClickHouse task of a plan to an upgrade, at its cut-point, in plan order.

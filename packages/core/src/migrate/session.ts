@@ -132,23 +132,38 @@ async function mysqlSession(knex: Knex): Promise<TaskSession> {
   if (settings.password === undefined) delete settings.password;
   delete settings.expirationChecker;
   const flags = [settings.flags, MYSQL_FLAGS].filter((f) => f !== undefined && f !== '').join(',');
-  const raw = client.driver.createConnection({
-    ...settings,
-    flags,
-    charset: settings.charset ?? MYSQL_CHARSET,
-  });
-  // A connection dropped by the server surfaces as the failing query's error; this keeps it from
-  // also becoming an unhandled 'error' event.
-  raw.on('error', () => {});
-  const query = (sql: string) =>
-    new Promise<unknown>((resolve, reject) => {
-      raw.query(sql, (error, result) => (error ? reject(error) : resolve(result)));
+  const connect = async (options: Record<string, unknown>) => {
+    const raw = client.driver.createConnection({
+      ...options,
+      flags,
+      charset: settings.charset ?? MYSQL_CHARSET,
     });
-  const [row] = (await query('SELECT DATABASE() AS db, CONNECTION_ID() AS id')) as Array<{
-    db: string | null;
-    id: number;
-  }>;
-  const database = row?.db ?? undefined;
+    // A connection dropped by the server surfaces as the failing query's error; this keeps it from
+    // also becoming an unhandled 'error' event.
+    raw.on('error', () => {});
+    const query = (sql: string) =>
+      new Promise<unknown>((resolve, reject) => {
+        raw.query(sql, (error, result) => (error ? reject(error) : resolve(result)));
+      });
+    const [row] = (await query('SELECT DATABASE() AS db, CONNECTION_ID() AS id')) as Array<{
+      db: string | null;
+      id: number;
+    }>;
+    return { raw, query, row };
+  };
+  let opened: Awaited<ReturnType<typeof connect>>;
+  try {
+    opened = await connect(settings);
+  } catch (error) {
+    // A file that drops its own database (`DROP SCHEMA IF EXISTS shop; CREATE SCHEMA shop;`) and
+    // failed in between is resumed where its session was: connected, with no current database.
+    if ((error as { code?: unknown }).code !== 'ER_BAD_DB_ERROR' || typeof settings.database !== 'string')
+      throw error;
+    const { database: _dropped, ...rest } = settings;
+    opened = await connect(rest);
+  }
+  const { raw, query, row } = opened;
+  const database = row?.db ?? (typeof settings.database === 'string' ? settings.database : undefined);
   const quote = (name: string) => `\`${name.replace(/`/g, '``')}\``;
   return {
     dialect: 'mysql',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { decideResume, type ResumeDecision, type ResumeFacts } from '../stages/index.js';
 import { SiteLock, type StateStore, type StepKey, type StepRecord, type StepStatus } from '../state/index.js';
 import { stepKeyString } from '../state/types.js';
 
@@ -26,8 +27,33 @@ export function hostKey(identity: RolloutIdentity, host: string): StepKey {
 /** What the state says about a host before this run touches it. */
 export type RecordedHost =
   | { readonly kind: 'done'; readonly record: StepRecord }
-  | { readonly kind: 'interrupted'; readonly record: StepRecord }
+  /** A crash interrupted it: `decision` says whether to ask `skipIf`, upgrade it again, or stop. */
+  | {
+      readonly kind: 'interrupted';
+      readonly record: StepRecord;
+      readonly facts: ResumeFacts;
+      readonly decision: ResumeDecision;
+    }
   | { readonly kind: 'pending'; readonly record: StepRecord | undefined };
+
+/** The facts of the shared resume decision for one host's row; `liveRunId` is the run deciding, or the lock holder. */
+export function hostFacts(
+  record: StepRecord | undefined,
+  liveRunId: string | undefined,
+  policy: { readonly idempotent: boolean; readonly skipIf: boolean },
+  outcome?: string,
+): ResumeFacts {
+  return {
+    status: record?.status,
+    ...(record ? { runId: record.runId } : {}),
+    runAlive: record !== undefined && record.runId === liveRunId,
+    ...(outcome !== undefined ? { outcome } : {}),
+    idempotent: policy.idempotent,
+    changed: false,
+    // A rollout's skipIf answers "is this host on the new version?": asked only after a crash.
+    check: policy.skipIf ? 'interrupted' : 'none',
+  };
+}
 
 /** Reads every host's recorded state and settles crashes between a log row and the state row. */
 export async function loadHosts(
@@ -35,6 +61,7 @@ export async function loadHosts(
   identity: RolloutIdentity,
   hosts: readonly string[],
   runId: string,
+  policy: { readonly idempotent: boolean; readonly skipIf: boolean },
 ): Promise<Map<string, RecordedHost>> {
   const all = await store.loadSteps(identity.component, identity.site);
   const result = new Map<string, RecordedHost>();
@@ -45,28 +72,17 @@ export async function loadHosts(
       result.set(host, { kind: 'pending', record: undefined });
       continue;
     }
-    if (record.status === 'succeeded' || record.status === 'skipped') {
-      result.set(host, { kind: 'done', record });
-      continue;
-    }
-    const interrupted =
-      record.status === 'in_doubt' ||
-      ((record.status === 'running' || record.status === 'aborted') && record.runId !== runId);
-    if (!interrupted) {
-      result.set(host, { kind: 'pending', record });
-      continue;
-    }
     // The process may have died after logging the host's end but before updating its state row.
-    const ended =
-      record.status === 'running' && record.logId !== undefined
+    const outcome =
+      record.status === 'running' && record.runId !== runId && record.logId !== undefined
         ? await store.attemptOutcome(record.logId)
         : undefined;
-    if (ended === 'succeeded' || ended === 'failed') {
-      await store.settleFromLog(key, ended);
-      result.set(host, ended === 'succeeded' ? { kind: 'done', record } : { kind: 'pending', record });
-      continue;
-    }
-    result.set(host, { kind: 'interrupted', record });
+    const facts = hostFacts(record, runId, policy, outcome);
+    const decision = decideResume(facts);
+    if (decision.write === 'from-log') await store.settleFromLog(key, decision.state);
+    if (decision.action === 'skip') result.set(host, { kind: 'done', record });
+    else if (decision.interrupted) result.set(host, { kind: 'interrupted', record, facts, decision });
+    else result.set(host, { kind: 'pending', record });
   }
   return result;
 }
@@ -151,20 +167,27 @@ export async function rolloutStatus(
     (r) => r.host !== '' && r.taskId === identity.id && r.taskVersion === identity.to,
   );
   const names = hosts ?? recorded.map((r) => r.host);
-  return names.map((host) => {
-    const record = all.get(stepKeyString(hostKey(identity, host)));
-    if (!record) return { host, status: 'pending', version: identity.from, attempt: 0 };
-    const dead =
-      (record.status === 'running' || record.status === 'aborted') && holder?.runId !== record.runId;
-    const status = dead ? 'in_doubt' : record.status;
-    return {
-      host,
-      status,
-      version: status === 'succeeded' || status === 'skipped' ? identity.to : 'unknown',
-      attempt: record.attempt,
-      runId: record.runId,
-      ...(record.endedAt !== undefined ? { endedAt: record.endedAt } : {}),
-      ...(record.error !== undefined && status !== 'succeeded' ? { error: record.error } : {}),
-    };
-  });
+  return Promise.all(
+    names.map(async (host): Promise<RolloutHostState> => {
+      const record = all.get(stepKeyString(hostKey(identity, host)));
+      if (!record) return { host, status: 'pending', version: identity.from, attempt: 0 };
+      const dead =
+        record.status === 'running' && record.runId !== holder?.runId && record.logId !== undefined;
+      const outcome = dead ? await store.attemptOutcome(record.logId!) : undefined;
+      // Read-only and without the rollout's options: a dead run's host stands in doubt until a
+      // run asks its check or an operator decides.
+      const { state: status } = decideResume(
+        hostFacts(record, holder?.runId, { idempotent: false, skipIf: false }, outcome),
+      );
+      return {
+        host,
+        status,
+        version: status === 'succeeded' || status === 'skipped' ? identity.to : 'unknown',
+        attempt: record.attempt,
+        runId: record.runId,
+        ...(record.endedAt !== undefined ? { endedAt: record.endedAt } : {}),
+        ...(record.error !== undefined && status !== 'succeeded' ? { error: record.error } : {}),
+      };
+    }),
+  );
 }

@@ -2,6 +2,7 @@ import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventSink } from '../events/types.js';
 import { withTimeout } from '../resilience/index.js';
 import { type HealthCheck, type HealthResult, probeHealth, waitHealthy } from '../service/index.js';
+import { type CheckAnswer, decideResume } from '../stages/index.js';
 import { hostKey, loadHosts, type RecordedHost, type RolloutIdentity, setHostStatus } from './host-state.js';
 import { observe } from './observe.js';
 import type { ResolvedOptions } from './options.js';
@@ -64,6 +65,7 @@ export class RolloutRun {
       this.#identity,
       ordered.map((h) => h.name),
       this.#runId,
+      { idempotent: o.idempotent, skipIf: Boolean(o.skipIf) },
     );
     const reports: BatchReport[] = [];
     try {
@@ -117,77 +119,52 @@ export class RolloutRun {
     }
   }
 
-  /** Hosts a crash interrupted: skipIf decides, else idempotence; what remains is in doubt. */
+  /** Hosts a crash interrupted: the shared resume decision, with skipIf asked when it needs it. */
   async #settleInterrupted(ordered: readonly RolloutHost[], batchOf: Map<string, number>): Promise<string[]> {
     const o = this.#o;
     const inDoubt: string[] = [];
     for (const host of ordered) {
       const recorded = this.#recorded.get(host.name)!;
       if (recorded.kind !== 'interrupted') continue;
-      const previousRun = recorded.record.runId;
-      // A check that cannot answer (host unreachable, a bug) is no answer: fall back to idempotence.
-      const applied = o.skipIf
-        ? await this.#context(host, batchOf.get(host.name)!, recorded.record.attempt, this.#signal)
-            .then((ctx) => o.skipIf!(ctx))
-            .then(Boolean)
-            .catch((error: unknown) => {
-              this.#log(
-                'warn',
-                `skipIf could not check ${host.name}: ${describeError(error).message}`,
-                host.name,
-              );
-              return undefined;
-            })
-        : undefined;
-      if (applied !== undefined) {
-        if (applied) {
-          const health = await this.#gate(host);
-          if (!health || health.healthy) {
-            await setHostStatus(
-              o.state,
-              this.#identity,
-              host.name,
-              'succeeded',
-              this.#runId,
-              `interrupted in run ${previousRun}; skipIf found it applied${health ? ' and healthy' : ''}`,
-            );
-            this.#recorded.set(host.name, { kind: 'done', record: recorded.record });
-            this.#log(
-              'warn',
-              `${host.name} was interrupted in run ${previousRun}; it is on ${o.to} already`,
-              host.name,
-            );
-            continue;
-          }
+      let decision = recorded.decision;
+      if (decision.action === 'check') {
+        const answer = await this.#check(host, batchOf.get(host.name)!, recorded.record.attempt);
+        decision = decideResume({ ...recorded.facts, answer });
+      }
+      if (decision.action === 'skip') {
+        // On the new version already, and it must be healthy to count as done.
+        const health = await this.#gate(host);
+        if (!health || health.healthy) {
+          const reason = `${decision.reason}${health ? ' and healthy' : ''}`;
+          await setHostStatus(o.state, this.#identity, host.name, 'succeeded', this.#runId, reason);
+          this.#recorded.set(host.name, { kind: 'done', record: recorded.record });
+          this.#log('warn', `${host.name}: ${reason}; it is on ${o.to} already`, host.name);
+          continue;
         }
-        this.#log(
-          'warn',
-          `${host.name} was interrupted in run ${previousRun}; upgrading it again`,
-          host.name,
-        );
+        this.#log('warn', `${host.name}: ${decision.reason}, but not healthy; upgrading it again`, host.name);
         this.#recorded.set(host.name, { kind: 'pending', record: recorded.record });
-      } else if (o.idempotent) {
-        this.#log(
-          'warn',
-          `${host.name} was interrupted in run ${previousRun}; upgrading it again (idempotent)`,
-          host.name,
-        );
-        this.#recorded.set(host.name, { kind: 'pending', record: recorded.record });
-      } else {
-        if (recorded.record.status !== 'in_doubt') {
-          await setHostStatus(
-            o.state,
-            this.#identity,
-            host.name,
-            'in_doubt',
-            this.#runId,
-            `interrupted in run ${previousRun}`,
-          );
+      } else if (decision.action === 'blocked') {
+        if (decision.write === 'decided') {
+          await setHostStatus(o.state, this.#identity, host.name, 'in_doubt', this.#runId, decision.reason!);
         }
         inDoubt.push(host.name);
+      } else {
+        this.#log('warn', `${host.name}: ${decision.reason}`, host.name);
+        this.#recorded.set(host.name, { kind: 'pending', record: recorded.record });
       }
     }
     return inDoubt;
+  }
+
+  /** Asks skipIf about a host; a check that cannot answer (host unreachable, a bug) is no answer. */
+  async #check(host: RolloutHost, batch: number, attempt: number): Promise<CheckAnswer> {
+    try {
+      const ctx = await this.#context(host, batch, attempt, this.#signal);
+      return (await this.#o.skipIf!(ctx)) ? 'applied' : 'not-applied';
+    } catch (error) {
+      this.#log('warn', `skipIf could not check ${host.name}: ${describeError(error).message}`, host.name);
+      return 'unknown';
+    }
   }
 
   async #runBatch(

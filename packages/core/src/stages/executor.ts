@@ -7,7 +7,9 @@ import { backoffDelay, retry, UpgradeKitRetryError, withTimeout } from '../resil
 import type { StateStore, StepRecord, StepStatus } from '../state/index.js';
 import { stepKeyString } from '../state/types.js';
 import type { StageName } from './names.js';
-import type { PlannedStep } from './normalize.js';
+import { type PlannedStep, scopeTarget } from './normalize.js';
+import { decideResume, type ResumeDecision } from './resume.js';
+import { resumeFacts } from './resume-facts.js';
 import type {
   HostInfo,
   Logger,
@@ -167,6 +169,7 @@ export class Executor {
       id: step.id,
       name: step.name,
       stage: step.stage,
+      version: step.key.taskVersion,
       ...(step.host ? { host: step.host } : {}),
       status: 'skipped',
       criticality: step.criticality,
@@ -174,6 +177,33 @@ export class Executor {
       attempts: 0,
       durationMs: performance.now() - started,
     };
+  }
+
+  /** What happens to a step now: the shared resume decision, its check asked when it needs one. */
+  async #decide(step: PlannedStep, record: StepRecord | undefined): Promise<ResumeDecision> {
+    const inv = this.#inv;
+    // The process may have died between writing the attempt's end to the log and to the state.
+    const outcome =
+      record?.status === 'running' && record.runId !== inv.runId && record.logId !== undefined
+        ? await inv.store.attemptOutcome(record.logId)
+        : undefined;
+    const facts = resumeFacts(step, record, { liveRunId: inv.runId, outcome });
+    const decision = decideResume(facts);
+    if (decision.action !== 'check') return decision;
+    const applied = await step.definition.skipIf!(this.context(step, 0, inv.signal));
+    return decideResume({ ...facts, answer: applied ? 'applied' : 'not-applied' });
+  }
+
+  /** Writes what a decision settled: from the attempt's log row, or decided now (with a log row). */
+  async #settle(step: PlannedStep, record: StepRecord | undefined, decision: ResumeDecision): Promise<void> {
+    const inv = this.#inv;
+    const key = stepKeyString(step.key);
+    if (decision.write === 'from-log') {
+      await inv.store.settleFromLog(step.key, decision.state);
+      if (record) inv.states.set(key, { ...record, status: decision.state });
+    } else if (decision.write === 'decided') {
+      await this.#setStatus(step, decision.state, decision.reason ?? decision.state);
+    }
   }
 
   /** Runs one step, honouring what the state says about it. Never throws for a step failure. */
@@ -185,81 +215,32 @@ export class Executor {
       id: step.id,
       name: step.name,
       stage: step.stage,
+      version: step.key.taskVersion,
       ...(step.host ? { host: step.host } : {}),
       criticality: step.criticality,
     };
-    const probe = () => this.context(step, 0, inv.signal);
 
     try {
-      if (record && (record.status === 'succeeded' || record.status === 'skipped')) {
-        if (step.definition.checksum && record.checksum && record.checksum !== step.definition.checksum) {
-          this.logger(step).warn(
-            `step ${step.id} changed since it ${record.status} in run ${record.runId} (checksum ${record.checksum.slice(0, 12)}… → ${step.definition.checksum.slice(0, 12)}…); it is not run again — see upgrade.validate() and repair()`,
-          );
-        }
-        return this.#skipped(step, `already done: ${record.status} in run ${record.runId}`, started);
+      const decision = await this.#decide(step, record);
+      if (decision.action === 'blocked') {
+        const error = inDoubtError(step, decision, record?.runId);
+        await this.#settle(step, record, { ...decision, reason: error.message });
+        inv.events.emit({
+          type: 'step.end',
+          stage: step.stage,
+          step: step.id,
+          ...(step.host ? { host: step.host } : {}),
+          status: 'in_doubt',
+          durationMs: performance.now() - started,
+          error: { message: error.message, code: error.code },
+        });
+        return { ...base, status: 'in_doubt', attempts: 0, durationMs: performance.now() - started, error };
       }
-      const interrupted =
-        record &&
-        (record.status === 'in_doubt' ||
-          ((record.status === 'running' || record.status === 'aborted') && record.runId !== inv.runId));
-      // The process may have died between writing the attempt's end to the log and to the state.
-      const ended =
-        interrupted && record.status === 'running' && record.logId !== undefined
-          ? await inv.store.attemptOutcome(record.logId)
-          : undefined;
-      if (ended === 'succeeded') {
-        await inv.store.settleFromLog(step.key, 'succeeded');
-        inv.states.set(stepKeyString(step.key), { ...record!, status: 'succeeded' });
-        return this.#skipped(
-          step,
-          `already done: succeeded in run ${record!.runId} (recorded in its log)`,
-          started,
-        );
-      }
-      if (interrupted && ended !== 'failed') {
-        // A precise check beats a blanket promise: ask skipIf first, then trust idempotence.
-        if (step.definition.skipIf) {
-          if (await step.definition.skipIf(probe())) {
-            await this.#setStatus(
-              step,
-              'succeeded',
-              `interrupted in run ${record.runId}; skipIf found it applied`,
-            );
-            return this.#skipped(step, 'interrupted earlier, and skipIf found it applied', started);
-          }
-          this.logger(step).warn(
-            `step ${step.id} was interrupted in run ${record.runId}; skipIf found it not applied, running it again`,
-          );
-        } else if (step.idempotent) {
-          this.logger(step).warn(
-            `step ${step.id} was interrupted in run ${record.runId}; running it again (idempotent)`,
-          );
-        } else {
-          const error = new UpgradeKitError(
-            ErrorCodes.IN_DOUBT,
-            `Step "${step.id}" (stage ${step.stage}${step.host ? `, host ${step.host}` : ''}) was interrupted in run ${record.runId} and may or may not have taken effect. It is not idempotent and has no skipIf check, so it is not re-run blindly. Inspect it, then resolve it: upgrade.resolve("${step.id}", "applied") if it took effect, or "retry" to run it again (CLI: upgradekit resolve ${step.id} --applied|--retry).`,
-            { context: { step: step.id, stage: step.stage, host: step.host, interruptedRun: record.runId } },
-          );
-          if (record.status !== 'in_doubt') await this.#setStatus(step, 'in_doubt', error.message);
-          inv.events.emit({
-            type: 'step.end',
-            stage: step.stage,
-            step: step.id,
-            ...(step.host ? { host: step.host } : {}),
-            status: 'in_doubt',
-            durationMs: performance.now() - started,
-            error: { message: error.message, code: error.code },
-          });
-          return { ...base, status: 'in_doubt', attempts: 0, durationMs: performance.now() - started, error };
-        }
-      } else if (interrupted && ended === 'failed') {
-        // It ended in failure before the process died: simply a failed step, run it again.
-        await inv.store.settleFromLog(step.key, 'failed');
-      } else if (step.definition.skipIf && (await step.definition.skipIf(probe()))) {
-        await this.#setStatus(step, 'skipped', 'skipIf: already done');
-        return this.#skipped(step, 'skipIf: already done', started);
-      }
+      await this.#settle(step, record, decision);
+      if (decision.note) this.logger(step).warn(`step ${step.id}: ${decision.note}`);
+      if (decision.action === 'skip') return this.#skipped(step, decision.reason!, started);
+      // Running again what a crash interrupted is worth a line in the log.
+      if (decision.interrupted) this.logger(step).warn(`step ${step.id}: ${decision.reason}`);
     } catch (error) {
       return {
         ...base,
@@ -407,14 +388,15 @@ export class Executor {
 
   /** Counts a restart for a `from:`/`run` step; false when its attempts are used up. */
   takeRestart(step: PlannedStep): boolean {
-    const used = this.#restarts.get(step.id) ?? 0;
+    const key = stepKeyString(step.key);
+    const used = this.#restarts.get(key) ?? 0;
     if (used + 1 >= step.retry.attempts) return false;
-    this.#restarts.set(step.id, used + 1);
+    this.#restarts.set(key, used + 1);
     return true;
   }
 
   restartsOf(step: PlannedStep): number {
-    return this.#restarts.get(step.id) ?? 0;
+    return this.#restarts.get(stepKeyString(step.key)) ?? 0;
   }
 
   async runStage(stage: StageName, steps: readonly PlannedStep[]): Promise<StageResult> {
@@ -475,7 +457,7 @@ export class Executor {
       }
       if ((step.scope === 'run' || step.scope.startsWith('from:')) && this.takeRestart(step)) {
         if (step.scope === 'run') throw new RestartRun(step, result.error);
-        const target = steps.findIndex((s) => s.id === step.scope.slice(5));
+        const target = scopeTarget(steps, i);
         const reason = `${step.id} failed (${describeError(result.error).message}); restarting from ${steps[target]!.id}`;
         this.logger({ stage, step: step.id, host: step.host }).warn(
           `${reason} after cleanup (restart ${this.restartsOf(step)} of ${step.retry.attempts - 1})`,
@@ -532,6 +514,27 @@ export class Executor {
     );
     return finish(businessFailed ? 'partial' : 'succeeded');
   }
+}
+
+/** Why a run stops at a step that may or may not have taken effect, and how an operator settles it. */
+function inDoubtError(
+  step: PlannedStep,
+  decision: ResumeDecision,
+  interruptedRun: string | undefined,
+): UpgradeKitError {
+  return new UpgradeKitError(
+    ErrorCodes.IN_DOUBT,
+    `Step "${step.id}" (stage ${step.stage}${step.host ? `, host ${step.host}` : ''}) was ${decision.reason}. It is not idempotent and has no skipIf check, so it is not re-run blindly: inspect it, then resolve it.`,
+    {
+      context: {
+        step: step.id,
+        stage: step.stage,
+        host: step.host,
+        version: step.key.taskVersion,
+        interruptedRun,
+      },
+    },
+  );
 }
 
 function asError(error: unknown): Error {

@@ -1,5 +1,15 @@
+export { idRepeats } from './identity.js';
 export { assertStage, CHECK_STAGES, STAGES, type StageName, TASK_STAGES } from './names.js';
 export type { PlannedStep } from './normalize.js';
+export type { ResolveInput } from './operator-decision.js';
+export {
+  type CheckAnswer,
+  type CheckUse,
+  decideResume,
+  type ResumeAction,
+  type ResumeDecision,
+  type ResumeFacts,
+} from './resume.js';
 export { formatRunMarkdown, formatStageSummary, formatStepLine, markdownCell } from './summary.js';
 export type {
   Criticality,
@@ -9,6 +19,8 @@ export type {
   Hooks,
   HostInfo,
   Logger,
+  ProgressResolution,
+  ResolveDecision,
   RetryScope,
   RunResult,
   ServicePhase,
@@ -25,6 +37,7 @@ export {
   type ChecksumMismatch,
   createUpgrade,
   type DryRunEntry,
+  type ResolveResult,
   type StagedStep,
   type StatusReport,
   type StepStatusRow,

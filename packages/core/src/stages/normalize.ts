@@ -1,6 +1,7 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { TimeoutCategory } from '../resilience/index.js';
 import type { StepKey } from '../state/index.js';
+import { stepKeyString } from '../state/types.js';
 import { parseVersion } from '../version/index.js';
 import { CHECK_STAGES, type StageName } from './names.js';
 import type { Criticality, Hook, RetryScope, StepDefinition } from './types.js';
@@ -119,45 +120,72 @@ export function planStep(
   };
 }
 
-/** Checks the steps of one stage as a whole: unique identities, `from:` targets that exist and come first. */
-export function checkStageSteps(stage: StageName, steps: readonly PlannedStep[]): void {
-  const seen = new Set<string>();
-  steps.forEach((step, index) => {
-    const identity = `${step.host}\u0000${step.id}`;
-    if (seen.has(identity)) {
+/** Where a step came from, for messages that name two of them. */
+function whereDeclared(step: PlannedStep, position: number): string {
+  return step.definition.source ?? `step ${position + 1} of stage ${step.stage}`;
+}
+
+/**
+ * Steps already in an upgrade, by identity — (host, version, id), what the state keys them by —
+ * so that a step that would share a state row with another is refused when it is added.
+ */
+export class StepIdentities {
+  readonly #seen = new Map<string, string>();
+
+  /** Records `step` (the `position`-th of its stage), or refuses it when its identity is taken. */
+  add(step: PlannedStep, position: number): void {
+    const identity = stepKeyString(step.key);
+    const where = whereDeclared(step, position);
+    const first = this.#seen.get(identity);
+    if (first !== undefined) {
       throw bad(
-        `stage ${stage}`,
-        `two steps share the id "${step.id}"${step.host ? ` on host ${step.host}` : ''}; ids must be unique`,
+        `stage ${step.stage}`,
+        `two steps share the id "${step.id}" in version ${step.key.taskVersion}${step.host ? ` on host ${step.host}` : ''} (${first}, and ${where}); within one version, ids must be unique`,
+        { stage: step.stage, id: step.id, version: step.key.taskVersion, first, second: where },
+      );
+    }
+    this.#seen.set(identity, where);
+  }
+}
+
+/**
+ * The step a `from:<id>` scope restarts at: an earlier step of the stage with that id — of the
+ * same version when the id repeats across versions, else the nearest one before. -1 when none.
+ */
+export function scopeTarget(steps: readonly PlannedStep[], index: number): number {
+  const step = steps[index]!;
+  const target = step.scope.slice(5);
+  let nearest = -1;
+  for (let i = 0; i <= index; i++) {
+    const candidate = steps[i]!;
+    if (candidate.id !== target) continue;
+    if (candidate.key.taskVersion === step.key.taskVersion) return i;
+    nearest = i;
+  }
+  return nearest;
+}
+
+/** Checks that every `from:` scope of a stage names a step that exists and comes first. */
+export function checkStageSteps(stage: StageName, steps: readonly PlannedStep[]): void {
+  steps.forEach((step, index) => {
+    if (!step.scope.startsWith('from:')) return;
+    const target = step.scope.slice(5);
+    if (!steps.some((s) => s.id === target)) {
+      throw bad(
+        `step "${step.id}" in stage ${stage}`,
+        `\`scope\` names "${target}", which is not a step of this stage`,
+        { stage, id: step.id },
+      );
+    }
+    if (scopeTarget(steps, index) === -1) {
+      throw bad(
+        `step "${step.id}" in stage ${stage}`,
+        `\`scope\` "from:${target}" must name an earlier step`,
         {
           stage,
           id: step.id,
         },
       );
-    }
-    seen.add(identity);
-    if (step.scope.startsWith('from:')) {
-      const target = step.scope.slice(5);
-      const at = steps.findIndex((s) => s.id === target);
-      if (at === -1) {
-        throw bad(
-          `step "${step.id}" in stage ${stage}`,
-          `\`scope\` names "${target}", which is not a step of this stage`,
-          {
-            stage,
-            id: step.id,
-          },
-        );
-      }
-      if (at > index) {
-        throw bad(
-          `step "${step.id}" in stage ${stage}`,
-          `\`scope\` "from:${target}" must name an earlier step`,
-          {
-            stage,
-            id: step.id,
-          },
-        );
-      }
     }
   });
 }

@@ -119,6 +119,37 @@ export interface StepDefinition<S extends StageName = StageName> {
   readonly checksum?: string;
   /** One line for dry runs and reports: what the step will do (e.g. "sql on main, 3 statements"). */
   readonly summary?: string;
+  /** Where the step was declared (e.g. "versions/1.2.0/tasks.yaml:4"), for messages about it. */
+  readonly source?: string;
+  /**
+   * An operator's decision about a step that keeps progress of its own (`saveProgress`), applied
+   * to that progress: the step knows what "the part in doubt" is. Without it, `applied` marks the
+   * whole step done, `retry` and `restart` run it again from the start, and `from` is refused.
+   */
+  readonly resolveProgress?: (progress: string | undefined, decision: ResolveDecision) => ProgressResolution;
+  /** What `status` and dry run show for saved progress, e.g. "statement 5 of 12 next"; undefined: nothing to show. */
+  readonly describeProgress?: (progress: string | undefined) => string | undefined;
+}
+
+/** An operator's decision about a failed or in-doubt step (`upgrade.resolve`, `upgradekit resolve`). */
+export type ResolveDecision =
+  /** The failed or in-doubt part is done: continue after it. */
+  | { readonly kind: 'applied' }
+  /** Run the failed or in-doubt part again. */
+  | { readonly kind: 'retry' }
+  /** Forget saved progress: from the very start (for a human who cleaned up). */
+  | { readonly kind: 'restart' }
+  /** Continue at position N (for SQL: the 1-based statement). */
+  | { readonly kind: 'from'; readonly position: number };
+
+/** What `resolveProgress` makes of a decision. */
+export interface ProgressResolution {
+  /** New saved progress (undefined clears it). */
+  readonly progress: string | undefined;
+  /** The step is now done (succeeded) rather than pending. */
+  readonly done: boolean;
+  /** One line for the operator, the same words `status` will show, e.g. "statement 5 of 12 runs next". */
+  readonly message: string;
 }
 
 export type HookFunction<S extends StageName> = (ctx: StepContext<S>) => unknown;
@@ -135,6 +166,8 @@ export interface StepResult {
   /** What a person calls it: the step's name, or its id. */
   readonly name: string;
   readonly stage: StageName;
+  /** The release that introduced it: with the id (and host), what identifies it. */
+  readonly version: string;
   readonly host?: string;
   readonly status: StepOutcome;
   readonly criticality: Criticality;

@@ -9,19 +9,30 @@ import { type LockHolder, SiteLock, type StateOptions, StateStore, type StepReco
 import { stepKeyString } from '../state/types.js';
 import { parseVersion } from '../version/index.js';
 import { Executor, RestartRun } from './executor.js';
+import { findStep } from './identity.js';
 import { assertStage, STAGES, type StageName } from './names.js';
-import { checkStageSteps, type Defaults, hookToDefinition, type PlannedStep, planStep } from './normalize.js';
+import {
+  checkStageSteps,
+  type Defaults,
+  hookToDefinition,
+  type PlannedStep,
+  planStep,
+  StepIdentities,
+} from './normalize.js';
+import { decisionLabel, parseDecision, type ResolveInput, resolution } from './operator-decision.js';
+import { decideResume, type ResumeAction, type ResumeDecision, type ResumeFacts } from './resume.js';
+import { describeProgress, resumeFacts } from './resume-facts.js';
 import type {
   Hook,
   HookMap,
   Hooks,
   HostInfo,
+  ResolveDecision,
   RunResult,
   SiteInfo,
   StageResult,
   StageStatus,
   StepDefinition,
-  StepResult,
 } from './types.js';
 
 const optionsSchema = z.object({
@@ -126,6 +137,10 @@ export interface StepStatusRow {
   readonly startedAt?: number;
   readonly endedAt?: number;
   readonly error?: string;
+  /** What the next run does with it, and why: the same decision a run and a dry run take. */
+  readonly next: { readonly action: ResumeAction; readonly reason?: string };
+  /** What the step says of its saved progress (`describeProgress`), e.g. "statement 5 of 12 next". */
+  readonly progress?: string;
 }
 
 export interface DryRunEntry {
@@ -134,15 +149,33 @@ export interface DryRunEntry {
   readonly name: string;
   readonly version: string;
   readonly host?: string;
-  readonly action: 'run' | 'skip' | 'blocked';
+  /** `resume`: it runs, continuing from its saved progress. */
+  readonly action: 'run' | 'resume' | 'skip' | 'blocked';
   readonly reason?: string;
   readonly summary?: string;
+  /** What the step says of its saved progress (`describeProgress`). */
+  readonly progress?: string;
+}
+
+/** What an operator's decision did (`upgrade.resolve`). */
+export interface ResolveResult {
+  readonly id: string;
+  readonly name: string;
+  readonly stage: StageName;
+  readonly version: string;
+  readonly host?: string;
+  readonly decision: ResolveDecision;
+  /** Where the step stands now: done, or run by the next run. */
+  readonly status: 'succeeded' | 'pending';
+  /** One line for the operator, in the words `status` then shows. */
+  readonly message: string;
 }
 
 export interface ChecksumMismatch {
   readonly id: string;
   readonly stage: StageName;
   readonly version: string;
+  readonly host?: string;
   readonly recorded: string;
   readonly current: string;
   readonly runId: string;
@@ -186,6 +219,7 @@ export class Upgrade {
   readonly #options: z.output<typeof optionsSchema>;
   readonly #defaults: Defaults;
   readonly #steps = new Map<StageName, StepDefinition<StageName>[]>(STAGES.map((s) => [s, []]));
+  readonly #identities = new StepIdentities();
   #hookCount = new Map<StageName, number>();
   #store: Promise<StateStore> | undefined;
   #ownsStore = true;
@@ -255,6 +289,8 @@ export class Upgrade {
     // Validate now, so a bad step is reported at registration, not halfway through an upgrade.
     const planned = [...list, definition as StepDefinition<StageName>].map((d) => this.#plan(stage, d));
     checkStageSteps(stage, planned);
+    // Ids are unique per (host, version) across the whole upgrade: that is the key of its state.
+    this.#identities.add(planned.at(-1)!, list.length);
     list.push(definition as StepDefinition<StageName>);
     return this;
   }
@@ -420,7 +456,28 @@ export class Upgrade {
     }
   }
 
-  /** Where every step of this upgrade stands: done, pending, failed, skipped, in doubt. */
+  /** Every step of this upgrade, stage by stage, with defaults applied. */
+  #allPlanned(): PlannedStep[] {
+    return STAGES.flatMap((stage) => this.planned(stage));
+  }
+
+  /**
+   * The resume decision for one step as a reader sees it (no lock taken): `liveRunId` is the site
+   * lock's holder, and a step a dead run left `running` is settled from its attempt's log row.
+   */
+  async #readDecision(
+    store: StateStore,
+    step: PlannedStep,
+    record: StepRecord | undefined,
+    liveRunId: string | undefined,
+  ): Promise<{ decision: ResumeDecision; facts: ResumeFacts }> {
+    const dead = record?.status === 'running' && record.runId !== liveRunId && record.logId !== undefined;
+    const outcome = dead ? await store.attemptOutcome(record.logId!) : undefined;
+    const facts = resumeFacts(step, record, { liveRunId, outcome });
+    return { decision: decideResume(facts), facts };
+  }
+
+  /** Where every step of this upgrade stands: done, pending, failed, skipped, in doubt; and what the next run does. */
   async status(): Promise<StatusReport> {
     const store = await this.#state();
     const [states, lock, runs] = await Promise.all([
@@ -429,33 +486,34 @@ export class Upgrade {
       store.runs(this.component, this.site.id, 1),
     ]);
     const counts = { done: 0, pending: 0, failed: 0, skipped: 0, inDoubt: 0, running: 0 };
-    const steps = STAGES.flatMap((stage) =>
-      this.planned(stage).map((step): StepStatusRow => {
-        const record = states.get(stepKeyString(step.key));
-        let status = record?.status ?? 'pending';
-        if ((status === 'running' || status === 'aborted') && lock?.runId !== record?.runId)
-          status = 'in_doubt';
-        if (status === 'succeeded') counts.done++;
-        else if (status === 'skipped') counts.skipped++;
-        else if (status === 'failed') counts.failed++;
-        else if (status === 'in_doubt') counts.inDoubt++;
-        else if (status === 'running') counts.running++;
-        else counts.pending++;
-        return {
-          id: step.id,
-          stage,
-          ...(step.host ? { host: step.host } : {}),
-          version: step.key.taskVersion,
-          status,
-          criticality: step.criticality,
-          attempt: record?.attempt ?? 0,
-          ...(record?.runId ? { runId: record.runId } : {}),
-          ...(record?.startedAt ? { startedAt: record.startedAt } : {}),
-          ...(record?.endedAt ? { endedAt: record.endedAt } : {}),
-          ...(record?.error && status !== 'succeeded' ? { error: record.error } : {}),
-        };
-      }),
-    );
+    const steps: StepStatusRow[] = [];
+    for (const step of this.#allPlanned()) {
+      const record = states.get(stepKeyString(step.key));
+      const { decision } = await this.#readDecision(store, step, record, lock?.runId);
+      const status = decision.state;
+      if (status === 'succeeded') counts.done++;
+      else if (status === 'skipped') counts.skipped++;
+      else if (status === 'failed') counts.failed++;
+      else if (status === 'in_doubt') counts.inDoubt++;
+      else if (status === 'running') counts.running++;
+      else counts.pending++;
+      const progress = describeProgress(step, record?.progress);
+      steps.push({
+        id: step.id,
+        stage: step.stage,
+        ...(step.host ? { host: step.host } : {}),
+        version: step.key.taskVersion,
+        status,
+        criticality: step.criticality,
+        attempt: record?.attempt ?? 0,
+        ...(record?.runId ? { runId: record.runId } : {}),
+        ...(record?.startedAt ? { startedAt: record.startedAt } : {}),
+        ...(record?.endedAt ? { endedAt: record.endedAt } : {}),
+        ...(record?.error && status !== 'succeeded' ? { error: record.error } : {}),
+        next: { action: decision.action, ...(decision.reason ? { reason: withNote(decision) } : {}) },
+        ...(progress !== undefined ? { progress } : {}),
+      });
+    }
     return {
       component: this.component,
       site: this.site.id,
@@ -470,8 +528,8 @@ export class Upgrade {
 
   /**
    * What `run()` (or `runStage()` for the given stages) would do now, without doing it: per step,
-   * run or skip and why, or blocked on an operator decision. `skipIf` checks are evaluated (they
-   * only read); nothing is written and no lock is taken.
+   * run, resume or skip and why, or blocked on an operator decision. `skipIf` checks are evaluated
+   * (they only read); nothing is written and no lock is taken.
    */
   async dryRun(options: { stages?: readonly StageName[] } = {}): Promise<DryRunEntry[]> {
     const stages = options.stages ?? STAGES;
@@ -496,68 +554,25 @@ export class Upgrade {
     for (const stage of stages) {
       for (const step of this.planned(stage)) {
         const record = states.get(stepKeyString(step.key));
-        const base = {
+        let { decision, facts } = await this.#readDecision(store, step, record, lock?.runId);
+        if (decision.action === 'check') {
+          const applied = await step.definition.skipIf!(
+            executor.context(step, 0, new AbortController().signal),
+          );
+          decision = decideResume({ ...facts, answer: applied ? 'applied' : 'not-applied' });
+        }
+        const progress = describeProgress(step, record?.progress);
+        entries.push({
           stage,
           id: step.id,
           name: step.name,
           version: step.key.taskVersion,
           ...(step.host ? { host: step.host } : {}),
           ...(step.definition.summary ? { summary: step.definition.summary } : {}),
-        };
-        const checkDone = async () =>
-          step.definition.skipIf
-            ? Boolean(await step.definition.skipIf(executor.context(step, 0, new AbortController().signal)))
-            : false;
-        if (record && (record.status === 'succeeded' || record.status === 'skipped')) {
-          const changed = Boolean(
-            step.definition.checksum && record.checksum && record.checksum !== step.definition.checksum,
-          );
-          entries.push({
-            ...base,
-            action: 'skip',
-            reason: `already done: ${record.status} in run ${record.runId}${changed ? '; its content changed since (see validate)' : ''}`,
-          });
-        } else if (
-          record &&
-          (record.status === 'in_doubt' ||
-            ((record.status === 'running' || record.status === 'aborted') && lock?.runId !== record.runId))
-        ) {
-          if (step.definition.skipIf) {
-            entries.push(
-              (await checkDone())
-                ? {
-                    ...base,
-                    action: 'skip',
-                    reason: `interrupted in run ${record.runId}; skipIf finds it applied`,
-                  }
-                : {
-                    ...base,
-                    action: 'run',
-                    reason: `interrupted in run ${record.runId}; skipIf finds it not applied`,
-                  },
-            );
-          } else if (step.idempotent) {
-            entries.push({
-              ...base,
-              action: 'run',
-              reason: `interrupted in run ${record.runId}; idempotent, runs again`,
-            });
-          } else {
-            entries.push({
-              ...base,
-              action: 'blocked',
-              reason: `interrupted in run ${record.runId}; in doubt until resolved (applied|retry)`,
-            });
-          }
-        } else if (await checkDone()) {
-          entries.push({ ...base, action: 'skip', reason: 'skipIf: already done' });
-        } else {
-          entries.push({
-            ...base,
-            action: 'run',
-            ...(record?.status === 'failed' ? { reason: `failed in run ${record.runId}; runs again` } : {}),
-          });
-        }
+          action: decision.action === 'check' ? 'run' : decision.action,
+          ...(decision.reason ? { reason: withNote(decision) } : {}),
+          ...(progress !== undefined ? { progress } : {}),
+        });
       }
     }
     return entries;
@@ -567,7 +582,7 @@ export class Upgrade {
   async validate(): Promise<ChecksumMismatch[]> {
     const store = await this.#state();
     const states = await store.loadSteps(this.component, this.site.id);
-    return STAGES.flatMap((stage) => this.planned(stage)).flatMap((step) => {
+    return this.#allPlanned().flatMap((step) => {
       const record = states.get(stepKeyString(step.key));
       const now = step.definition.checksum;
       if (!record || !now || !record.checksum || record.checksum === now) return [];
@@ -577,6 +592,7 @@ export class Upgrade {
           id: step.id,
           stage: step.stage,
           version: step.key.taskVersion,
+          ...(step.host ? { host: step.host } : {}),
           recorded: record.checksum,
           current: now,
           runId: record.runId,
@@ -586,17 +602,17 @@ export class Upgrade {
   }
 
   /** Deliberately accepts the current content of a changed, already-succeeded step (audited). */
-  async repair(stepId: string, options: { host?: string } = {}): Promise<void> {
-    const mismatch = (await this.validate()).find((m) => m.id === stepId);
+  async repair(stepId: string, options: { host?: string; version?: string } = {}): Promise<void> {
+    const step = findStep(this.#allPlanned(), stepId, options, 'upgrade.repair');
+    const mismatch = (await this.validate()).find(
+      (m) => m.id === stepId && m.version === step.key.taskVersion && (m.host ?? '') === step.host,
+    );
     if (!mismatch) {
       throw new UpgradeKitError(
         ErrorCodes.BAD_INPUT,
         `upgrade.repair: step "${stepId}" has no checksum change to accept (see upgrade.validate())`,
       );
     }
-    const step = this.planned(mismatch.stage).find(
-      (s) => s.id === stepId && s.host === (options.host ?? ''),
-    )!;
     const store = await this.#state();
     await store.setChecksum(step.key, mismatch.current, {
       runId: randomUUID(),
@@ -608,30 +624,19 @@ export class Upgrade {
   }
 
   /**
-   * Settles an in-doubt (or any) step by an operator's decision: `applied` records it as done,
-   * `retry` lets the next run execute it again. Takes the site lock while it writes.
+   * Settles a failed or in-doubt step by an operator's decision: `applied` (the failed or in-doubt
+   * part took effect), `retry` (run it again), `restart` (forget saved progress), or
+   * `{ kind: 'from', position }`. A step that keeps progress of its own applies the decision to it
+   * (`resolveProgress`); any other is done (`applied`) or runs again from the start. Takes the site
+   * lock while it writes. `version` names the step when its id is in more than one version.
    */
   async resolve(
     stepId: string,
-    decision: 'applied' | 'retry',
-    options: { host?: string } = {},
-  ): Promise<StepResult> {
-    if (decision !== 'applied' && decision !== 'retry') {
-      throw new UpgradeKitError(
-        ErrorCodes.BAD_INPUT,
-        `upgrade.resolve: decision must be "applied" or "retry" (got ${JSON.stringify(decision)})`,
-      );
-    }
-    const step = STAGES.flatMap((stage) => this.planned(stage)).find(
-      (s) => s.id === stepId && s.host === (options.host ?? ''),
-    );
-    if (!step) {
-      throw new UpgradeKitError(
-        ErrorCodes.BAD_INPUT,
-        `upgrade.resolve: no step "${stepId}"${options.host ? ` on host ${options.host}` : ''} in this upgrade`,
-        { context: { step: stepId } },
-      );
-    }
+    input: ResolveInput,
+    options: { host?: string; version?: string } = {},
+  ): Promise<ResolveResult> {
+    const decision = parseDecision(input);
+    const step = findStep(this.#allPlanned(), stepId, options, 'upgrade.resolve');
     const store = await this.#state();
     const runId = randomUUID();
     const lock = await SiteLock.acquire(store, {
@@ -641,41 +646,36 @@ export class Upgrade {
       events: this.events,
     });
     try {
-      // A step that resumes inside itself (statement by statement) saved `{ next, started }`: a
-      // decision then settles the one statement in doubt, and the step continues after or at it.
       const record = await store.getStep(step.key);
-      const statement = parseStatementProgress(record?.progress);
-      if (statement?.started !== undefined) {
-        await store.saveProgress(
-          step.key,
-          JSON.stringify({ next: statement.started + (decision === 'applied' ? 1 : 0) }),
-        );
-      }
-      const status = decision === 'applied' && statement?.started === undefined ? 'succeeded' : 'pending';
+      const outcome = resolution(step, record?.progress, decision);
+      const status = outcome.done ? 'succeeded' : 'pending';
+      const label = decisionLabel(decision);
       await store.setStepStatus(step.key, status, {
         runId,
         stage: step.stage,
         taskName: step.name,
         versionFrom: this.from,
         versionTo: this.to,
-        reason: `resolved by operator: ${decision}`,
+        reason: `resolved by operator: ${label} — ${outcome.message}`,
+        progress: outcome.progress ?? null,
       });
       this.events.emit({
         type: 'log',
         level: 'warn',
         stage: step.stage,
         step: step.id,
-        message: `step ${step.id} resolved by operator as "${decision}"`,
+        ...(step.host ? { host: step.host } : {}),
+        message: `step ${step.id} (version ${step.key.taskVersion}) resolved by operator as "${label}": ${outcome.message}`,
       });
       return {
         id: step.id,
         name: step.name,
         stage: step.stage,
-        status: decision === 'applied' ? 'succeeded' : 'skipped',
-        criticality: step.criticality,
-        attempts: 0,
-        durationMs: 0,
-        reason: `resolved: ${decision}`,
+        version: step.key.taskVersion,
+        ...(step.host ? { host: step.host } : {}),
+        decision,
+        status,
+        message: outcome.message,
       };
     } finally {
       await lock.release();
@@ -688,15 +688,7 @@ export class Upgrade {
   }
 }
 
-function parseStatementProgress(
-  progress: string | undefined,
-): { next: number; started?: number } | undefined {
-  if (!progress) return undefined;
-  try {
-    const value = JSON.parse(progress) as { next?: unknown; started?: unknown };
-    if (typeof value.next !== 'number') return undefined;
-    return { next: value.next, ...(typeof value.started === 'number' ? { started: value.started } : {}) };
-  } catch {
-    return undefined;
-  }
+/** A decision's reason with what a reader should also know (a changed checksum). */
+function withNote(decision: ResumeDecision): string {
+  return decision.note ? `${decision.reason}; ${decision.note}` : decision.reason!;
 }

@@ -486,9 +486,13 @@ export class StateStore {
       versionFrom: string;
       versionTo: string;
       reason: string;
+      /** New saved progress with the decision (null clears it); left as it is when absent. */
+      progress?: string | null;
     },
   ): Promise<void> {
     const now = Date.now();
+    // An operator's decision moves status and progress together, or neither.
+    const progress = note.progress === undefined ? {} : { progress: note.progress };
     await this.knex.transaction(async (trx) => {
       await this.#insertId(trx, 'upgrade_log', {
         run_id: note.runId,
@@ -506,7 +510,7 @@ export class StateStore {
       });
       const updated = await trx('upgradekit_steps')
         .where(keyWhere(key))
-        .update({ status, run_id: note.runId, error: clip(note.reason), ended_at: now });
+        .update({ status, run_id: note.runId, error: clip(note.reason), ended_at: now, ...progress });
       if (updated === 0) {
         await trx('upgradekit_steps').insert({
           ...keyWhere(key),
@@ -517,6 +521,7 @@ export class StateStore {
           attempt: 0,
           error: clip(note.reason),
           ended_at: now,
+          ...progress,
         });
       }
     });

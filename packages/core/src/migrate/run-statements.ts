@@ -1,0 +1,368 @@
+import type { Knex } from 'knex';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import type { Task } from '../release/types.js';
+import type { StepContext } from '../stages/types.js';
+import type { EstimateTracking } from './estimate.js';
+import type { MarkerKey } from './marker.js';
+import { chainOf, firstChange, parseProgress, type StatementProgress } from './progress.js';
+import { ensureProgressTable, ProgressRow } from './progress-table.js';
+import { type Connection, isKnex, openSession, type TaskSession } from './session.js';
+import {
+  assignedUserVariables,
+  type Baseline,
+  baseline,
+  capture,
+  restore,
+  type SessionState,
+} from './session-state.js';
+import type { SqlDialect, Statement, StatementClass } from './split.js';
+import { type StatementPlan, UnitTracker } from './units.js';
+
+export interface StatementsInput {
+  readonly task: Task;
+  readonly file: string;
+  readonly dialect: SqlDialect;
+  readonly connection: Connection;
+  readonly statements: readonly Statement[];
+  readonly classes: readonly StatementClass[];
+  readonly key: MarkerKey;
+  /** Runs one statement on the session, turning a failure into a SqlStatementError. */
+  execute(ctx: StepContext, session: TaskSession, statement: Statement): Promise<unknown>;
+  track(ctx: StepContext, startAt: number): Promise<EstimateTracking | undefined>;
+}
+
+const TEMPORARY =
+  /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:GLOBAL\s+|LOCAL\s+)?TEMP(?:ORARY)?\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([`"]?[\w$.]+[`"]?)/i;
+const DROP_TABLE = /^\s*DROP\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+EXISTS\s+)?([\s\S]+)$/i;
+
+/**
+ * Runs a file statement by statement on its own session, as the database's client would, with the
+ * transactions the file declares: work counts as done only when it is committed, and the progress
+ * that says so commits in the same transaction (see {@link ProgressRow}). A failure resumes at the
+ * first statement of the unit it interrupted, in a session rebuilt by value (database, variables,
+ * user variables, locks); a file edited before its resume point is refused, naming the statement.
+ */
+export async function runStatements(ctx: StepContext, input: StatementsInput): Promise<void> {
+  const { task, file, dialect, statements, classes } = input;
+  const session = await openSession(input.connection);
+  const knexTarget = isKnex(input.connection) ? input.connection : undefined;
+  let side: { session: TaskSession; row: ProgressRow } | undefined;
+  try {
+    let row: ProgressRow | undefined;
+    let stored: StatementProgress | undefined;
+    if (knexTarget) {
+      await ensureProgressTable(knexTarget as Knex, session.schema);
+      row = new ProgressRow(session, input.key);
+      stored = parseProgress(await row.read());
+    }
+    const mirrored = parseProgress(ctx.progress);
+    let progress = pickProgress(stored, mirrored);
+    let seq = Math.max(stored?.seq ?? 0, mirrored?.seq ?? 0);
+    const mirror = (p: StatementProgress) => ctx.saveProgress(JSON.stringify(p));
+
+    if (progress.started !== undefined) {
+      if (!task.idempotent) {
+        await mirror(progress);
+        throw inDoubt(task, file, statements, progress.started, dialect);
+      }
+      const { started, ...rest } = progress;
+      progress = { ...rest, next: started };
+    }
+    if (progress.next > 0 && progress.chain) {
+      const changed = firstChange(progress.chain, statements, progress.next);
+      if (changed) {
+        await mirror(progress);
+        throw edited(task, file, statements, progress.next, changed);
+      }
+    }
+    if (progress.session?.unrestorable) {
+      await mirror(progress);
+      throw new UpgradeKitError(
+        ErrorCodes.IN_DOUBT,
+        `Task ${task.id}: cannot resume at statement ${progress.next + 1} of ${statements.length} (${file}:${statements[progress.next]?.line ?? '?'}): ${progress.session.unrestorable}, and a new session cannot have it back. Clean up, then start the file again: upgradekit resolve ${task.id} --restart`,
+        { context: { task: task.id, file, statement: progress.next + 1 } },
+      );
+    }
+
+    const base: Baseline = knexTarget ? await baseline(session) : {};
+    let sessionNow: SessionState | undefined = progress.session;
+    const userVariables = new Set(Object.keys(progress.session?.user ?? {}));
+    let locks = progress.session?.locks;
+    const temporary = new Map<string, string>();
+    if (progress.session) await restore(session, progress.session, progress.autocommit ?? true);
+    const tracker = new UnitTracker(dialect, { autocommit: progress.autocommit ?? true });
+    const skip = new Set(progress.skip ?? []);
+    let sessionAtUnit = sessionNow;
+    let autocommitAtUnit = tracker.autocommit;
+
+    const snapshot = (next: number, extra: Partial<StatementProgress> = {}): StatementProgress => ({
+      next,
+      chain: chainOf(statements, next),
+      ...(sessionNow ? { session: sessionNow } : {}),
+      ...(tracker.autocommit ? {} : { autocommit: false }),
+      ...(skip.size ? { skip: [...skip] } : {}),
+      ...extra,
+      seq: ++seq,
+    });
+    // While the file holds LOCK TABLES, its session may touch no other table: progress goes through
+    // a second session, marked `started` before each statement and settled after it — a crash inside
+    // the locked section leaves that one statement in doubt, as with DDL.
+    const sideRow = async () => {
+      if (!side) {
+        const other = await openSession(input.connection);
+        side = { session: other, row: new ProgressRow(other, input.key) };
+      }
+      return side.row;
+    };
+    const locked = () => dialect === 'mysql' && locks !== undefined && row !== undefined;
+    const currentRow = async () => (locked() ? await sideRow() : row);
+
+    /** Progress written inside whatever transaction is open on the session (commits with it). */
+    const writeInside = async (p: StatementProgress) => {
+      await (await currentRow())?.write(p);
+      await mirror(p);
+    };
+    /** Progress written on its own, committed now (nothing of the file is open). */
+    const writeAlone = async (p: StatementProgress) => {
+      if (row) {
+        const through = await currentRow();
+        await through?.write(p);
+        if (through === row && !tracker.autocommit) await session.query('COMMIT');
+      }
+      await mirror(p);
+    };
+    /**
+     * A failure: what is open rolls back, and the resume point is the first statement of the unit
+     * it interrupted — unless MySQL's implicit commit before a DDL had already committed that unit.
+     */
+    const fail = async (k: number, error: unknown, plan: StatementPlan, failed: number | undefined = k) => {
+      const unitStart = tracker.unitStart;
+      if (!ctx.signal.aborted) {
+        if (knexTarget) await session.query('ROLLBACK').catch(() => {});
+        let resumeAt = unitStart ?? k;
+        if (plan.kind === 'commits-before' && unitStart !== undefined && row) {
+          const now = parseProgress(await (await currentRow())?.read().catch(() => undefined));
+          if (now?.started === k) resumeAt = k;
+        }
+        if (resumeAt !== k || plan.kind === 'in-unit') {
+          sessionNow = sessionAtUnit;
+          tracker.autocommit = autocommitAtUnit;
+        }
+        tracker.unitStart = undefined;
+        tracker.inTransaction = false;
+        await writeAlone(snapshot(resumeAt, failed === undefined ? {} : { failed })).catch(() => {});
+      }
+      throw error;
+    };
+
+    const tracking = await input.track(ctx, progress.next);
+    try {
+      for (let k = progress.next; k < statements.length; k++) {
+        ctx.signal.throwIfAborted();
+        const statement = statements[k]!;
+        const c = classes[k]!;
+        const plan: StatementPlan =
+          dialect === 'clickhouse' ? { kind: 'commits-before', opensUnit: false } : tracker.plan(k, c);
+        if (tracker.unitStart === undefined && plan.kind !== 'alone' && plan.kind !== 'session') {
+          sessionAtUnit = sessionNow;
+          autocommitAtUnit = tracker.autocommit;
+        }
+        if (skip.has(k)) {
+          // An operator declared it applied: it is not run, but the file's transactions go on.
+          tracker.ran(k, c, plan);
+          continue;
+        }
+        let result: unknown;
+        if (locked()) {
+          const before = snapshot(k, { started: k });
+          await (await sideRow()).write(before);
+          await mirror(before);
+          try {
+            result = await input.execute(ctx, session, statement);
+          } catch (error) {
+            const after = snapshot(tracker.committedUpTo(k), { failed: k });
+            await (await sideRow()).write(after).catch(() => {});
+            await mirror(after).catch(() => {});
+            throw error;
+          }
+          tracker.ran(k, c, plan);
+          follow(statement, c);
+          if (needsCapture(c, statement)) sessionNow = await captureNow();
+          if (tracker.unitStart === undefined) {
+            const after = snapshot(k + 1);
+            await (locked() ? await sideRow() : row!).write(after);
+            if (!locked() && !tracker.autocommit) await session.query('COMMIT');
+            await mirror(after);
+          }
+          tracking?.statementDone(k, result);
+          continue;
+        }
+        try {
+          switch (plan.kind) {
+            case 'alone':
+              if (knexTarget) await session.query('BEGIN');
+              result = await input.execute(ctx, session, statement);
+              break;
+            case 'commits-unit':
+              // Written in the open transaction just before the file's COMMIT: they commit together.
+              await writeInside({
+                ...snapshot(k + 1),
+                ...(c.transactionControl === 'autocommit-on' ? { autocommit: true } : {}),
+              });
+              result = await input.execute(ctx, session, statement);
+              break;
+            case 'commits-before':
+              // Marked before it runs: a crash now leaves exactly this statement in doubt.
+              if (row) await row.write(snapshot(k, { started: k }));
+              await mirror({ ...snapshot(k), started: k });
+              result = await input.execute(ctx, session, statement);
+              break;
+            default:
+              result = await input.execute(ctx, session, statement);
+          }
+        } catch (error) {
+          await fail(k, error, plan);
+        }
+        tracker.ran(k, c, plan);
+        follow(statement, c);
+        if (needsCapture(c, statement)) sessionNow = await captureNow();
+        switch (plan.kind) {
+          case 'alone':
+            if (row) {
+              await row.write(snapshot(k + 1));
+              await session.query('COMMIT');
+            }
+            await mirror(snapshot(k + 1));
+            break;
+          case 'commits-before':
+          case 'rolls-back-unit':
+          case 'session':
+            if (tracker.unitStart === undefined) await writeAlone(snapshot(k + 1));
+            break;
+          default:
+            break;
+        }
+        tracking?.statementDone(k, result);
+        if (statements.length > 1) {
+          ctx.events.emit({
+            type: 'progress',
+            stage: ctx.stage,
+            step: ctx.step,
+            label: file,
+            unit: 'items',
+            done: k + 1,
+            total: statements.length,
+            percent: ((k + 1) / statements.length) * 100,
+          });
+        }
+      }
+      if (tracker.unitStart !== undefined) {
+        const start = tracker.unitStart;
+        await fail(
+          start,
+          new UpgradeKitError(
+            ErrorCodes.STEP_FAILED,
+            `Task ${task.id}: ${file} ends inside a transaction that statement ${start + 1} (${file}:${statements[start]?.line ?? '?'}) opened and nothing commits. It was rolled back, as the database's client would at the end of the file, and the task is not recorded as applied. Add the COMMIT the file is missing, then run again: it resumes at statement ${start + 1}.`,
+            { context: { task: task.id, file, statement: start + 1, line: statements[start]?.line } },
+          ),
+          { kind: 'in-unit' },
+          undefined,
+        );
+      }
+      if (row) {
+        await row.remove();
+        if (!tracker.autocommit) await session.query('COMMIT');
+      }
+      await mirror(snapshot(statements.length));
+    } finally {
+      tracking?.end();
+    }
+
+    function follow(statement: Statement, c: StatementClass): void {
+      if (dialect !== 'mysql') return;
+      for (const name of assignedUserVariables(statement.sql)) userVariables.add(name);
+      if (c.keyword === 'LOCK' || /^\s*\/\*!\d*\s*LOCK\s+TABLES/i.test(statement.sql)) locks = statement.sql;
+      if (c.keyword === 'UNLOCK' || /^\s*\/\*!\d*\s*UNLOCK\s+TABLES/i.test(statement.sql)) locks = undefined;
+      const created = TEMPORARY.exec(statement.sql);
+      if (created?.[1]) temporary.set(created[1].replace(/[`"]/g, ''), `${file}:${statement.line}`);
+      const dropped = DROP_TABLE.exec(statement.sql);
+      if (dropped?.[1])
+        for (const name of dropped[1].split(',')) temporary.delete(name.trim().replace(/[`"]/g, ''));
+    }
+    function needsCapture(c: StatementClass, statement: Statement): boolean {
+      if (!knexTarget) return false;
+      return (
+        c.changesSession ||
+        c.keyword === 'USE' ||
+        c.transactionControl === 'autocommit-off' ||
+        c.transactionControl === 'autocommit-on' ||
+        assignedUserVariables(statement.sql).length > 0 ||
+        /LOCK\s+TABLES|TEMPORARY/i.test(statement.sql)
+      );
+    }
+    async function captureNow(): Promise<SessionState> {
+      const [name, where] = [...temporary.entries()][0] ?? [];
+      return capture(
+        session,
+        base,
+        userVariables,
+        locks,
+        name ? `the temporary table ${name} (created at ${where}) is gone with the old session` : undefined,
+      );
+    }
+  } finally {
+    await session.close(ctx.signal.aborted);
+    await (side as { session: TaskSession } | undefined)?.session.close();
+  }
+}
+
+/** The newer of the target's copy (exact for committed work) and the state store's (an operator's decision wins). */
+function pickProgress(
+  stored: StatementProgress | undefined,
+  mirrored: StatementProgress | undefined,
+): StatementProgress {
+  if (mirrored?.decided && mirrored.seq >= (stored?.seq ?? -1)) return mirrored;
+  if (stored && (!mirrored || stored.seq >= mirrored.seq)) return stored;
+  return mirrored ?? { next: 0, seq: 0 };
+}
+
+function inDoubt(task: Task, file: string, statements: readonly Statement[], k: number, dialect: SqlDialect) {
+  const engine =
+    dialect === 'clickhouse'
+      ? 'ClickHouse'
+      : dialect === 'postgres'
+        ? 'PostgreSQL (outside a transaction block)'
+        : 'MySQL/MariaDB';
+  return new UpgradeKitError(
+    ErrorCodes.IN_DOUBT,
+    `Task ${task.id}: statement ${k + 1} of ${statements.length} (${file}:${statements[k]?.line ?? '?'}) was running when the upgrade was interrupted, and ${engine} commits it on its own, so it may or may not have taken effect. Check it, then resolve: "applied" continues with statement ${k + 2}, "retry" runs statement ${k + 1} again (upgradekit resolve ${task.id} --applied|--retry).`,
+    { context: { task: task.id, statement: k + 1, file, line: statements[k]?.line } },
+  );
+}
+
+function edited(
+  task: Task,
+  file: string,
+  statements: readonly Statement[],
+  next: number,
+  changed: { from: number; to: number },
+) {
+  const where = (k: number) => `statement ${k + 1} (${file}:${statements[k]?.line ?? '?'})`;
+  const which =
+    changed.from === changed.to
+      ? where(changed.from)
+      : `one of statements ${changed.from + 1}–${changed.to + 1} (from ${file}:${statements[changed.from]?.line ?? '?'})`;
+  return new UpgradeKitError(
+    ErrorCodes.IN_DOUBT,
+    `Task ${task.id}: ${file} changed before the point where it stopped (statement ${next + 1}): ${which} is not what ran. Nothing was run. If you restored or cleaned up, start the file again (upgradekit resolve ${task.id} --restart), or say where to continue (upgradekit resolve ${task.id} --from-statement N).`,
+    {
+      context: {
+        task: task.id,
+        file,
+        statement: changed.from + 1,
+        line: statements[changed.from]?.line,
+        next: next + 1,
+      },
+    },
+  );
+}

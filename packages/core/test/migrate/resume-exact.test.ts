@@ -1,0 +1,207 @@
+/**
+ * Issue 15: after any failure and fix, the end state equals one clean run, and nothing is recorded
+ * as done that was not committed. Each `it` is one numbered case of the issue, on the real servers.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type StateOptions, StateStore } from '@upgradekit/core';
+import knexFactory, { type Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, requireService, type TestDatabase } from '../../../../test/support/index.js';
+import { prepareRelease, runOnce, writeRelease } from './support.js';
+
+const [hasMariaDB, hasPostgres] = await Promise.all([requireService('mariadb'), requireService('postgres')]);
+
+/** A release with one task `t` running `t.sql`; returns the directory and a way to rewrite the file. */
+let tasks = 0;
+function oneTask(type: string, sql: string) {
+  // A task id of its own: the target keeps progress per (component, version, task).
+  const id = `t${++tasks}`;
+  const dir = writeRelease(
+    mkdtempSync(join(tmpdir(), 'uk-resume-')),
+    type,
+    { 'versions/1.1.0/t.sql': sql },
+    `tasks:\n  - { id: ${id}, kind: sql, stage: in_stop, file: t.sql }\n`,
+  );
+  const state: StateOptions = { filename: join(dir, 'state.sqlite') };
+  return {
+    id,
+    dir,
+    state,
+    edit: (next: string) => writeFileSync(join(dir, 'versions/1.1.0/t.sql'), next),
+  };
+}
+
+async function stepRecord(state: StateOptions) {
+  const store = await StateStore.open(state);
+  try {
+    return (await store.loadSteps('orders', 's1')).values().next().value;
+  } finally {
+    await store.close();
+  }
+}
+
+describe.runIf(hasMariaDB)('MariaDB: exact after a failure and a fix', () => {
+  let db: TestDatabase;
+  let knex: Knex;
+  beforeAll(async () => {
+    db = await createTestDatabase('mariadb', 'uk_resume');
+    knex = knexFactory(db.config);
+  });
+  afterAll(async () => {
+    await knex?.destroy();
+    await db?.drop();
+  });
+
+  const rows = async (sql: string) => ((await knex.raw(sql)) as [Record<string, unknown>[]])[0];
+
+  it('1. a resumed task gets its session back by value: FOREIGN_KEY_CHECKS, @OLD_SQL_MODE, sql_mode of routines', async () => {
+    const file = (typo: string) =>
+      [
+        'SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0',
+        "SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO'",
+        'CREATE TABLE s_child (id INT PRIMARY KEY, p INT, FOREIGN KEY (p) REFERENCES s_parent (id))',
+        typo,
+        'CREATE TABLE s_parent (id INT PRIMARY KEY)',
+        'CREATE PROCEDURE s_mode() SELECT 1',
+        'SET SQL_MODE=@OLD_SQL_MODE',
+        'SET FOREIGN_KEY_CHECKS=@OLD_FOREIGN_KEY_CHECKS',
+        '',
+      ].join(';\n');
+    const t = oneTask('mariadb', file('SELEC 1'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('failed');
+    t.edit(file('SELECT 1'));
+    const resumed = await runOnce(t.dir, knex, t.state);
+    expect(resumed.status, resumed.steps[0]?.error?.message).toBe('succeeded');
+    const [routine] = await rows(
+      `SELECT SQL_MODE AS m FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '${db.name}' AND ROUTINE_NAME = 's_mode'`,
+    );
+    expect(routine?.m).toBe('NO_AUTO_VALUE_ON_ZERO');
+  });
+
+  it('2. SET AUTOCOMMIT=0: a failure before COMMIT leaves nothing recorded; after the fix the rows are there', async () => {
+    const file = (typo: string) =>
+      `CREATE TABLE m2 (x INT);\nCREATE TABLE n2 (x INT);\nSET AUTOCOMMIT=0;\nINSERT INTO n2 VALUES (1),(2);\n${typo};\nCOMMIT;\n`;
+    const t = oneTask('mariadb', file('SELEC 1'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('failed');
+    expect(await rows('SELECT x FROM n2')).toEqual([]);
+    t.edit(file('SELECT 1'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('succeeded');
+    expect((await rows('SELECT x FROM n2 ORDER BY x')).map((r) => r.x)).toEqual([1, 2]);
+  });
+
+  it('3. a file with its own COMMIT is not wrapped: after the fix each row is there once', async () => {
+    const file = (typo: string) =>
+      `CREATE TABLE c3 (x INT);\nINSERT INTO c3 VALUES (1);\nCOMMIT;\nINSERT INTO c3 VALUES (2);\n${typo};\n`;
+    const t = oneTask('mariadb', file('SELEC 1'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('failed');
+    t.edit(file('SELECT 1'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('succeeded');
+    expect((await rows('SELECT x FROM c3 ORDER BY x')).map((r) => r.x)).toEqual([1, 2]);
+  });
+
+  it('3b. /*!50001 CREATE VIEW */ is DDL: the task runs statement by statement and resumes after it', async () => {
+    const file = (typo: string) =>
+      `CREATE TABLE v3 (x INT);\n/*!50001 CREATE VIEW v3v AS SELECT x FROM v3 */;\nINSERT INTO v3 VALUES (1);\n${typo};\n`;
+    const t = oneTask('mariadb', file('SELEC 1'));
+    const upgrade = await prepareRelease(t.dir, knex, t.state);
+    const [entry] = await upgrade.dryRun();
+    await upgrade.close();
+    expect(entry?.summary).toMatch(/committed one by one/);
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('failed');
+    t.edit(file('SELECT 1'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('succeeded');
+    expect((await rows('SELECT x FROM v3v')).map((r) => r.x)).toEqual([1]);
+  });
+
+  it('4. a file edited before the point where it stopped is refused, naming the statement; --restart starts over', async () => {
+    const file = (top: string, typo: string) =>
+      `${top}CREATE TABLE e4 (x INT);\nINSERT INTO e4 VALUES (1);\n${typo};\nINSERT INTO e4 VALUES (2);\n`;
+    const t = oneTask('mariadb', file('', 'SELEC 1'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('failed');
+    t.edit(file('CREATE TABLE e4_new (x INT);\n', 'SELECT 1'));
+    const refused = await runOnce(t.dir, knex, t.state);
+    expect(refused.status).toBe('needs-decision');
+    expect(refused.steps[0]?.error?.message).toMatch(
+      /changed before the point where it stopped \(statement 3\): statement 1 \(versions\/1\.1\.0\/t\.sql:1\) is not what ran\. Nothing was run/,
+    );
+    expect(await knex.schema.hasTable('e4_new')).toBe(false);
+    // The operator cleans up and starts the file again from statement 1.
+    await knex.raw('DROP TABLE e4');
+    const upgrade = await prepareRelease(t.dir, knex, t.state);
+    const decided = await upgrade.resolve(t.id, { kind: 'restart' });
+    await upgrade.close();
+    expect(JSON.stringify(decided)).toMatch(/statement 1 of 5/);
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('succeeded');
+    expect((await rows('SELECT x FROM e4 ORDER BY x')).map((r) => r.x)).toEqual([1, 2]);
+  });
+
+  it('5. resolve --applied on a failed statement inside a transaction skips that one statement only', async () => {
+    const t = oneTask(
+      'mariadb',
+      'CREATE TABLE a5 (x INT PRIMARY KEY);\nSET AUTOCOMMIT=0;\nINSERT INTO a5 VALUES (1);\nINSERT INTO a5 VALUES (1);\nINSERT INTO a5 VALUES (3);\nCOMMIT;\n',
+    );
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('failed');
+    expect(await rows('SELECT x FROM a5')).toEqual([]); // the open transaction rolled back
+    const upgrade = await prepareRelease(t.dir, knex, t.state);
+    await upgrade.resolve(t.id, 'applied');
+    const status = await upgrade.status();
+    await upgrade.close();
+    expect(JSON.stringify(status)).toMatch(/statement 3 of 6 \(versions\/1\.1\.0\/t\.sql:3\) next/);
+    expect((await stepRecord(t.state))?.status).toBe('pending');
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('succeeded');
+    expect((await rows('SELECT x FROM a5 ORDER BY x')).map((r) => r.x)).toEqual([1, 3]);
+  });
+
+  it('6. a file that ends with work uncommitted is rolled back, reported, and not recorded as applied', async () => {
+    const t = oneTask('mariadb', 'CREATE TABLE u6 (x INT);\nSET AUTOCOMMIT=0;\nINSERT INTO u6 VALUES (1);\n');
+    const failed = await runOnce(t.dir, knex, t.state);
+    expect(failed.status).toBe('failed');
+    expect(failed.steps[0]?.error?.message).toMatch(
+      /ends inside a transaction that statement 3 .* opened and nothing commits/,
+    );
+    expect(await rows('SELECT x FROM u6')).toEqual([]);
+    t.edit('CREATE TABLE u6 (x INT);\nSET AUTOCOMMIT=0;\nINSERT INTO u6 VALUES (1);\nCOMMIT;\n');
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('succeeded');
+    expect((await rows('SELECT x FROM u6')).map((r) => r.x)).toEqual([1]);
+  });
+});
+
+describe.runIf(hasPostgres)('PostgreSQL: exact after a failure and a fix', () => {
+  let db: TestDatabase;
+  let knex: Knex;
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres', 'uk_resume');
+    knex = knexFactory(db.config);
+  });
+  afterAll(async () => {
+    await knex?.destroy();
+    await db?.drop();
+  });
+
+  it('3. COMMIT in the file: a failure after it keeps what it committed, and the re-run is not stuck', async () => {
+    const file = (bad: string) => `CREATE TABLE c1 (i int);\nCOMMIT;\nCREATE TABLE c2 (i int);\n${bad};\n`;
+    const t = oneTask('postgres', file('SELECT 1/0'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('failed');
+    t.edit(file('SELECT 1'));
+    const resumed = await runOnce(t.dir, knex, t.state);
+    expect(resumed.status, resumed.steps[0]?.error?.message).toBe('succeeded');
+    expect(await knex.schema.hasTable('c2')).toBe(true);
+  });
+
+  it('1. SET search_path survives a resume', async () => {
+    const file = (bad: string) =>
+      `CREATE SCHEMA r1;\nSET search_path TO r1;\nBEGIN;\nCREATE TABLE a (i int);\nCOMMIT;\n${bad};\nCREATE TABLE b (i int);\n`;
+    const t = oneTask('postgres', file('SELECT 1/0'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('failed');
+    t.edit(file('SELECT 1'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('succeeded');
+    const rows = (
+      await knex.raw(
+        "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'r1' ORDER BY 1",
+      )
+    ).rows;
+    expect(rows).toEqual([{ t: 'a' }, { t: 'b' }]);
+  });
+});

@@ -1,0 +1,20 @@
+// A sampled few of issue 15's failure trials on every dump (the soak runs them all).
+import { describe } from 'vitest';
+import { dumpFixtures, requireDump, requireService } from '../support/index.js';
+import { boundaries, failureTrials } from './failure-resume.js';
+
+const has = { mariadb: await requireService('mariadb'), postgres: await requireService('postgres') };
+
+for (const fixture of dumpFixtures) {
+  if (!has[fixture.engine] || !requireDump(fixture)) {
+    describe.skip(`${fixture.name}: failure trials (service or dump missing)`, () => {});
+    continue;
+  }
+  // Two boundaries of the interesting kinds and one other, chosen by a fixed seed.
+  const all = boundaries(fixture, 1, 14);
+  const picked = [
+    ...all.filter((t) => t.why !== 'sample').filter((_, i, a) => i === 0 || i === Math.floor(a.length / 2)),
+    ...all.filter((t) => t.why === 'sample').slice(0, 1),
+  ];
+  failureTrials(fixture, picked);
+}

@@ -1,0 +1,15 @@
+// The whole of issue 15's failure trials: a fault before every session statement and transaction
+// control of every dump, and 50 seeded others per file. `npm run test:soak`.
+import { describe } from 'vitest';
+import { boundaries, failureTrials } from '../oracle/failure-resume.js';
+import { dumpFixtures, requireDump, requireService } from '../support/index.js';
+
+const has = { mariadb: await requireService('mariadb'), postgres: await requireService('postgres') };
+
+for (const fixture of dumpFixtures) {
+  if (!has[fixture.engine] || !requireDump(fixture)) {
+    describe.skip(`${fixture.name}: failure trials (service or dump missing)`, () => {});
+    continue;
+  }
+  failureTrials(fixture, boundaries(fixture, 50, 2026));
+}
