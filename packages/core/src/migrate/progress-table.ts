@@ -96,7 +96,13 @@ export class ProgressRow {
       // make it again where it can be; with the database itself gone, the state store's copy is all.
       if (missingDatabase(error)) return;
       if (!missing(error)) throw error;
-      await this.#session.query(this.#createSql());
+      try {
+        await this.#session.query(this.#createSql());
+      } catch (again) {
+        // MariaDB says "no such table" for a table of a database that is gone, too.
+        if (missingDatabase(again)) return;
+        throw again;
+      }
       await this.#session.query(sql);
     }
   }
