@@ -28,7 +28,12 @@ export interface Trial {
 }
 
 /** The boundaries worth a trial: before every session statement and transaction control, and a seeded sample of the rest. */
-export function boundaries(fixture: DumpFixture, sample: number, seed: number): Trial[] {
+export function boundaries(
+  fixture: DumpFixture,
+  sample: number,
+  seed: number,
+  maxInteresting = Number.POSITIVE_INFINITY,
+): Trial[] {
   const dialect = fixture.engine === 'mariadb' ? 'mysql' : 'postgres';
   const out: Trial[] = [];
   let rng = seed;
@@ -39,6 +44,7 @@ export function boundaries(fixture: DumpFixture, sample: number, seed: number): 
   fixture.files.forEach((path, file) => {
     const statements = splitStatements(readFileSync(path, 'utf8'), dialect, basename(path));
     const others: Trial[] = [];
+    const interesting: Trial[] = [];
     statements.forEach((s, k) => {
       if (k === 0) return;
       const c = classifyStatement(s.sql, dialect);
@@ -50,9 +56,14 @@ export function boundaries(fixture: DumpFixture, sample: number, seed: number): 
           : previous.transactionControl
             ? `after ${previous.transactionControl}`
             : '');
-      if (why) out.push({ file, statement: k, why });
+      if (why) interesting.push({ file, statement: k, why });
       else others.push({ file, statement: k, why: 'sample' });
     });
+    // A mysqldump has a session statement around every table (539 in Dolibarr's): past the cap, a
+    // seeded sample of them.
+    while (interesting.length > maxInteresting)
+      interesting.splice(Math.floor(random() * interesting.length), 1);
+    out.push(...interesting);
     for (let i = 0; i < sample && others.length > 0; i++)
       out.push(others.splice(Math.floor(random() * others.length), 1)[0]!);
   });

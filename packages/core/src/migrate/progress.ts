@@ -50,20 +50,40 @@ export function parseProgress(text: string | undefined): StatementProgress | und
 
 /** The chain checkpoints of statements [0, next). */
 export function chainOf(statements: readonly Statement[], next: number): ChainCheckpoints {
-  const every = Math.max(1, Math.ceil(next / MAX_CHECKPOINTS));
-  const hashes: string[] = [];
-  let chain = '';
-  for (let k = 0; k < next; k++) {
-    chain = createHash('sha256')
-      .update(chain)
-      .update('\u0000')
-      .update(statements[k]?.sql ?? '')
-      .update('\u0000')
-      .update(statements[k]?.copyData ?? '')
-      .digest('hex');
-    if ((k + 1) % every === 0 || k === next - 1) hashes.push(chain.slice(0, 16));
+  return chainer(statements)(next);
+}
+
+const prefixes = new WeakMap<readonly Statement[], string[]>();
+
+/**
+ * Checkpoints for any `next` of one file, from prefix hashes computed once per file (saving after
+ * every statement must not rehash the whole prefix each time: that was quadratic).
+ */
+export function chainer(statements: readonly Statement[]): (next: number) => ChainCheckpoints {
+  let prefix = prefixes.get(statements);
+  if (!prefix) {
+    prefix = [];
+    let chain = '';
+    for (const statement of statements) {
+      chain = createHash('sha256')
+        .update(chain)
+        .update('\u0000')
+        .update(statement.sql)
+        .update('\u0000')
+        .update(statement.copyData ?? '')
+        .digest('hex');
+      prefix.push(chain.slice(0, 16));
+    }
+    prefixes.set(statements, prefix);
   }
-  return { every, hashes };
+  const hashes = prefix;
+  return (next) => {
+    const every = Math.max(1, Math.ceil(next / MAX_CHECKPOINTS));
+    const out: string[] = [];
+    for (let k = every - 1; k < next; k += every) out.push(hashes[k] ?? '');
+    if (next > 0 && next % every !== 0) out.push(hashes[next - 1] ?? '');
+    return { every, hashes: out };
+  };
 }
 
 /**

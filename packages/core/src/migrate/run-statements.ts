@@ -8,6 +8,7 @@ import { chainOf, firstChange, parseProgress, type StatementProgress } from './p
 import { ensureProgressTable, ProgressRow } from './progress-table.js';
 import { type Connection, isKnex, openSession, type TaskSession } from './session.js';
 import {
+  assignedSessionVariables,
   assignedUserVariables,
   type Baseline,
   baseline,
@@ -59,6 +60,15 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
     let progress = pickProgress(stored, mirrored);
     let seq = Math.max(stored?.seq ?? 0, mirrored?.seq ?? 0);
     const mirror = (p: StatementProgress) => ctx.saveProgress(JSON.stringify(p));
+    // The target's copy is the exact one; the state store's serves `status` and settles doubt, so
+    // routine progress is copied there at most once a second — a started mark, a failure and the
+    // end always are.
+    let mirroredAt = 0;
+    const mirrorSoon = async (p: StatementProgress) => {
+      if (row && performance.now() - mirroredAt < 1000) return;
+      mirroredAt = performance.now();
+      await mirror(p);
+    };
 
     if (progress.started !== undefined) {
       if (!task.idempotent) {
@@ -87,6 +97,7 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
     const base: Baseline = knexTarget ? await baseline(session) : {};
     let sessionNow: SessionState | undefined = progress.session;
     const userVariables = new Set(Object.keys(progress.session?.user ?? {}));
+    const sessionVariables = new Set(Object.keys(progress.session?.variables ?? {}));
     let locks = progress.session?.locks;
     const temporary = new Map<string, string>();
     if (progress.session) await restore(session, progress.session, progress.autocommit ?? true);
@@ -120,7 +131,7 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
     /** Progress written inside whatever transaction is open on the session (commits with it). */
     const writeInside = async (p: StatementProgress) => {
       await (await currentRow())?.write(p);
-      await mirror(p);
+      await mirrorSoon(p);
     };
     /** Progress written on its own, committed now (nothing of the file is open). */
     const writeAlone = async (p: StatementProgress) => {
@@ -227,13 +238,15 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
         follow(statement, c);
         if (needsCapture(c, statement)) sessionNow = await captureNow();
         switch (plan.kind) {
-          case 'alone':
+          case 'alone': {
+            const after = snapshot(k + 1);
             if (row) {
-              await row.write(snapshot(k + 1));
+              await row.write(after);
               await session.query('COMMIT');
             }
-            await mirror(snapshot(k + 1));
+            await mirrorSoon(after);
             break;
+          }
           case 'commits-before':
           case 'rolls-back-unit':
           case 'session':
@@ -281,6 +294,7 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
     function follow(statement: Statement, c: StatementClass): void {
       if (dialect !== 'mysql') return;
       for (const name of assignedUserVariables(statement.sql)) userVariables.add(name);
+      for (const name of assignedSessionVariables(statement.sql)) sessionVariables.add(name);
       if (c.keyword === 'LOCK' || /^\s*\/\*!\d*\s*LOCK\s+TABLES/i.test(statement.sql)) locks = statement.sql;
       if (c.keyword === 'UNLOCK' || /^\s*\/\*!\d*\s*UNLOCK\s+TABLES/i.test(statement.sql)) locks = undefined;
       const created = TEMPORARY.exec(statement.sql);
@@ -308,6 +322,7 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
         userVariables,
         locks,
         name ? `the temporary table ${name} (created at ${where}) is gone with the old session` : undefined,
+        sessionVariables,
       );
     }
   } finally {

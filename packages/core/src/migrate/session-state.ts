@@ -52,12 +52,46 @@ export async function baseline(session: TaskSession): Promise<Baseline> {
   return Object.fromEntries(await readVariables(session));
 }
 
-async function readVariables(session: TaskSession): Promise<Array<[string, string]>> {
+// The MySQL session state a dump or a migration changes, and that a resume must have back. Any other
+// variable a file SETs is added by name (see {@link assignedSessionVariables}). Reading these few is
+// one small SELECT; information_schema.SESSION_VARIABLES (≈650 rows) after every SET was the
+// slowest part of loading a mysqldump.
+const MYSQL_TRACKED = [
+  'sql_mode',
+  'character_set_client',
+  'character_set_connection',
+  'character_set_results',
+  'collation_connection',
+  'foreign_key_checks',
+  'unique_checks',
+  'time_zone',
+  'sql_notes',
+  'sql_quote_show_create',
+  'sql_safe_updates',
+  'sql_auto_is_null',
+  'big_tables',
+  'group_concat_max_len',
+  'max_statement_time',
+  'lock_wait_timeout',
+  'innodb_lock_wait_timeout',
+  'sql_select_limit',
+];
+
+async function readVariables(
+  session: TaskSession,
+  extra: Iterable<string> = [],
+): Promise<Array<[string, string]>> {
   if (session.dialect === 'mysql') {
-    const rows = (await session.query(
-      'SELECT VARIABLE_NAME AS n, VARIABLE_VALUE AS v FROM information_schema.SESSION_VARIABLES',
-    )) as Array<{ n: string; v: string | null }>;
-    return rows.map((r) => [r.n.toLowerCase(), r.v ?? '']);
+    const names = [...new Set([...MYSQL_TRACKED, ...extra])].filter(
+      (n) => /^[A-Za-z0-9_]+$/.test(n) && !VOLATILE.has(n),
+    );
+    const [row] = (await session
+      .query(`SELECT ${names.map((n, i) => `@@SESSION.${n} AS \`v${i}\``).join(', ')}`)
+      .catch(() => [{}])) as Array<Record<string, unknown>>;
+    return names.flatMap((n, i) => {
+      const value = row?.[`v${i}`];
+      return value === undefined ? [] : [[n, value === null ? '' : String(value)] as [string, string]];
+    });
   }
   if (session.dialect === 'postgres') {
     const rows = (await session.query(
@@ -71,6 +105,21 @@ async function readVariables(session: TaskSession): Promise<Array<[string, strin
   return [];
 }
 
+const SESSION_VARIABLE =
+  /(?:^|[\s,])(?:SESSION\s+|LOCAL\s+|@@SESSION\.|@@LOCAL\.)?([A-Za-z_][A-Za-z0-9_]*)\s*:?=/gi;
+
+/** Names of the session variables a MySQL SET statement assigns (not user variables). */
+export function assignedSessionVariables(sql: string): string[] {
+  const text = sql.replace(/^\s*\/\*!\d*\s*/, '').replace(/\*\/\s*$/, '');
+  if (!/^\s*SET\b/i.test(text)) return [];
+  const out: string[] = [];
+  for (const m of text.replace(/^\s*SET\s+/i, ' ').matchAll(SESSION_VARIABLE)) {
+    const name = (m[1] ?? '').toLowerCase();
+    if (name && !['names', 'global', 'session', 'local', 'character'].includes(name)) out.push(name);
+  }
+  return [...new Set(out)];
+}
+
 /** Reads the session after a statement that may have changed it. */
 export async function capture(
   session: TaskSession,
@@ -78,9 +127,10 @@ export async function capture(
   userVariables: ReadonlySet<string>,
   locks: string | undefined,
   temporary: string | undefined,
+  sessionVariables: Iterable<string> = [],
 ): Promise<SessionState> {
   const variables: Record<string, string> = {};
-  for (const [name, value] of await readVariables(session)) {
+  for (const [name, value] of await readVariables(session, sessionVariables)) {
     if (VOLATILE.has(name) || base[name] === value) continue;
     variables[name] = value;
   }
