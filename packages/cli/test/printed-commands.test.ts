@@ -3,7 +3,7 @@
 // A stand-in `upgradekit` first on PATH records the arguments it gets: they must be exactly the
 // ones meant, and nothing else may run. One decision is then pasted into the real command.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -118,6 +118,56 @@ export default { run() {
     expect(existsSync(join(root, 'pwned'))).toBe(false);
     const after = cli(['status', ...args], { cwd: root });
     expect(after.stdout).toMatch(/SUCCEEDED\s+preStart\s+dies_once \(version 1\.1\.0\)/);
+    const done = cli(['run', ...args], { cwd: root });
+    expect(done.status, done.stderr).toBe(0);
+    expect(existsSync(join(root, 'pwned'))).toBe(false);
+  });
+
+  it('an edited, partly applied SQL file: the printed restart command, pasted, starts it again', () => {
+    const root = mkdtempSync(join(tmpdir(), 'uk-paste-ed-'));
+    const file = (top: string, third: string) =>
+      `${top}CREATE TABLE a (id INTEGER);\nBEGIN TRANSACTION;\nCREATE TABLE b (id INTEGER);\n${third};\nCOMMIT;\n`;
+    writeTree(root, {
+      [CONFIG]: 'site: site-9\nassessment: { thresholds: { cpuIdlePercent: 0 } }\n',
+      [`${NASTY}/upgradekit.yaml`]:
+        'component: x\ndatasources:\n  main: { type: sqlite }\ndefaults: { datasource: main }\n',
+      [`${NASTY}/versions/1.1.0/tasks.yaml`]:
+        'tasks:\n  - { id: ed, kind: sql, stage: in_stop, file: t.sql, compatibleFrom: 1.0.0 }\n',
+      [`${NASTY}/versions/1.1.0/t.sql`]: file('', 'INSERT INTO nope VALUES (1)'),
+    });
+    const args = ['--config', CONFIG, '--release', NASTY, '--from', '1.0.0', '--to', '1.1.0'];
+    expect(cli(['run', ...args], { cwd: root }).status).toBe(1);
+    // A line added at the top shifts every statement: refused, not resumed by position.
+    writeFileSync(
+      join(root, NASTY, 'versions/1.1.0/t.sql'),
+      file('CREATE TABLE c (id INTEGER);\n', 'SELECT 1'),
+    );
+    const refused = cli(['run', ...args], { cwd: root });
+    expect(refused.status, refused.stderr).toBe(3);
+    expect(refused.stderr).toMatch(/changed before the point where it stopped/);
+    const restart = lineAt(refused.stderr, 'If you restored or cleaned up what ed did: ');
+    expect(paste(restart, root)).toEqual([
+      'resolve',
+      'ed',
+      '--restart',
+      '--release',
+      NASTY,
+      '--from',
+      '1.0.0',
+      '--to',
+      '1.1.0',
+      '--config',
+      CONFIG,
+    ]);
+    const from = lineAt(refused.stderr, 'Or, to continue at a statement you choose: ');
+    expect(paste(from, root)).toContain('--from-statement');
+    // The operator cleans up (drops what the first attempt made), then pastes the restart.
+    const real = onPath(`#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} "$@"\n`);
+    const env = { ...process.env, CI: 'true', NO_COLOR: '1', PATH: `${real}:${process.env.PATH}` };
+    rmSync(join(root, '.upgradekit/main.sqlite'));
+    const resolved = spawnSync('bash', ['-c', restart], { cwd: root, env, encoding: 'utf8' });
+    expect(resolved.status, resolved.stderr).toBe(0);
+    expect(resolved.stdout).toMatch(/ed: resolved as restart — saved progress dropped: statement 1 of 6/);
     const done = cli(['run', ...args], { cwd: root });
     expect(done.status, done.stderr).toBe(0);
     expect(existsSync(join(root, 'pwned'))).toBe(false);

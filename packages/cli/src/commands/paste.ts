@@ -36,12 +36,13 @@ export function resolveCommands(
     readonly config?: string;
     readonly site?: string;
   },
-): { applied: string; retry: string } {
-  const command = (decision: string) =>
+): { applied: string; retry: string; restart: string; from: (position: number) => string } {
+  const command = (decision: string, ...more: string[]) =>
     upgradekit([
       'resolve',
       step.id,
       decision,
+      ...more,
       ...(step.version ? ['--version', step.version] : []),
       ...(step.host ? ['--host', step.host] : []),
       '--release',
@@ -52,5 +53,10 @@ export function resolveCommands(
       flags.to,
       ...siteArgs(flags),
     ]);
-  return { applied: command('--applied'), retry: command('--retry') };
+  return {
+    applied: command('--applied'),
+    retry: command('--retry'),
+    restart: command('--restart'),
+    from: (position) => command('--from-statement', String(position)),
+  };
 }

@@ -79,7 +79,7 @@ function decisionLines(
   repeats: (step: StepResult) => boolean,
 ): string[] {
   return steps.flatMap((step) => {
-    const { applied, retry } = resolveCommands(
+    const { applied, retry, restart, from } = resolveCommands(
       {
         id: step.id,
         ...(step.host ? { host: step.host } : {}),
@@ -87,6 +87,20 @@ function decisionLines(
       },
       flags,
     );
+    // A step says which decisions fit (an edited file: start again, or continue at a statement).
+    const context = (step.error as { context?: { decisions?: unknown; next?: unknown } } | undefined)
+      ?.context;
+    const decisions = Array.isArray(context?.decisions)
+      ? (context.decisions as string[])
+      : ['applied', 'retry'];
+    if (decisions.includes('restart')) {
+      const position = typeof context?.next === 'number' ? context.next : 1;
+      return [
+        `If you restored or cleaned up what ${step.id} did: ${restart}`,
+        `Or, to continue at a statement you choose: ${from(position)}`,
+        'Then run again.',
+      ];
+    }
     return [`If ${step.id} took effect: ${applied}`, `If it did not: ${retry}`, 'Then run again.'];
   });
 }

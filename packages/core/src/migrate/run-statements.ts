@@ -89,8 +89,16 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
       await mirror(progress);
       throw new UpgradeKitError(
         ErrorCodes.IN_DOUBT,
-        `Task ${task.id}: cannot resume at statement ${progress.next + 1} of ${statements.length} (${file}:${statements[progress.next]?.line ?? '?'}): ${progress.session.unrestorable}, and a new session cannot have it back. Clean up, then start the file again: upgradekit resolve ${task.id} --restart`,
-        { context: { task: task.id, file, statement: progress.next + 1 } },
+        `Task ${task.id}: cannot resume at statement ${progress.next + 1} of ${statements.length} (${file}:${statements[progress.next]?.line ?? '?'}): ${progress.session.unrestorable}, and a new session cannot have it back. Clean up, then resolve the task to start the file again ("restart").`,
+        {
+          context: {
+            task: task.id,
+            file,
+            statement: progress.next + 1,
+            next: progress.next + 1,
+            decisions: ['restart', 'from'],
+          },
+        },
       );
     }
 
@@ -350,8 +358,16 @@ function inDoubt(task: Task, file: string, statements: readonly Statement[], k: 
         : 'MySQL/MariaDB';
   return new UpgradeKitError(
     ErrorCodes.IN_DOUBT,
-    `Task ${task.id}: statement ${k + 1} of ${statements.length} (${file}:${statements[k]?.line ?? '?'}) was running when the upgrade was interrupted, and ${engine} commits it on its own, so it may or may not have taken effect. Check it, then resolve: "applied" continues with statement ${k + 2}, "retry" runs statement ${k + 1} again (upgradekit resolve ${task.id} --applied|--retry).`,
-    { context: { task: task.id, statement: k + 1, file, line: statements[k]?.line } },
+    `Task ${task.id}: statement ${k + 1} of ${statements.length} (${file}:${statements[k]?.line ?? '?'}) was running when the upgrade was interrupted, and ${engine} commits it on its own, so it may or may not have taken effect. Check it, then resolve the task: "applied" continues with statement ${k + 2}, "retry" runs statement ${k + 1} again.`,
+    {
+      context: {
+        task: task.id,
+        statement: k + 1,
+        file,
+        line: statements[k]?.line,
+        decisions: ['applied', 'retry'],
+      },
+    },
   );
 }
 
@@ -369,7 +385,7 @@ function edited(
       : `one of statements ${changed.from + 1}–${changed.to + 1} (from ${file}:${statements[changed.from]?.line ?? '?'})`;
   return new UpgradeKitError(
     ErrorCodes.IN_DOUBT,
-    `Task ${task.id}: ${file} changed before the point where it stopped (statement ${next + 1}): ${which} is not what ran. Nothing was run. If you restored or cleaned up, start the file again (upgradekit resolve ${task.id} --restart), or say where to continue (upgradekit resolve ${task.id} --from-statement N).`,
+    `Task ${task.id}: ${file} changed before the point where it stopped (statement ${next + 1}): ${which} is not what ran. Nothing was run. If you restored or cleaned up, resolve the task to start the file again ("restart"), or to continue at a statement you name ("from statement N").`,
     {
       context: {
         task: task.id,
@@ -377,6 +393,7 @@ function edited(
         statement: changed.from + 1,
         line: statements[changed.from]?.line,
         next: next + 1,
+        decisions: ['restart', 'from'],
       },
     },
   );

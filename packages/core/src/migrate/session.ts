@@ -251,7 +251,12 @@ async function sqliteSession(knex: Knex, shared: boolean): Promise<TaskSession> 
     // better-sqlite3 runs statements synchronously: there is nothing in flight to cancel.
     cancel: async () => {},
     execute: async (statement) => run(statement.sql),
-    query: async (sql) => raw.prepare(sql).all(),
+    query: async (sql) => {
+      const statement = raw.prepare(sql);
+      if (statement.reader) return statement.all();
+      statement.run();
+      return [];
+    },
     transaction: inTransaction(knex, raw),
     close: async () => {
       if (shared) await client.releaseConnection(raw);
