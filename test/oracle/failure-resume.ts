@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { classifyStatement, splitStatements } from '@upgradekit/core';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runOnce, writeRelease } from '../../packages/core/test/migrate/support.js';
+import { prepareRelease, runOnce, writeRelease } from '../../packages/core/test/migrate/support.js';
 import {
   createTestDatabase,
   type DumpFixture,
@@ -86,47 +86,51 @@ export function failureTrials(fixture: DumpFixture, trials: readonly Trial[]): v
     }, 120_000);
     afterAll(() => oracleDb?.drop());
 
-    // Known gap, left open on issue 15: sakila's schema file drops and recreates its own database
-    // (the datasource's), and a resume across that does not yet converge. The test says so.
-    const known = fixture.name === 'sakila';
     for (const trial of trials) {
-      (known ? it.fails : it)(
-        `${known ? 'KNOWN GAP (a file that drops its own database): ' : ''}fault before statement ${trial.statement + 1} of ${basename(fixture.files[trial.file]!)} (${trial.why})`,
-        async () => {
-          const db = await createTestDatabase(fixture.engine, 'trial');
-          const knex = knexFactory(db.config);
-          try {
-            const files = await fixtureFiles(fixture, db.name, mkdtempSync(join(tmpdir(), 'uk-trial-')));
-            const sources = files.map((f) => readFileSync(f, 'utf8'));
-            const target = sources[trial.file]!;
-            const line = splitStatements(target, dialect, 'f')[trial.statement]!.line;
-            const lines = target.split('\n');
-            const faulty = [...lines.slice(0, line - 1), fault, ...lines.slice(line - 1)].join('\n');
-            const release = (which: number, text: string) =>
-              Object.fromEntries(sources.map((s, i) => [`versions/1.1.0/f${i}.sql`, i === which ? text : s]));
-            const tasks = `tasks:\n${sources.map((_, i) => `  - { id: f${i}, kind: sql, stage: in_stop, file: f${i}.sql }`).join('\n')}\n`;
-            const type = fixture.engine === 'mariadb' ? 'mariadb' : 'postgres';
-            const dir = writeRelease(
-              mkdtempSync(join(tmpdir(), 'uk-trial-rel-')),
-              type,
-              release(trial.file, faulty),
-              tasks,
-            );
-            const state = { filename: join(dir, 'state.sqlite') };
-            const failed = await runOnce(dir, knex, state);
-            expect(failed.status).toBe('failed');
-            writeFileSync(join(dir, `versions/1.1.0/f${trial.file}.sql`), target);
-            const resumed = await runOnce(dir, knex, state);
-            const bad = resumed.steps.find((s) => s.error)?.error;
-            expect(resumed.status, `${bad?.message}\n${bad?.stack}`).toBe('succeeded');
-            expect(diffSnapshots(oracle, await snapshot(fixture.engine, db.name))).toEqual([]);
-          } finally {
-            await knex.destroy();
-            await db.drop();
-          }
-        },
-        120_000,
-      );
+      it(`fault before statement ${trial.statement + 1} of ${basename(fixture.files[trial.file]!)} (${trial.why})`, async () => {
+        const db = await createTestDatabase(fixture.engine, 'trial');
+        const knex = knexFactory(db.config);
+        try {
+          const files = await fixtureFiles(fixture, db.name, mkdtempSync(join(tmpdir(), 'uk-trial-')));
+          const sources = files.map((f) => readFileSync(f, 'utf8'));
+          const target = sources[trial.file]!;
+          const line = splitStatements(target, dialect, 'f')[trial.statement]!.line;
+          const lines = target.split('\n');
+          const faulty = [...lines.slice(0, line - 1), fault, ...lines.slice(line - 1)].join('\n');
+          const release = (which: number, text: string) =>
+            Object.fromEntries(sources.map((s, i) => [`versions/1.1.0/f${i}.sql`, i === which ? text : s]));
+          const tasks = `tasks:\n${sources.map((_, i) => `  - { id: f${i}, kind: sql, stage: in_stop, file: f${i}.sql }`).join('\n')}\n`;
+          const type = fixture.engine === 'mariadb' ? 'mariadb' : 'postgres';
+          const dir = writeRelease(
+            mkdtempSync(join(tmpdir(), 'uk-trial-rel-')),
+            type,
+            release(trial.file, faulty),
+            tasks,
+          );
+          const state = { filename: join(dir, 'state.sqlite') };
+          const failed = await runOnce(dir, knex, state);
+          expect(failed.status).toBe('failed');
+          // What status says after each step of the sequence: the failed task, then done.
+          const statusOf = async () => {
+            const upgrade = await prepareRelease(dir, knex, state);
+            try {
+              return (await upgrade.status()).steps.find((s) => s.id === `f${trial.file}`);
+            } finally {
+              await upgrade.close();
+            }
+          };
+          expect((await statusOf())?.status).toBe('failed');
+          writeFileSync(join(dir, `versions/1.1.0/f${trial.file}.sql`), target);
+          const resumed = await runOnce(dir, knex, state);
+          const bad = resumed.steps.find((s) => s.error)?.error;
+          expect(resumed.status, `${bad?.message}\n${bad?.stack}`).toBe('succeeded');
+          expect((await statusOf())?.status).toBe('succeeded');
+          expect(diffSnapshots(oracle, await snapshot(fixture.engine, db.name))).toEqual([]);
+        } finally {
+          await knex.destroy();
+          await db.drop();
+        }
+      }, 120_000);
     }
   });
 }

@@ -47,7 +47,10 @@ export class UnitTracker {
     }
     if ((mysql && c.commitsImplicitly) || c.noTransactionBlock)
       return { kind: 'commits-before', opensUnit: false };
-    if (open || this.inTransaction || !this.autocommit) return { kind: 'in-unit' };
+    if (open || this.inTransaction) return { kind: 'in-unit' };
+    // With autocommit off, a statement that only sets the session (SET, USE) starts no
+    // transaction: the server opens one at the first statement that touches a table.
+    if (!this.autocommit) return sessionOnly(c) ? { kind: 'session' } : { kind: 'in-unit' };
     return { kind: 'alone' };
   }
 
@@ -83,6 +86,10 @@ export class UnitTracker {
   failed(plan: StatementPlan): void {
     if (plan.kind === 'commits-before') this.unitStart = undefined;
   }
+}
+
+function sessionOnly(c: StatementClass): boolean {
+  return c.keyword === 'USE' || (c.keyword === 'SET' && c.changesSession);
 }
 
 /**
