@@ -154,6 +154,20 @@ describe.runIf(hasMariaDB)('MariaDB: exact after a failure and a fix', () => {
     expect((await rows('SELECT x FROM a5 ORDER BY x')).map((r) => r.x)).toEqual([1, 3]);
   });
 
+  it('1b. a resume past a temporary table is refused with the reason: a new session cannot have it back', async () => {
+    const file = (typo: string) =>
+      `CREATE TABLE keep1 (x INT);\nCREATE TEMPORARY TABLE tt (x INT);\nINSERT INTO tt VALUES (1);\n${typo};\nINSERT INTO keep1 SELECT x FROM tt;\n`;
+    const t = oneTask('mariadb', file('SELEC 1'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('failed');
+    t.edit(file('SELECT 1'));
+    const refused = await runOnce(t.dir, knex, t.state);
+    expect(refused.status).toBe('needs-decision');
+    expect(refused.steps[0]?.error?.message).toMatch(
+      /cannot resume at statement 4 of 5 .*the temporary table tt \(created at versions\/1\.1\.0\/t\.sql:2\) is gone with the old session/,
+    );
+    expect(await rows('SELECT x FROM keep1')).toEqual([]);
+  });
+
   it('6. a file that ends with work uncommitted is rolled back, reported, and not recorded as applied', async () => {
     const t = oneTask('mariadb', 'CREATE TABLE u6 (x INT);\nSET AUTOCOMMIT=0;\nINSERT INTO u6 VALUES (1);\n');
     const failed = await runOnce(t.dir, knex, t.state);
