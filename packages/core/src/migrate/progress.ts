@@ -149,7 +149,8 @@ export function resolveStatementProgress(
   const subject = started ?? failed;
   if (decision.kind === 'retry') {
     const skip = (progress.skip ?? []).filter((k) => k !== subject);
-    const next = started ?? progress.next;
+    // A statement that commits on its own runs again; an in-doubt COMMIT reruns its whole unit.
+    const next = progress.next;
     return {
       progress: { ...rest, next, seq, decided: true, ...(skip.length ? { skip } : { skip: [] }) },
       done: false,

@@ -34,6 +34,8 @@ export interface StatementsInput {
 
 const TEMPORARY =
   /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:GLOBAL\s+|LOCAL\s+)?TEMP(?:ORARY)?\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([`"]?[\w$.]+[`"]?)/i;
+const PREPARE = /^\s*PREPARE\s+`?(\w+)`?\s+FROM\b/i;
+const DEALLOCATE = /^\s*(?:DEALLOCATE|DROP)\s+PREPARE\s+`?(\w+)`?/i;
 const DROP_TABLE = /^\s*DROP\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+EXISTS\s+)?([\s\S]+)$/i;
 
 /**
@@ -45,14 +47,18 @@ const DROP_TABLE = /^\s*DROP\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+EXISTS\s+)?([\s\
  */
 export async function runStatements(ctx: StepContext, input: StatementsInput): Promise<void> {
   const { task, file, dialect, statements, classes } = input;
-  const session = await openSession(input.connection);
+  // SQLite holding the state in the same file has one writer: share the pool's connection.
+  const shared = input.dialect === 'sqlite' && input.connection === ctx.stateKnex;
+  const session = await openSession(input.connection, { shared });
   const knexTarget = isKnex(input.connection) ? input.connection : undefined;
   let side: { session: TaskSession; row: ProgressRow } | undefined;
   try {
     let row: ProgressRow | undefined;
     let stored: StatementProgress | undefined;
     if (knexTarget) {
-      await ensureProgressTable(knexTarget as Knex, session.schema);
+      // A file that dropped the datasource's database leaves the pool nothing to connect to: the
+      // row makes its table itself once the database is back.
+      await ensureProgressTable(knexTarget as Knex, session.schema).catch(() => {});
       row = new ProgressRow(session, input.key);
       stored = parseProgress(await row.read());
     }
@@ -60,6 +66,13 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
     let progress = pickProgress(stored, mirrored);
     let seq = Math.max(stored?.seq ?? 0, mirrored?.seq ?? 0);
     const mirror = (p: StatementProgress) => ctx.saveProgress(JSON.stringify(p));
+    if (progress.decided) {
+      // An operator's decision, taken now: it becomes the target's copy, and is not taken twice.
+      const { decided: _taken, ...rest } = progress;
+      progress = { ...rest, seq: ++seq };
+      await row?.write(progress);
+      await mirror(progress);
+    }
     // The target's copy is the exact one; the state store's serves `status` and settles doubt, so
     // routine progress is copied there at most once a second — a started mark, a failure and the
     // end always are.
@@ -75,8 +88,8 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
         await mirror(progress);
         throw inDoubt(task, file, statements, progress.started, dialect);
       }
-      const { started, ...rest } = progress;
-      progress = { ...rest, next: started };
+      const { started: _started, ...rest } = progress;
+      progress = rest;
     }
     if (progress.next > 0 && progress.chain) {
       const changed = firstChange(progress.chain, statements, progress.next);
@@ -137,9 +150,9 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
     const currentRow = async () => (locked() ? await sideRow() : row);
 
     /** Progress written inside whatever transaction is open on the session (commits with it). */
+    /** Written in the open transaction: copied to the state store only once that commits. */
     const writeInside = async (p: StatementProgress) => {
       await (await currentRow())?.write(p);
-      await mirrorSoon(p);
     };
     /** Progress written on its own, committed now (nothing of the file is open). */
     const writeAlone = async (p: StatementProgress) => {
@@ -180,8 +193,15 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
         ctx.signal.throwIfAborted();
         const statement = statements[k]!;
         const c = classes[k]!;
+        // What the classifier cannot see into — a prepared statement, a procedure, a compound block,
+        // autocommit set from a variable; PostgreSQL's CALL and DO, which may COMMIT and so refuse
+        // the runner's own BEGIN — runs unwrapped, marked, and the server says afterwards whether a
+        // transaction is open.
+        const opaque = opaqueStatement(statement, c, dialect);
         const plan: StatementPlan =
-          dialect === 'clickhouse' ? { kind: 'commits-before', opensUnit: false } : tracker.plan(k, c);
+          dialect === 'clickhouse' || opaque
+            ? { kind: 'commits-before', opensUnit: false }
+            : tracker.plan(k, c);
         if (tracker.unitStart === undefined && plan.kind !== 'alone' && plan.kind !== 'session') {
           sessionAtUnit = sessionNow;
           autocommitAtUnit = tracker.autocommit;
@@ -193,15 +213,32 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
         }
         let result: unknown;
         if (locked()) {
-          const before = snapshot(k, { started: k });
-          await (await sideRow()).write(before);
-          await mirror(before);
+          // Under LOCK TABLES progress goes through a second session, so it cannot commit with the
+          // work. A statement that commits (autocommit, DDL, COMMIT) is marked `started` first and
+          // is in doubt if the process dies while it runs; one inside an open transaction is not:
+          // a crash rolls its unit back, and the resume point stays the unit's first statement.
+          const commits =
+            plan.kind === 'alone' || plan.kind === 'commits-before' || plan.kind === 'commits-unit';
+          if (commits) {
+            const before = snapshot(tracker.committedUpTo(k), { started: k });
+            await (await sideRow()).write(before);
+            await mirror(before);
+          }
           try {
             result = await input.execute(ctx, session, statement);
           } catch (error) {
-            const after = snapshot(tracker.committedUpTo(k), { failed: k });
-            await (await sideRow()).write(after).catch(() => {});
-            await mirror(after).catch(() => {});
+            if (!ctx.signal.aborted) {
+              if (tracker.unitStart !== undefined || plan.kind === 'in-unit') {
+                await session.query('ROLLBACK').catch(() => {});
+                sessionNow = sessionAtUnit;
+                tracker.autocommit = autocommitAtUnit;
+              }
+              const after = snapshot(tracker.committedUpTo(k), { failed: k });
+              tracker.unitStart = undefined;
+              tracker.inTransaction = false;
+              await (await sideRow()).write(after).catch(() => {});
+              await mirror(after).catch(() => {});
+            }
             throw error;
           }
           tracker.ran(k, c, plan);
@@ -231,9 +268,16 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
               result = await input.execute(ctx, session, statement);
               break;
             case 'commits-before':
-              // Marked before it runs: a crash now leaves exactly this statement in doubt.
-              if (row) await row.write(snapshot(k, { started: k }));
-              await mirror({ ...snapshot(k), started: k });
+              if ('opensUnit' in plan && plan.opensUnit) {
+                // MySQL's BEGIN inside a transaction commits it, progress included, and starts the
+                // next unit: nothing of its own can be in doubt.
+                await writeInside(snapshot(k));
+              } else {
+                // Marked before it runs: a crash now leaves exactly this statement in doubt.
+                const mark = snapshot(k, { started: k });
+                if (row) await row.write(mark);
+                await mirror(mark);
+              }
               result = await input.execute(ctx, session, statement);
               break;
             default:
@@ -243,8 +287,9 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
           await fail(k, error, plan);
         }
         tracker.ran(k, c, plan);
+        if (opaque && dialect === 'mysql') await syncTracker(k);
         follow(statement, c);
-        if (needsCapture(c, statement)) sessionNow = await captureNow();
+        if (needsCapture(c, statement) || opaque) sessionNow = await captureNow();
         switch (plan.kind) {
           case 'alone': {
             const after = snapshot(k + 1);
@@ -259,6 +304,10 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
           case 'rolls-back-unit':
           case 'session':
             if (tracker.unitStart === undefined) await writeAlone(snapshot(k + 1));
+            break;
+          case 'commits-unit':
+            // Committed now: the state store may hear of it.
+            await mirrorSoon(snapshot(k + 1));
             break;
           default:
             break;
@@ -290,11 +339,12 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
           undefined,
         );
       }
+      // The state store hears first: a crash between the two leaves both saying "all done".
+      await mirror(snapshot(statements.length));
       if (row) {
         await row.remove();
         if (!tracker.autocommit) await session.query('COMMIT');
       }
-      await mirror(snapshot(statements.length));
     } finally {
       tracking?.end();
     }
@@ -306,10 +356,31 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
       if (c.keyword === 'LOCK' || /^\s*\/\*!\d*\s*LOCK\s+TABLES/i.test(statement.sql)) locks = statement.sql;
       if (c.keyword === 'UNLOCK' || /^\s*\/\*!\d*\s*UNLOCK\s+TABLES/i.test(statement.sql)) locks = undefined;
       const created = TEMPORARY.exec(statement.sql);
-      if (created?.[1]) temporary.set(created[1].replace(/[`"]/g, ''), `${file}:${statement.line}`);
+      if (created?.[1]) {
+        const name = created[1].replace(/[`"]/g, '');
+        temporary.set(name, `the temporary table ${name} (created at ${file}:${statement.line})`);
+      }
+      const prepared = PREPARE.exec(statement.sql);
+      if (prepared?.[1]) {
+        temporary.set(
+          `prepare:${prepared[1]}`,
+          `the prepared statement ${prepared[1]} (${file}:${statement.line})`,
+        );
+      }
+      const deallocated = DEALLOCATE.exec(statement.sql);
+      if (deallocated?.[1]) temporary.delete(`prepare:${deallocated[1]}`);
       const dropped = DROP_TABLE.exec(statement.sql);
       if (dropped?.[1])
         for (const name of dropped[1].split(',')) temporary.delete(name.trim().replace(/[`"]/g, ''));
+    }
+    async function syncTracker(k: number): Promise<void> {
+      const [state] = (await session.query('SELECT @@autocommit AS a, @@in_transaction AS t')) as Array<{
+        a: number | string;
+        t: number | string;
+      }>;
+      tracker.autocommit = Number(state?.a) === 1;
+      // Work the statement left open belongs to a unit that starts with it: a failure re-runs it.
+      if (Number(state?.t) === 1) tracker.unitStart ??= k;
     }
     function needsCapture(c: StatementClass, statement: Statement): boolean {
       if (!knexTarget) return false;
@@ -318,18 +389,22 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
         c.keyword === 'USE' ||
         c.transactionControl === 'autocommit-off' ||
         c.transactionControl === 'autocommit-on' ||
+        // SET LOCAL (and a SET a ROLLBACK undoes) ends with the transaction.
+        c.transactionControl === 'commit' ||
+        c.transactionControl === 'rollback' ||
+        c.transactionControl === 'rollback-to' ||
         assignedUserVariables(statement.sql).length > 0 ||
         /LOCK\s+TABLES|TEMPORARY/i.test(statement.sql)
       );
     }
     async function captureNow(): Promise<SessionState> {
-      const [name, where] = [...temporary.entries()][0] ?? [];
+      const [what] = [...temporary.values()];
       return capture(
         session,
         base,
         userVariables,
         locks,
-        name ? `the temporary table ${name} (created at ${where}) is gone with the old session` : undefined,
+        what ? `${what} is gone with the old session` : undefined,
         sessionVariables,
       );
     }
@@ -340,13 +415,18 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
 }
 
 /** The newer of the target's copy (exact for committed work) and the state store's (an operator's decision wins). */
+/**
+ * The target's copy commits with the work, so it is the truth about what committed; the state
+ * store's copy can be ahead of it (written, then the commit never came) or behind it (copied at
+ * most once a second). The state store's wins only when it carries an operator's decision, which
+ * is taken once and then written to the target.
+ */
 function pickProgress(
   stored: StatementProgress | undefined,
   mirrored: StatementProgress | undefined,
 ): StatementProgress {
-  if (mirrored?.decided && mirrored.seq >= (stored?.seq ?? -1)) return mirrored;
-  if (stored && (!mirrored || stored.seq >= mirrored.seq)) return stored;
-  return mirrored ?? { next: 0, seq: 0 };
+  if (mirrored?.decided) return mirrored;
+  return stored ?? mirrored ?? { next: 0, seq: 0 };
 }
 
 function inDoubt(task: Task, file: string, statements: readonly Statement[], k: number, dialect: SqlDialect) {
@@ -396,5 +476,16 @@ function edited(
         decisions: ['restart', 'from'],
       },
     },
+  );
+}
+
+function opaqueStatement(statement: Statement, c: StatementClass, dialect: SqlDialect): boolean {
+  if (dialect === 'postgres') return c.keyword === 'CALL' || c.keyword === 'DO';
+  if (dialect !== 'mysql') return false;
+  return (
+    c.keyword === 'EXECUTE' ||
+    c.keyword === 'CALL' ||
+    /^\s*BEGIN\s+NOT\s+ATOMIC\b/i.test(statement.sql) ||
+    /\bautocommit\s*:?=\s*[@(]/i.test(statement.sql)
   );
 }

@@ -170,9 +170,11 @@ export async function restore(session: TaskSession, state: SessionState, autocom
     /^-?\d+(\.\d+)?$/.test(value) ? value : `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
   if (session.dialect === 'mysql') {
     if (state.database) await session.query(`USE \`${state.database.replace(/`/g, '``')}\``);
+    // User variables first: their literals are read with a fresh session's sql_mode, before a
+    // restored NO_BACKSLASH_ESCAPES or ANSI_QUOTES could change how they read.
     const sets = [
-      ...Object.entries(state.variables).map(([n, v]) => `SESSION ${n} = ${literal(v)}`),
       ...Object.entries(state.user).map(([n, v]) => `@\`${n.replace(/`/g, '``')}\` = ${v}`),
+      ...Object.entries(state.variables).map(([n, v]) => `SESSION ${n} = ${literal(v)}`),
     ];
     // One SET per variable: a value the server refuses names itself.
     for (const set of sets) await session.query(`SET ${set}`);

@@ -168,6 +168,31 @@ describe.runIf(hasMariaDB)('MariaDB: exact after a failure and a fix', () => {
     expect(await rows('SELECT x FROM keep1')).toEqual([]);
   });
 
+  it('autocommit set back from a variable (SET autocommit = @old): the server says what is open; a clean run succeeds', async () => {
+    const t = oneTask(
+      'mariadb',
+      'CREATE TABLE d7 (x INT);\nSET @old = @@autocommit;\nSET autocommit = 0;\nINSERT INTO d7 VALUES (1);\nCOMMIT;\nSET autocommit = @old;\nINSERT INTO d7 VALUES (2);\n',
+    );
+    const result = await runOnce(t.dir, knex, t.state);
+    expect(result.status, result.steps[0]?.error?.message).toBe('succeeded');
+    expect((await rows('SELECT x FROM d7 ORDER BY x')).map((r) => r.x)).toEqual([1, 2]);
+  });
+
+  it('a state-store copy ahead of the target (written, and the commit never came) does not win', async () => {
+    const file = (typo: string) =>
+      `CREATE TABLE w8 (x INT);\nSET AUTOCOMMIT=0;\nINSERT INTO w8 VALUES (1);\n${typo};\nINSERT INTO w8 VALUES (2);\nCOMMIT;\n`;
+    const t = oneTask('mariadb', file('SELEC 1'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('failed');
+    // What a crash at the COMMIT could leave in the state store: a copy that says the unit is done.
+    const store = await StateStore.open(t.state);
+    const key = { component: 'orders', site: 's1', host: '', taskVersion: '1.1.0', taskId: t.id };
+    await store.saveProgress(key, JSON.stringify({ next: 6, seq: 999 }));
+    await store.close();
+    t.edit(file('SELECT 1'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('succeeded');
+    expect((await rows('SELECT x FROM w8 ORDER BY x')).map((r) => r.x)).toEqual([1, 2]);
+  });
+
   it('6. a file that ends with work uncommitted is rolled back, reported, and not recorded as applied', async () => {
     const t = oneTask('mariadb', 'CREATE TABLE u6 (x INT);\nSET AUTOCOMMIT=0;\nINSERT INTO u6 VALUES (1);\n');
     const failed = await runOnce(t.dir, knex, t.state);
