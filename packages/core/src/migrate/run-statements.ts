@@ -115,7 +115,7 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
       );
     }
 
-    const base: Baseline = knexTarget ? await baseline(session) : {};
+    const base: Baseline = knexTarget || dialect === 'clickhouse' ? await baseline(session) : {};
     let sessionNow: SessionState | undefined = progress.session;
     const userVariables = new Set(Object.keys(progress.session?.user ?? {}));
     const sessionVariables = new Set(Object.keys(progress.session?.variables ?? {}));
@@ -383,6 +383,7 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
       if (Number(state?.t) === 1) tracker.unitStart ??= k;
     }
     function needsCapture(c: StatementClass, statement: Statement): boolean {
+      if (dialect === 'clickhouse') return c.keyword === 'USE' || c.keyword === 'SET';
       if (!knexTarget) return false;
       return (
         c.changesSession ||

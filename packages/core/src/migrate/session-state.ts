@@ -14,6 +14,8 @@ export interface SessionState {
   readonly variables: Readonly<Record<string, string>>;
   /** MySQL user variables, as SQL literals. */
   readonly user: Readonly<Record<string, string>>;
+  /** PostgreSQL: the role a `SET ROLE` made current. */
+  readonly role?: string;
   /** The `LOCK TABLES …` statement in force, to take the same locks again. */
   readonly locks?: string;
   /** Why this session cannot be rebuilt (a temporary table holds data), if it cannot. */
@@ -93,6 +95,15 @@ async function readVariables(
       return value === undefined ? [] : [[n, value === null ? '' : String(value)] as [string, string]];
     });
   }
+  if (session.dialect === 'clickhouse') {
+    const rows = (await session.query(
+      'SELECT name AS n, value AS v FROM system.settings WHERE changed',
+    )) as Array<{
+      n: string;
+      v: string | null;
+    }>;
+    return rows.map((r) => [r.n, r.v ?? '']);
+  }
   if (session.dialect === 'postgres') {
     const rows = (await session.query(
       "SELECT name AS n, setting AS v FROM pg_settings WHERE context IN ('user', 'superuser')",
@@ -136,6 +147,18 @@ export async function capture(
   }
   const user: Record<string, string> = {};
   let database: string | undefined;
+  let role: string | undefined;
+  if (session.dialect === 'clickhouse') {
+    const [row] = (await session.query('SELECT currentDatabase() AS db')) as Array<{ db?: string }>;
+    database = row?.db;
+  }
+  if (session.dialect === 'postgres') {
+    const [row] = (await session.query('SELECT current_user AS cu, session_user AS su')) as Array<{
+      cu: string;
+      su: string;
+    }>;
+    if (row && row.cu !== row.su) role = row.cu;
+  }
   if (session.dialect === 'mysql') {
     const names = [...userVariables];
     const v = (n: string) => `@\`${n.replace(/`/g, '``')}\``;
@@ -157,6 +180,7 @@ export async function capture(
   }
   return {
     ...(database !== undefined ? { database } : {}),
+    ...(role !== undefined ? { role } : {}),
     variables,
     user,
     ...(locks ? { locks } : {}),
@@ -185,6 +209,16 @@ export async function restore(session: TaskSession, state: SessionState, autocom
   if (session.dialect === 'postgres') {
     for (const [n, v] of Object.entries(state.variables)) {
       await session.query(`SELECT pg_catalog.set_config('${n.replace(/'/g, "''")}', ${pgLiteral(v)}, false)`);
+    }
+    if (state.role) await session.query(`SET ROLE "${state.role.replace(/"/g, '""')}"`);
+    return;
+  }
+  if (session.dialect === 'clickhouse') {
+    // Statements, not queries: USE and SET return no rows for a FORMAT to apply to.
+    if (state.database) await session.execute({ sql: `USE \`${state.database.replace(/`/g, '\\`')}\`` });
+    for (const [n, v] of Object.entries(state.variables)) {
+      if (!/^[A-Za-z0-9_]+$/.test(n)) continue;
+      await session.execute({ sql: `SET ${n} = ${literal(v)}` });
     }
   }
 }

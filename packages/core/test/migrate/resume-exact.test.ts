@@ -5,13 +5,23 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type StateOptions, StateStore } from '@upgradekit/core';
+import { createClient } from '@clickhouse/client';
+import { type Connection, type StateOptions, StateStore } from '@upgradekit/core';
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from '../../../../test/support/index.js';
+import {
+  createTestDatabase,
+  requireService,
+  settings,
+  type TestDatabase,
+} from '../../../../test/support/index.js';
 import { prepareRelease, runOnce, writeRelease } from './support.js';
 
-const [hasMariaDB, hasPostgres] = await Promise.all([requireService('mariadb'), requireService('postgres')]);
+const [hasMariaDB, hasPostgres, hasClickHouse] = await Promise.all([
+  requireService('mariadb'),
+  requireService('postgres'),
+  requireService('clickhouse'),
+]);
 
 /** A release with one task `t` running `t.sql`; returns the directory and a way to rewrite the file. */
 let tasks = 0;
@@ -242,5 +252,40 @@ describe.runIf(hasPostgres)('PostgreSQL: exact after a failure and a fix', () =>
       )
     ).rows;
     expect(rows).toEqual([{ t: 'a' }, { t: 'b' }]);
+  });
+});
+
+describe.runIf(hasClickHouse)('ClickHouse: the session comes back on resume', () => {
+  const database = `uk_resume_${Date.now().toString(36)}`;
+  const admin = createClient(settings.clickhouse);
+  afterAll(async () => {
+    await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await admin.close();
+  });
+
+  it('a SET holds after a failure and a fix, as in one clickhouse-client session', async () => {
+    await admin.command({ query: `CREATE DATABASE ${database}` });
+    const client = createClient({ ...settings.clickhouse, database });
+    const threads = (table: string) =>
+      `CREATE TABLE ${table} ENGINE = Memory AS SELECT toUInt64(value) AS v FROM system.settings WHERE name = 'max_threads'`;
+    const file = (bad: string) => `SET max_threads = 3;\n${threads('c1')};\n${bad};\n${threads('c2')};\n`;
+    const dir = writeRelease(
+      mkdtempSync(join(tmpdir(), 'uk-resume-ch-')),
+      'clickhouse',
+      { 'versions/1.1.0/t.sql': file('SELECT nope_column') },
+      'tasks:\n  - { id: ch, kind: clickhouse, stage: in_stop, file: t.sql }\n',
+    );
+    const state = { filename: join(dir, 'state.sqlite') };
+    expect((await runOnce(dir, client as unknown as Connection, state)).status).toBe('failed');
+    writeFileSync(join(dir, 'versions/1.1.0/t.sql'), file('SELECT 1'));
+    const resumed = await runOnce(dir, client as unknown as Connection, state);
+    expect(resumed.status, resumed.steps[0]?.error?.message).toBe('succeeded');
+    for (const table of ['c1', 'c2']) {
+      const [row] = (await (
+        await client.query({ query: `SELECT v FROM ${table}`, format: 'JSONEachRow' })
+      ).json()) as Array<{ v: string }>;
+      expect(Number(row?.v), table).toBe(3);
+    }
+    await client.close();
   });
 });
