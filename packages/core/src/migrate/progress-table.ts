@@ -79,6 +79,18 @@ export class ProgressRow {
 
   /** Upserts on the session: inside whatever transaction is open there, or on its own. */
   async write(progress: StatementProgress): Promise<void> {
+    // A file that ran SET ROLE may have left a role without rights on the runner's table: the row
+    // is written as the datasource's user, and the file's role put back (all in its transaction).
+    const role = this.#session.dialect === 'postgres' ? progress.session?.role : undefined;
+    if (role) await this.#session.query('RESET ROLE');
+    try {
+      await this.#write(progress);
+    } finally {
+      if (role) await this.#session.query(`SET ROLE "${role.replace(/"/g, '""')}"`);
+    }
+  }
+
+  async #write(progress: StatementProgress): Promise<void> {
     const literal = this.#literal;
     const text = literal(JSON.stringify(progress));
     const now = Date.now();

@@ -198,6 +198,8 @@ async function postgresSession(knex: Knex): Promise<TaskSession> {
     schema: start.schema ?? undefined,
     restore: async () => {
       await raw.query(`SELECT pg_catalog.set_config('search_path', ${literal(start.path)}, false)`);
+      // The runner's rows are written as the datasource's user, not a role the file switched to.
+      await raw.query('RESET ROLE');
     },
     cancel: () => cancelOn(knex, `SELECT pg_cancel_backend(${Number(start.pid)})`),
     execute: async (statement) => {

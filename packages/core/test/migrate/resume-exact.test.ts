@@ -239,6 +239,33 @@ describe.runIf(hasPostgres)('PostgreSQL: exact after a failure and a fix', () =>
     expect(await knex.schema.hasTable('c2')).toBe(true);
   });
 
+  it('SET ROLE survives a resume, and the runner still writes its own rows', async () => {
+    const role = `uk_role_${Date.now().toString(36)}`;
+    await knex.raw(`CREATE ROLE ${role} NOLOGIN`);
+    try {
+      const file = (bad: string) =>
+        `GRANT CREATE, USAGE ON SCHEMA public TO ${role};\nSET ROLE ${role};\nCREATE TABLE by_role1 (i int);\n${bad};\nCREATE TABLE by_role2 (i int);\n`;
+      const t = oneTask('postgres', file('SELECT 1/0'));
+      expect((await runOnce(t.dir, knex, t.state)).status).toBe('failed');
+      t.edit(file('SELECT 1'));
+      const resumed = await runOnce(t.dir, knex, t.state);
+      expect(resumed.status, resumed.steps[0]?.error?.message).toBe('succeeded');
+      const owners = (
+        await knex.raw(
+          "SELECT tablename AS t, tableowner AS o FROM pg_tables WHERE tablename LIKE 'by_role%' ORDER BY 1",
+        )
+      ).rows;
+      expect(owners).toEqual([
+        { t: 'by_role1', o: role },
+        { t: 'by_role2', o: role },
+      ]);
+    } finally {
+      await knex.raw('DROP TABLE IF EXISTS by_role1, by_role2');
+      await knex.raw(`REVOKE ALL ON SCHEMA public FROM ${role}`);
+      await knex.raw(`DROP ROLE ${role}`);
+    }
+  });
+
   it('1. SET search_path survives a resume', async () => {
     const file = (bad: string) =>
       `CREATE SCHEMA r1;\nSET search_path TO r1;\nBEGIN;\nCREATE TABLE a (i int);\nCOMMIT;\n${bad};\nCREATE TABLE b (i int);\n`;
