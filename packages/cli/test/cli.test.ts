@@ -88,6 +88,30 @@ describe('the embedded demo: SQLite state, a local host, no services', () => {
   });
 });
 
+describe('a failed SQL statement', () => {
+  it('leads with the cause; --verbose adds the whole statement, --json carries it in the error context', () => {
+    const long = `SELECT '${'x'.repeat(400)}' FROM missing_table`;
+    const dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-verbose-')), {
+      'upgradekit.yaml':
+        'component: x\ndatasources:\n  main: { type: sqlite }\ndefaults: { datasource: main }\n',
+      'versions/1.1.0/tasks.yaml':
+        'tasks:\n  - { id: bad, kind: sql, stage: in_stop, file: bad.sql, compatibleFrom: 1.0.0 }\n',
+      'versions/1.1.0/bad.sql': `CREATE TABLE ok (id INTEGER);\n${long};\n`,
+    });
+    const args = ['run', '--release', dir, '--from', '1.0.0', '--to', '1.1.0'];
+    const plain = cli(args, { cwd: dir });
+    expect(plain.status).toBe(1);
+    expect(plain.stdout + plain.stderr).toMatch(
+      /SQLITE_ERROR: no such table: missing_table — at versions\/1\.1\.0\/bad\.sql:2, statement 2 of 2/,
+    );
+    expect(plain.stdout + plain.stderr).not.toContain('x'.repeat(300));
+    const verbose = cli([...args, '--verbose'], { cwd: mkdtempSync(join(tmpdir(), 'uk-verbose-')) });
+    expect(verbose.stderr).toContain(`--- statement ---\n${long}`);
+    const json = cli([...args, '--json'], { cwd: mkdtempSync(join(tmpdir(), 'uk-verbose-')) });
+    expect(JSON.stringify(json.json())).toContain('x'.repeat(400));
+  });
+});
+
 describe('on a terminal', () => {
   it('draws the run as a task list (listr2): stages, steps, ticks and the failure', () => {
     const dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-tty-')), {

@@ -145,6 +145,29 @@ const migrations: Record<string, Knex.Migration> = {
       }
     },
   },
+  '0005-lock-identity': {
+    async up(knex) {
+      // Who holds a lock, or ran a run, precisely enough to prove it dead: the kernel boot it ran
+      // under, its PID namespace, and its process's start time (clock ticks since boot, so a reused
+      // pid is told apart). NULL: recorded before this migration; then only the heartbeat TTL decides.
+      for (const table of ['upgradekit_locks', 'upgradekit_runs']) {
+        await knex.schema.alterTable(table, (t) => {
+          t.string('boot_id', 64).nullable();
+          t.string('pid_ns', 64).nullable();
+          t.bigInteger('pid_start').nullable();
+        });
+      }
+    },
+    async down(knex) {
+      for (const table of ['upgradekit_locks', 'upgradekit_runs']) {
+        await knex.schema.alterTable(table, (t) => {
+          t.dropColumn('boot_id');
+          t.dropColumn('pid_ns');
+          t.dropColumn('pid_start');
+        });
+      }
+    },
+  },
 };
 
 export const SCHEMA_VERSION = Object.keys(migrations).length;
