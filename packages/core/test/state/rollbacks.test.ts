@@ -47,15 +47,23 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
           for (const table of ['upgrade_log', 'upgradekit_steps']) {
             await first.knex.schema.alterTable(table, (t) => t.dropColumn('error_detail'));
           }
+          for (const table of ['upgradekit_locks', 'upgradekit_runs']) {
+            await first.knex.schema.alterTable(table, (t) => t.dropColumns('boot_id', 'pid_ns', 'pid_start'));
+          }
           await first
             .knex('upgradekit_state_migrations')
-            .whereIn('name', ['0002-rollback-history', '0003-step-changes-data', '0004-structured-errors'])
+            .whereIn('name', [
+              '0002-rollback-history',
+              '0003-step-changes-data',
+              '0004-structured-errors',
+              '0005-lock-identity',
+            ])
             .del();
           await first.close();
 
           const reopened = await StateStore.open(fresh.options);
           try {
-            expect(SCHEMA_VERSION).toBe(4);
+            expect(SCHEMA_VERSION).toBe(5);
             expect(await reopened.knex.schema.hasTable('upgradekit_rollbacks')).toBe(true);
             const names = await reopened.knex('upgradekit_state_migrations').orderBy('id').pluck('name');
             expect(names).toEqual([
@@ -63,8 +71,11 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
               '0002-rollback-history',
               '0003-step-changes-data',
               '0004-structured-errors',
+              '0005-lock-identity',
             ]);
             expect(await reopened.knex.schema.hasColumn('upgradekit_steps', 'changes_data')).toBe(true);
+            expect(await reopened.knex.schema.hasColumn('upgradekit_locks', 'pid_start')).toBe(true);
+            expect(await reopened.knex.schema.hasColumn('upgradekit_runs', 'boot_id')).toBe(true);
             expect(await reopened.knex.schema.hasColumn('upgrade_log', 'error_detail')).toBe(true);
             expect((await reopened.runs('app', 's1')).map((r) => r.runId)).toEqual(['r1']);
           } finally {

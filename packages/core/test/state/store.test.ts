@@ -149,7 +149,7 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
         store = await open();
         expect(store.dialect).toBe(DIALECT[backend.name]);
         expect(store.schemaVersion).toBe(SCHEMA_VERSION);
-        expect(SCHEMA_VERSION).toBe(4);
+        expect(SCHEMA_VERSION).toBe(5);
         for (const table of TABLES) expect(await store.knex.schema.hasTable(table), table).toBe(true);
         const migrations = await store.knex('upgradekit_state_migrations').select('name', 'batch');
         expect(migrations.map((m) => m.name)).toEqual([
@@ -157,8 +157,13 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
           '0002-rollback-history',
           '0003-step-changes-data',
           '0004-structured-errors',
+          '0005-lock-identity',
         ]);
-        expect(migrations.map((m) => Number(m.batch))).toEqual([1, 1, 1, 1]);
+        expect(migrations.map((m) => Number(m.batch))).toEqual([1, 1, 1, 1, 1]);
+        for (const table of ['upgradekit_locks', 'upgradekit_runs']) {
+          const info = await store.knex(table).columnInfo();
+          expect(Object.keys(info), table).toEqual(expect.arrayContaining(['boot_id', 'pid_ns', 'pid_start']));
+        }
         const columns = Object.keys(await store.knex('upgrade_log').columnInfo());
         expect(columns).toEqual(expect.arrayContaining([...SEED_COLUMNS, ...EXTRA_COLUMNS]));
         for (const table of TABLES) expect(await count(store, table), table).toBe(0);
