@@ -20,12 +20,16 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, requireService, type TestDatabase } from '../../../../test/support/index.js';
-import { tokenize } from '../../src/migrate/split/lex.js';
+import { codeStart, tokenize } from '../../src/migrate/split/lex.js';
 
 const exec = promisify(execFile);
 const routines = readFileSync(new URL('./fixtures/routines.mariadb.sql', import.meta.url), 'utf8');
 const hasMariaDB = await requireService('mariadb');
 const hasPostgres = await requireService('postgres');
+const hasSqlite3 = await exec('sqlite3', ['-version']).then(
+  () => true,
+  () => false,
+);
 
 const scratch = mkdtempSync(join(tmpdir(), 'uk-split-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -416,6 +420,171 @@ describe('splitting PostgreSQL files as psql does', () => {
     for (const on of ['on', 'ON', 'true', 't', 'yes', 'y', '1']) {
       expect(sqls(splitStatements(`\\set ON_ERROR_STOP ${on}\nSELECT 1;`, 'postgres'))).toEqual(['SELECT 1']);
     }
+  });
+});
+
+const sqlite = (text: string) => sqls(splitStatements(text, 'sqlite'));
+
+// SQLite files: every `;` ends a statement, except in a CREATE TRIGGER body, as sqlite3_complete()
+// (and so the sqlite3 shell) has it. Each of these also runs through the shell below.
+const sqliteTransactions = [
+  'CREATE TABLE a (id INTEGER);',
+  'BEGIN;',
+  'CREATE TABLE b (id INTEGER);',
+  'SELECT 1;',
+  'COMMIT;',
+  'BEGIN DEFERRED; INSERT INTO a VALUES (1); END;',
+  'BEGIN IMMEDIATE TRANSACTION;',
+  'INSERT INTO a VALUES (2);',
+  'END TRANSACTION;',
+  'begin exclusive;',
+  'INSERT INTO b VALUES (3);',
+  'rollback;',
+  'BEGIN TRANSACTION;',
+  'COMMIT TRANSACTION;',
+].join('\n');
+
+const sqliteTriggers = [
+  '-- leading; comment with BEGIN and END;',
+  'CREATE TABLE t (id INTEGER PRIMARY KEY, "end" TEXT, [begin;] INTEGER, n INTEGER);',
+  'CREATE TABLE log (msg TEXT);',
+  'CREATE TRIGGER t_ins AFTER INSERT ON t FOR EACH ROW',
+  'WHEN new.id > 0',
+  'BEGIN',
+  "  INSERT INTO log VALUES ('inserted; ' || new.id || ' END;');",
+  "  UPDATE t SET \"end\" = CASE WHEN new.n > 1 THEN 'many; END' ELSE 'one' END",
+  '    WHERE id = new.id; -- end; here',
+  "  /* END; */ INSERT INTO log SELECT CASE new.n WHEN 1 THEN 'a' ELSE 'b' END;",
+  'END;',
+  'CREATE TEMP TRIGGER IF NOT EXISTS t_del BEFORE DELETE ON t BEGIN',
+  '  DELETE FROM log WHERE msg = old."end"; END; INSERT INTO t (id, n) VALUES (1, 2);',
+  'create temporary trigger "t;upd" after update on t begin select 1; end',
+  ';',
+  'INSERT INTO t (id, n) VALUES (2, 1); SELECT \'BEGIN;\', "end", `x;y`.[begin;] FROM t AS `x;y`;;',
+  'CREATE VIEW v AS SELECT CASE WHEN n > 0 THEN 1 END AS pos FROM t;',
+  'EXPLAIN QUERY PLAN SELECT * FROM v;',
+  "SELECT 'no semicolon at the end' -- ; END; (the trace drops a last `;`)",
+].join('\n');
+
+describe('splitting SQLite files as the sqlite3 shell does', () => {
+  it('regression: a bare BEGIN; is a transaction, not the start of a BEGIN … END block', () => {
+    expect(
+      sqlite('CREATE TABLE a (id INTEGER);\nBEGIN;\nCREATE TABLE b (id INTEGER);\nSELECT 1;\nCOMMIT;\n'),
+    ).toEqual(['CREATE TABLE a (id INTEGER)', 'BEGIN', 'CREATE TABLE b (id INTEGER)', 'SELECT 1', 'COMMIT']);
+    const statements = splitStatements(sqliteTransactions, 'sqlite');
+    expect(statements.map(({ line, sql }) => ({ line, sql }))).toEqual([
+      { line: 1, sql: 'CREATE TABLE a (id INTEGER)' },
+      { line: 2, sql: 'BEGIN' },
+      { line: 3, sql: 'CREATE TABLE b (id INTEGER)' },
+      { line: 4, sql: 'SELECT 1' },
+      { line: 5, sql: 'COMMIT' },
+      { line: 6, sql: 'BEGIN DEFERRED' },
+      { line: 6, sql: 'INSERT INTO a VALUES (1)' },
+      { line: 6, sql: 'END' },
+      { line: 7, sql: 'BEGIN IMMEDIATE TRANSACTION' },
+      { line: 8, sql: 'INSERT INTO a VALUES (2)' },
+      { line: 9, sql: 'END TRANSACTION' },
+      { line: 10, sql: 'begin exclusive' },
+      { line: 11, sql: 'INSERT INTO b VALUES (3)' },
+      { line: 12, sql: 'rollback' },
+      { line: 13, sql: 'BEGIN TRANSACTION' },
+      { line: 14, sql: 'COMMIT TRANSACTION' },
+    ]);
+  });
+
+  it('keeps a trigger body whole up to `; END`, CASE … END, strings and comments included', () => {
+    const statements = splitStatements(sqliteTriggers, 'sqlite');
+    const lines = sqliteTriggers.split('\n');
+    expect(statements.map(({ line, sql }) => ({ line, sql }))).toEqual([
+      { line: 2, sql: lines[1]!.slice(0, -1) },
+      { line: 3, sql: 'CREATE TABLE log (msg TEXT)' },
+      { line: 4, sql: lines.slice(3, 11).join('\n').slice(0, -1) },
+      { line: 12, sql: `${lines[11]}\n  DELETE FROM log WHERE msg = old."end"; END` },
+      { line: 13, sql: 'INSERT INTO t (id, n) VALUES (1, 2)' },
+      { line: 14, sql: lines[13] },
+      { line: 16, sql: 'INSERT INTO t (id, n) VALUES (2, 1)' },
+      { line: 16, sql: 'SELECT \'BEGIN;\', "end", `x;y`.[begin;] FROM t AS `x;y`' },
+      { line: 17, sql: lines[16]!.slice(0, -1) },
+      { line: 18, sql: 'EXPLAIN QUERY PLAN SELECT * FROM v' },
+      { line: 19, sql: lines[18] },
+    ]);
+    expect(statements[2]!.sql).toMatch(/^CREATE TRIGGER t_ins[\s\S]*'b' END;\nEND$/);
+  });
+
+  it('follows sqlite3_complete: only CREATE [TEMP] TRIGGER opens a body, only `; END ;` closes it', () => {
+    // A statement that merely contains the words, or a CREATE of something else, is not a trigger.
+    expect(
+      sqlite('SELECT 1 AS trigger; CREATE TABLE trigger (x); CREATE INDEX i ON t (trigger); SELECT 2;'),
+    ).toEqual([
+      'SELECT 1 AS trigger',
+      'CREATE TABLE trigger (x)',
+      'CREATE INDEX i ON t (trigger)',
+      'SELECT 2',
+    ]);
+    // EXPLAIN CREATE TRIGGER opens a body too; END must follow a `;` (CASE … END does not close).
+    expect(
+      sqlite('EXPLAIN CREATE TRIGGER tr DELETE ON t BEGIN SELECT CASE 1 WHEN 1 THEN 2 END; END; SELECT 3;'),
+    ).toEqual([
+      'EXPLAIN CREATE TRIGGER tr DELETE ON t BEGIN SELECT CASE 1 WHEN 1 THEN 2 END; END',
+      'SELECT 3',
+    ]);
+    // `;` repeated before END, and comments between `;` and END and the last `;`.
+    expect(sqlite('CREATE TRIGGER tr DELETE ON t BEGIN SELECT 1;; -- x;\n END /* ; */ ; SELECT 2')).toEqual([
+      'CREATE TRIGGER tr DELETE ON t BEGIN SELECT 1;; -- x;\n END /* ; */',
+      'SELECT 2',
+    ]);
+    // An unfinished trigger, string or comment runs to the end of the file, as the shell runs it.
+    expect(sqlite('SELECT 1;\nCREATE TRIGGER tr DELETE ON t BEGIN SELECT 1; SELECT 2;')).toEqual([
+      'SELECT 1',
+      'CREATE TRIGGER tr DELETE ON t BEGIN SELECT 1; SELECT 2;',
+    ]);
+    expect(sqlite("SELECT 'a;\n;b")).toEqual(["SELECT 'a;\n;b"]);
+    expect(sqlite('SELECT 1 /* ; END;')).toEqual(['SELECT 1 /* ; END;']);
+    // Empty statements and comment-only pieces are dropped; a leading BOM is skipped.
+    expect(
+      splitStatements('\uFEFFCREATE TRIGGER tr DELETE ON t BEGIN SELECT 1; END;\n;;\n-- x;\n', 'sqlite'),
+    ).toEqual([{ index: 0, line: 1, sql: 'CREATE TRIGGER tr DELETE ON t BEGIN SELECT 1; END' }]);
+    // A word glued to a ${placeholder} is no keyword: `END${x}` does not close a body.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${name} placeholders are the subject here
+    expect(sqlite('CREATE TRIGGER tr DELETE ON t BEGIN SELECT 1; END${x}; END; SELECT 2;')).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${name} placeholders are the subject here
+      'CREATE TRIGGER tr DELETE ON t BEGIN SELECT 1; END${x}; END',
+      'SELECT 2',
+    ]);
+  });
+});
+
+/**
+ * The statements the sqlite3 shell prepares and runs for `text` (`sqlite3 :memory: < file`), from
+ * its `.trace --profile` log, which ends each one with `; -- N ns`; leading comments dropped by the
+ * splitter's own lexer, as the splitter drops them.
+ */
+async function sqlite3Runs(text: string): Promise<string[]> {
+  const trace = join(scratch, `${++scratchFiles}.trace`);
+  const { stderr } = await exec('sh', [
+    '-c',
+    'exec sqlite3 -bail -cmd ".trace $2 --profile" :memory: < "$1" > /dev/null',
+    'sh',
+    scratchFile(text),
+    trace,
+  ]);
+  expect(stderr).toBe('');
+  return readFileSync(trace, 'utf8')
+    .split(/; -- \d+ ns\n/)
+    .map((sql) => sql.slice(Math.max(codeStart(sql, 'sqlite'), 0)).trimEnd())
+    .filter((sql) => sql !== '');
+}
+
+describe.runIf(hasSqlite3)('against the sqlite3 shell', () => {
+  it.each([
+    ['transactions', sqliteTransactions],
+    ['triggers, strings and comments', sqliteTriggers],
+    [
+      'statements across and within lines',
+      "CREATE TABLE x (a, b);INSERT INTO x VALUES (1, 'one;\nline two; END;');\n\nINSERT INTO x\n  VALUES (2, /* ; */ 'b') -- c;\n;\nCREATE TRIGGER x_ins AFTER INSERT ON x BEGIN SELECT CASE WHEN new.a = 1 THEN 'END;' END; END; INSERT INTO x VALUES (3, 'c');\nSELECT count(*) FROM x",
+    ],
+  ])('splits %s where the shell runs them', async (_name, text) => {
+    expect(sqlite(text)).toEqual(await sqlite3Runs(text));
   });
 });
 

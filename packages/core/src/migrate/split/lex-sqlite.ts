@@ -3,8 +3,9 @@ import type { Token } from './types.js';
 
 /**
  * SQLite's tokenizer (tokenize.c) as far as quoting goes: '…' strings, "…", `…` and […]
- * identifiers, `--` and non-nested `/* *\/` comments. dbgate splits SQLite files; this only tells
- * code from quotes and comments for placeholders and classification.
+ * identifiers, `--` and non-nested `/* *\/` comments. The same rules as sqlite3_complete()
+ * (complete.c), which split-sqlite.ts follows to split files; also used for placeholders and
+ * classification.
  */
 const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f';
 const isWordChar = (c: string): boolean => /[A-Za-z0-9_$]/.test(c) || c.charCodeAt(0) >= 0x80;
