@@ -1,4 +1,15 @@
-export { type AcquireLockOptions, type LockHolder, SiteLock } from './lock.js';
+export {
+  type HolderLiveness,
+  holderIdentity,
+  holderLiveness,
+  type ProcessIdentity,
+  type ProcProbe,
+  type ProcStat,
+  parseProcStat,
+  procProbe,
+  provablyDead,
+} from './liveness.js';
+export { type AcquireLockOptions, type LockAssessment, type LockHolder, SiteLock } from './lock.js';
 export {
   type NewRollback,
   RollbackHistory,

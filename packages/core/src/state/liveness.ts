@@ -109,7 +109,11 @@ export type HolderLiveness =
   | { readonly state: 'alive'; readonly reason: string }
   | { readonly state: 'unknown'; readonly reason: string };
 
-export function holderLiveness(holder: ProcessIdentity, self: ProcessIdentity, probe: ProcProbe): HolderLiveness {
+export function holderLiveness(
+  holder: ProcessIdentity,
+  self: ProcessIdentity,
+  probe: ProcProbe,
+): HolderLiveness {
   const unknown = (reason: string): HolderLiveness => ({ state: 'unknown', reason });
   if (holder.bootId === undefined || holder.pidNamespace === undefined || holder.startTime === undefined) {
     return unknown('its process identity was not recorded (an older upgradekit, or no /proc where it ran)');
@@ -124,7 +128,7 @@ export function holderLiveness(holder: ProcessIdentity, self: ProcessIdentity, p
   }
   if (holder.pidNamespace !== self.pidNamespace) {
     return unknown(
-      `it runs in another PID namespace (${holder.pidNamespace}, ours ${self.pidNamespace}): its pid ${holder.pid} cannot be checked from here`,
+      `it runs in another PID namespace (${holder.pidNamespace}, ours ${self.pidNamespace}), where its pid ${holder.pid} is not our pid ${holder.pid}`,
     );
   }
   let stat: ProcStat | undefined;
@@ -150,6 +154,10 @@ export function holderLiveness(holder: ProcessIdentity, self: ProcessIdentity, p
 }
 
 /** True only when the holder is proven dead; see holderLiveness. */
-export function provablyDead(holder: ProcessIdentity, self: ProcessIdentity, probe: ProcProbe = procProbe): boolean {
+export function provablyDead(
+  holder: ProcessIdentity,
+  self: ProcessIdentity,
+  probe: ProcProbe = procProbe,
+): boolean {
   return holderLiveness(holder, self, probe).state === 'dead';
 }

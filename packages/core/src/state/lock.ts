@@ -1,10 +1,17 @@
-import { hostname } from 'node:os';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { nullSink } from '../events/bus.js';
 import type { EventSink } from '../events/types.js';
+import {
+  type HolderLiveness,
+  holderIdentity,
+  holderLiveness,
+  type ProcessIdentity,
+  type ProcProbe,
+  procProbe,
+} from './liveness.js';
 import type { StateStore } from './store.js';
 
-export interface LockHolder {
+export interface LockHolder extends ProcessIdentity {
   readonly runId: string;
   readonly host: string;
   readonly pid: number;
@@ -22,21 +29,46 @@ export interface AcquireLockOptions {
   readonly events?: EventSink;
   /** Called when the heartbeat finds the lock taken away; the run must stop. */
   readonly onLost?: (error: UpgradeKitError) => void;
+  /** Tests only: who this process is, and how /proc/<pid>/stat is read. */
+  readonly identity?: ProcessIdentity;
+  readonly probe?: ProcProbe;
+}
+
+/** What a reader can say of a lock's holder: is it alive, and when is its lock taken over. */
+export interface LockAssessment {
+  readonly holder: LockHolder;
+  readonly liveness: HolderLiveness;
+  /** Silent past its TTL, or proven dead: the next acquire takes the lock over. */
+  readonly stale: boolean;
+  /** When the lock is taken over if the holder's heartbeat stops now (heartbeat + TTL), epoch ms. */
+  readonly takeoverAt: number;
 }
 
 const DUPLICATE = /UNIQUE constraint failed|ER_DUP_ENTRY|Duplicate entry|duplicate key value|23505/i;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const iso = (ms: number) => new Date(ms).toISOString();
+const seconds = (ms: number) => `${Math.max(0, Math.ceil(ms / 1000))} s`;
 
 function describeHolder(holder: LockHolder): string {
-  return `run ${holder.runId} on ${holder.host} (pid ${holder.pid}) since ${new Date(holder.acquiredAt).toISOString()}, last heartbeat ${new Date(holder.heartbeatAt).toISOString()}`;
+  return `run ${holder.runId} on ${holder.host} (pid ${holder.pid}) since ${iso(holder.acquiredAt)}, last heartbeat ${iso(holder.heartbeatAt)}`;
+}
+
+/**
+ * The LOCKED message: who holds the site, whether its process is alive, dead or cannot be checked
+ * from here, when the lock is taken over, and what to do.
+ */
+function lockedMessage(site: string, component: string, a: LockAssessment, now: number): string {
+  const { holder, liveness } = a;
+  const who = `Site "${site}" of ${component} is being upgraded by ${describeHolder(holder)} (${Math.max(0, Math.floor((now - holder.heartbeatAt) / 1000))} s ago).`;
+  const when = `at ${iso(a.takeoverAt)} (in ${seconds(a.takeoverAt - now)}: last heartbeat + TTL ${seconds(holder.ttlMs)})`;
+  switch (liveness.state) {
+    case 'alive':
+      return `${who} Its process is alive: ${liveness.reason}. The lock is taken over only if its heartbeat stops, ${when} at the earliest. Wait for run ${holder.runId} to finish, or stop it (pid ${holder.pid} on ${holder.host}) and run again.`;
+    case 'unknown':
+      return `${who} Whether its process is alive cannot be proven from here: ${liveness.reason}. So only its heartbeat decides: if it stops, the lock is taken over ${when}. If run ${holder.runId} is still going, wait for it or stop it on ${holder.host}; if you know it is dead, run again after that time.`;
+    case 'dead':
+      return `${who} Its process is dead (${liveness.reason}), but another runner took the lock over first; run again.`;
+  }
 }
 
 /**
@@ -59,9 +91,10 @@ export class SiteLock {
   }
 
   /**
-   * Takes the lock or throws `UPGRADEKIT_LOCKED` naming the holder. A stale lock — its holder's
-   * heartbeat older than its TTL, or its process gone from this machine — is taken over, and the
-   * takeover is logged.
+   * Takes the lock or throws `UPGRADEKIT_LOCKED` naming the holder, whether it is alive, and when
+   * its lock is taken over. A stale lock — its holder's heartbeat older than its TTL, or its process
+   * proven dead (liveness.ts: same boot and PID namespace as us, and its pid gone, reused or a
+   * zombie) — is taken over, and the takeover is logged.
    */
   static async acquire(store: StateStore, options: AcquireLockOptions): Promise<SiteLock> {
     const ttlMs = options.ttlMs ?? 60_000;
@@ -81,13 +114,46 @@ export class SiteLock {
       acquiredAt: Number(row.acquired_at),
       heartbeatAt: Number(row.heartbeat_at),
       ttlMs: Number(row.ttl_ms),
+      ...(row.boot_id != null ? { bootId: String(row.boot_id) } : {}),
+      ...(row.pid_ns != null ? { pidNamespace: String(row.pid_ns) } : {}),
+      ...(row.pid_start != null ? { startTime: Number(row.pid_start) } : {}),
     };
+  }
+
+  /**
+   * Whether the holder of a site's lock is alive, dead or cannot be checked from this process, and
+   * when its lock is taken over. Undefined when nobody holds it. For status and dry run.
+   */
+  static async assess(
+    store: StateStore,
+    component: string,
+    site: string,
+    options: { readonly identity?: ProcessIdentity; readonly probe?: ProcProbe; readonly now?: number } = {},
+  ): Promise<LockAssessment | undefined> {
+    const holder = await SiteLock.holder(store, component, site);
+    if (!holder) return undefined;
+    return assessHolder(
+      holder,
+      options.identity ?? holderIdentity(),
+      options.probe ?? procProbe,
+      options.now,
+    );
   }
 
   async #take(): Promise<void> {
     const { component, site, runId, ttlMs } = this.#options;
     const events = this.#options.events ?? nullSink;
-    const me = { run_id: runId, host: hostname(), pid: process.pid, ttl_ms: ttlMs };
+    const self = this.#options.identity ?? holderIdentity();
+    const probe = this.#options.probe ?? procProbe;
+    const me = {
+      run_id: runId,
+      host: self.host,
+      pid: self.pid,
+      ttl_ms: ttlMs,
+      boot_id: self.bootId ?? null,
+      pid_ns: self.pidNamespace ?? null,
+      pid_start: self.startTime ?? null,
+    };
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = Date.now();
       try {
@@ -100,14 +166,18 @@ export class SiteLock {
       }
       const holder = await SiteLock.holder(this.#store, component, site);
       if (!holder) continue; // released between our insert and our read: try again
+      const assessment = assessHolder(holder, self, probe, now);
       const silentFor = now - holder.heartbeatAt;
-      const gone = holder.host === hostname() && holder.pid !== process.pid && !alive(holder.pid);
-      if (!gone && silentFor <= holder.ttlMs) {
-        throw new UpgradeKitError(
-          ErrorCodes.LOCKED,
-          `Site "${site}" of ${component} is being upgraded by ${describeHolder(holder)}. Wait for it to finish, or stop it; a dead holder's lock is taken over after its TTL of ${holder.ttlMs} ms.`,
-          { context: { component, site, holder } },
-        );
+      if (!assessment.stale) {
+        throw new UpgradeKitError(ErrorCodes.LOCKED, lockedMessage(site, component, assessment, now), {
+          context: {
+            component,
+            site,
+            holder,
+            liveness: assessment.liveness,
+            takeoverAt: assessment.takeoverAt,
+          },
+        });
       }
       const taken = await this.#store
         .knex('upgradekit_locks')
@@ -117,18 +187,33 @@ export class SiteLock {
         events.emit({
           type: 'log',
           level: 'warn',
-          message: `took over the stale lock of site "${site}" from ${describeHolder(holder)} (${gone ? 'its process is gone' : `silent for ${silentFor} ms, TTL ${holder.ttlMs} ms`})`,
-          fields: { component, site, previous: holder },
+          message: `took over the stale lock of site "${site}" from ${describeHolder(holder)} (${
+            assessment.liveness.state === 'dead'
+              ? `its process is dead: ${assessment.liveness.reason}`
+              : `silent for ${silentFor} ms, TTL ${holder.ttlMs} ms; its process ${assessment.liveness.state === 'alive' ? 'is still there but stopped beating' : `cannot be checked: ${assessment.liveness.reason}`}`
+          })`,
+          fields: { component, site, previous: holder, liveness: assessment.liveness },
         });
         return;
       }
       // Someone else took it over first; look again.
     }
     const holder = await SiteLock.holder(this.#store, component, site);
+    const now = Date.now();
+    const assessment = holder ? assessHolder(holder, self, probe, now) : undefined;
     throw new UpgradeKitError(
       ErrorCodes.LOCKED,
-      `Site "${site}" of ${component} is locked${holder ? ` by ${describeHolder(holder)}` : ''}; the lock changed hands while we tried to take it.`,
-      { context: { component, site, holder } },
+      assessment
+        ? `${lockedMessage(site, component, assessment, now)} (The lock changed hands while we tried to take it.)`
+        : `Site "${site}" of ${component} was locked and released while we tried to take it; run again.`,
+      {
+        context: {
+          component,
+          site,
+          holder,
+          ...(assessment ? { liveness: assessment.liveness, takeoverAt: assessment.takeoverAt } : {}),
+        },
+      },
     );
   }
 
@@ -180,4 +265,15 @@ export class SiteLock {
     const { component, site, runId } = this.#options;
     await this.#store.knex('upgradekit_locks').where({ component, site, run_id: runId }).del();
   }
+}
+
+function assessHolder(
+  holder: LockHolder,
+  self: ProcessIdentity,
+  probe: ProcProbe,
+  now: number = Date.now(),
+): LockAssessment {
+  const liveness = holderLiveness(holder, self, probe);
+  const takeoverAt = holder.heartbeatAt + holder.ttlMs;
+  return { holder, liveness, stale: liveness.state === 'dead' || now > takeoverAt, takeoverAt };
 }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { holderIdentity } from './liveness.js';
 import { MIGRATIONS_TABLE, migrationSource, SCHEMA_VERSION } from './schema.js';
 import {
   type LogRecord,
@@ -100,7 +101,13 @@ function toRun(row: Record<string, unknown>): RunRecord {
     host: String(row.host),
     pid: Number(row.pid),
     startedAt: Number(row.started_at),
-    ...optional({ endedAt: num(row.ended_at), error: str(row.error) }),
+    ...optional({
+      bootId: str(row.boot_id),
+      pidNamespace: str(row.pid_ns),
+      startTime: num(row.pid_start),
+      endedAt: num(row.ended_at),
+      error: str(row.error),
+    }),
   };
 }
 
@@ -529,8 +536,16 @@ export class StateStore {
 
   // ------------------------------------------------------------------- runs
 
+  /**
+   * Records a run as running. The runner's process identity (boot id, PID namespace, start time) is
+   * this process's when the run's pid is ours and none is given, so a reader can prove it dead.
+   */
   async startRun(run: Omit<RunRecord, 'status' | 'endedAt' | 'error'>): Promise<void> {
+    const self = run.pid === process.pid && run.bootId === undefined ? holderIdentity() : run;
     await this.knex('upgradekit_runs').insert({
+      boot_id: self.bootId ?? null,
+      pid_ns: self.pidNamespace ?? null,
+      pid_start: self.startTime ?? null,
       run_id: run.runId,
       component: run.component,
       site: run.site,

@@ -46,6 +46,10 @@ export interface RunRecord {
   readonly status: RunStatus;
   readonly host: string;
   readonly pid: number;
+  /** The runner's process identity (state schema 5; liveness.ts): boot id, PID namespace, start time in ticks. */
+  readonly bootId?: string;
+  readonly pidNamespace?: string;
+  readonly startTime?: number;
   readonly startedAt: number;
   readonly endedAt?: number;
   readonly error?: string;

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
   EventBus,
+  holderIdentity,
   isUpgradeKitError,
   type LockHolder,
   type LogEvent,
@@ -130,6 +131,9 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
           acquired_at: holder.acquiredAt ?? holder.heartbeatAt,
           heartbeat_at: holder.heartbeatAt,
           ttl_ms: holder.ttlMs,
+          boot_id: holder.bootId ?? null,
+          pid_ns: holder.pidNamespace ?? null,
+          pid_start: holder.startTime ?? null,
         });
       const warnings = () => {
         const events = new EventBus();
@@ -169,6 +173,14 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
         expect(locked.message).toContain(`on ${hostname()}`);
         expect(locked.message).toContain(`(pid ${process.pid})`);
         expect(locked.message).toContain('"busy"');
+        expect(locked.message).toMatch(
+          /Its process is alive: its process \(pid \d+\) is running on this machine/,
+        );
+        expect(locked.message).toMatch(
+          /taken over only if its heartbeat stops, at \S+Z \(in (59|60) s: last heartbeat \+ TTL 60 s\)/,
+        );
+        expect(locked.message).toContain('Wait for run run-first to finish, or stop it');
+        expect(locked.context).toMatchObject({ liveness: { state: 'alive' } });
         expect(locked.context).toMatchObject({
           component: COMPONENT,
           site: 'busy',
@@ -265,20 +277,51 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
 
       it('takes over at once a lock whose holder on this host is a dead process', async () => {
         const pid = await deadPid();
+        const self = holderIdentity();
         await plant('orphaned', {
           runId: 'run-crashed',
           host: hostname(),
           pid,
+          bootId: self.bootId,
+          pidNamespace: self.pidNamespace,
+          startTime: self.startTime,
           heartbeatAt: Date.now(),
           ttlMs: 60_000,
         });
         const { events, logs } = warnings();
         await acquire(store, { component: COMPONENT, site: 'orphaned', runId: 'run-next', events });
-        expect((await SiteLock.holder(store, COMPONENT, 'orphaned'))?.runId).toBe('run-next');
+        expect(await SiteLock.holder(store, COMPONENT, 'orphaned')).toMatchObject({
+          runId: 'run-next',
+          bootId: self.bootId,
+          pidNamespace: self.pidNamespace,
+          startTime: self.startTime,
+        });
         expect(logs).toHaveLength(1);
         expect(logs[0]!.message).toMatch(/took over/);
         expect(logs[0]!.message).toContain(`(pid ${pid})`);
-        expect(logs[0]!.message).toMatch(/its process is gone/);
+        expect(logs[0]!.message).toMatch(/its process is dead: no process has pid \d+/);
+      });
+
+      it('a dead pid recorded without process identity (an older holder) is left to the TTL', async () => {
+        await plant('orphaned-old', {
+          runId: 'run-old',
+          host: hostname(),
+          pid: await deadPid(),
+          heartbeatAt: Date.now(),
+          ttlMs: 60_000,
+        });
+        const error = await SiteLock.acquire(store, {
+          component: COMPONENT,
+          site: 'orphaned-old',
+          runId: 'run-y',
+        }).catch((e: unknown) => e);
+        expect(isUpgradeKitError(error, 'UPGRADEKIT_LOCKED'), String(error)).toBe(true);
+        expect((error as UpgradeKitError).message).toMatch(
+          /cannot be proven from here: its process identity was not recorded/,
+        );
+        expect((error as UpgradeKitError).message).toMatch(
+          /taken over at \S+Z \(in (59|60) s: last heartbeat \+ TTL 60 s\)/,
+        );
       });
 
       it('the heartbeat advances heartbeat_at while the lock is held', async () => {

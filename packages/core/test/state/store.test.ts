@@ -162,7 +162,9 @@ describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map(
         expect(migrations.map((m) => Number(m.batch))).toEqual([1, 1, 1, 1, 1]);
         for (const table of ['upgradekit_locks', 'upgradekit_runs']) {
           const info = await store.knex(table).columnInfo();
-          expect(Object.keys(info), table).toEqual(expect.arrayContaining(['boot_id', 'pid_ns', 'pid_start']));
+          expect(Object.keys(info), table).toEqual(
+            expect.arrayContaining(['boot_id', 'pid_ns', 'pid_start']),
+          );
         }
         const columns = Object.keys(await store.knex('upgrade_log').columnInfo());
         expect(columns).toEqual(expect.arrayContaining([...SEED_COLUMNS, ...EXTRA_COLUMNS]));
