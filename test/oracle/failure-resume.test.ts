@@ -16,5 +16,9 @@ for (const fixture of dumpFixtures) {
     ...all.filter((t) => t.why !== 'sample').filter((_, i, a) => i === 0 || i === Math.floor(a.length / 2)),
     ...all.filter((t) => t.why === 'sample').slice(0, 1),
   ];
+  // Sakila's schema drops and recreates the datasource's own database: a fault right after the DROP
+  // resumes with no current database (found by the soak).
+  if (fixture.name === 'sakila')
+    picked.push({ file: 0, statement: 4, why: 'after DROP SCHEMA of its own database' });
   failureTrials(fixture, picked);
 }

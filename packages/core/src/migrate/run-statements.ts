@@ -395,7 +395,9 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
         c.transactionControl === 'rollback' ||
         c.transactionControl === 'rollback-to' ||
         assignedUserVariables(statement.sql).length > 0 ||
-        /LOCK\s+TABLES|TEMPORARY/i.test(statement.sql)
+        /LOCK\s+TABLES|TEMPORARY/i.test(statement.sql) ||
+        // Dropping the current database leaves the session without one.
+        /^\s*DROP\s+(DATABASE|SCHEMA)\b/i.test(statement.sql)
       );
     }
     async function captureNow(): Promise<SessionState> {

@@ -193,7 +193,13 @@ export async function restore(session: TaskSession, state: SessionState, autocom
   const literal = (value: string) =>
     /^-?\d+(\.\d+)?$/.test(value) ? value : `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
   if (session.dialect === 'mysql') {
-    if (state.database) await session.query(`USE \`${state.database.replace(/`/g, '``')}\``);
+    if (state.database) {
+      // Gone since (the file dropped it and failed before making it again): the old session had
+      // no current database either.
+      await session.query(`USE \`${state.database.replace(/`/g, '``')}\``).catch((error: unknown) => {
+        if ((error as { code?: unknown }).code !== 'ER_BAD_DB_ERROR') throw error;
+      });
+    }
     // User variables first: their literals are read with a fresh session's sql_mode, before a
     // restored NO_BACKSLASH_ESCAPES or ANSI_QUOTES could change how they read.
     const sets = [
