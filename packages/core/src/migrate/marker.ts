@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { ensureRunnerTable } from './runner-table.js';
 
 /**
  * A table in the target database recording each transactional task applied there, written in the
@@ -13,48 +14,16 @@ export interface MarkerKey {
   readonly task_id: string;
 }
 
-const ready = new WeakMap<Knex, Map<string, Promise<void>>>();
-
-/**
- * Creates the marker table once per connection and schema (a schema lookup per task costs more
- * than the task). Names are qualified with the schema the task's session started in, so a file
- * that changes `search_path` or the current database cannot move it.
- */
+/** Creates the marker table once per connection and schema (see {@link ensureRunnerTable}). */
 export function ensureMarkerTable(knex: Knex, schema: string | undefined): Promise<void> {
-  let bySchema = ready.get(knex);
-  if (!bySchema) {
-    bySchema = new Map();
-    ready.set(knex, bySchema);
-  }
-  const key = schema ?? '';
-  let done = bySchema.get(key);
-  if (!done) {
-    done = createMarkerTable(knex, schema);
-    bySchema.set(key, done);
-    done.catch(() => bySchema.delete(key));
-  }
-  return done;
-}
-
-function builder(knex: Knex, schema: string | undefined) {
-  return schema ? knex.schema.withSchema(schema) : knex.schema;
-}
-
-async function createMarkerTable(knex: Knex, schema: string | undefined): Promise<void> {
-  if (await builder(knex, schema).hasTable(MARKER_TABLE)) return;
-  await builder(knex, schema)
-    .createTable(MARKER_TABLE, (t) => {
-      t.string('component', 128).notNullable();
-      t.string('task_version', 64).notNullable();
-      t.string('task_id', 191).notNullable();
-      t.string('checksum', 128).notNullable();
-      t.bigInteger('applied_at').notNullable();
-      t.primary(['component', 'task_version', 'task_id']);
-    })
-    .catch(async (error: unknown) => {
-      // Another runner created it first.
-      if (!(await builder(knex, schema).hasTable(MARKER_TABLE))) throw error;
-    });
+  return ensureRunnerTable(knex, schema, MARKER_TABLE, (t) => {
+    t.string('component', 128).notNullable();
+    t.string('task_version', 64).notNullable();
+    t.string('task_id', 191).notNullable();
+    t.string('checksum', 128).notNullable();
+    t.bigInteger('applied_at').notNullable();
+    t.primary(['component', 'task_version', 'task_id']);
+  });
 }
 
 /** Writes the marker inside the task's transaction: it commits with the work or not at all. */

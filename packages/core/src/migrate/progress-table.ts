@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { MarkerKey } from './marker.js';
 import type { StatementProgress } from './progress.js';
+import { ensureRunnerTable } from './runner-table.js';
 import type { TaskSession } from './session.js';
 
 /**
@@ -12,41 +13,16 @@ import type { TaskSession } from './session.js';
  */
 export const PROGRESS_TABLE = 'upgradekit_progress';
 
-const ready = new WeakMap<Knex, Map<string, Promise<void>>>();
-
-function builder(knex: Knex, schema: string | undefined) {
-  return schema ? knex.schema.withSchema(schema) : knex.schema;
-}
-
 /** Creates the table once per connection and schema, through the pool (never the task's session). */
 export function ensureProgressTable(knex: Knex, schema: string | undefined): Promise<void> {
-  let bySchema = ready.get(knex);
-  if (!bySchema) {
-    bySchema = new Map();
-    ready.set(knex, bySchema);
-  }
-  const key = schema ?? '';
-  let done = bySchema.get(key);
-  if (!done) {
-    done = (async () => {
-      if (await builder(knex, schema).hasTable(PROGRESS_TABLE)) return;
-      await builder(knex, schema)
-        .createTable(PROGRESS_TABLE, (t) => {
-          t.string('component', 128).notNullable();
-          t.string('task_version', 64).notNullable();
-          t.string('task_id', 191).notNullable();
-          t.text('progress').notNullable();
-          t.bigInteger('updated_at').notNullable();
-          t.primary(['component', 'task_version', 'task_id']);
-        })
-        .catch(async (error: unknown) => {
-          if (!(await builder(knex, schema).hasTable(PROGRESS_TABLE))) throw error;
-        });
-    })();
-    bySchema.set(key, done);
-    done.catch(() => bySchema.delete(key));
-  }
-  return done;
+  return ensureRunnerTable(knex, schema, PROGRESS_TABLE, (t) => {
+    t.string('component', 128).notNullable();
+    t.string('task_version', 64).notNullable();
+    t.string('task_id', 191).notNullable();
+    t.text('progress').notNullable();
+    t.bigInteger('updated_at').notNullable();
+    t.primary(['component', 'task_version', 'task_id']);
+  });
 }
 
 /** The runner's own SQL for the progress row, qualified with the schema the session started in. */
