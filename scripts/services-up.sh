@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs (where missing) and starts the real services the tests talk to, all on loopback:
+# Installs (where missing) and starts the real services the tests talk to, all on loopback, and
+# unpacks the oracle tests' Debian-shipped dumps (scripts/dumps-from-debian.sh):
 #   MariaDB 127.0.0.1:3306 (root, no password, database `test`)
 #   PostgreSQL 127.0.0.1:5432 (database `test`)
 #   ClickHouse 127.0.0.1:8123 (HTTP; Debian's 18.16 release)
@@ -124,4 +125,6 @@ mariadb_up
 postgres_up
 clickhouse_up
 sshd_up
+# The oracle tests' Debian-shipped SQL dumps (unpacked, not installed).
+bash "$(dirname "$0")/dumps-from-debian.sh"
 log "all services up"

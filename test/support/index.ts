@@ -12,6 +12,7 @@ export {
   type SnapshotOptions,
   snapshot,
   type TableData,
+  withoutBodyComments,
 } from './oracle.js';
 export { dumpRelease, upgradekitRun } from './oracle-run.js';
 export { requireService, type ServiceName, settings } from './services.js';

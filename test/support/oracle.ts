@@ -225,6 +225,45 @@ export function diffSnapshots(expected: Snapshot, actual: Snapshot): string[] {
   return lines;
 }
 
+/**
+ * The snapshot with comments taken out of routine, trigger and event bodies and runs of blanks made
+ * one space — for a dump the client can load only with its default `--skip-comments` (which strips
+ * the comments before sending, so they never reach the server), compared with upgradekit, which
+ * sends every byte. Nothing else is touched.
+ */
+export function withoutBodyComments(s: Snapshot): Snapshot {
+  const bodies: Record<string, readonly string[]> = {
+    routine: ['ROUTINE_DEFINITION'],
+    trigger: ['ACTION_STATEMENT'],
+    event: ['EVENT_DEFINITION', 'EVENT_BODY'],
+  };
+  // Quoted text is kept whole; `-- ` and `#` comments end at the line, `/* */` unless `/*!`.
+  const lexeme =
+    /'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`[^`]*`|--(?=\s)[^\n]*|#[^\n]*|\/\*(?!!)[\s\S]*?\*\//g;
+  const strip = (text: string) =>
+    text
+      .replace(lexeme, (m) => (/^['"`]/.test(m) ? m : ' '))
+      .replace(/\s+/g, ' ')
+      .trim();
+  const objects = Object.fromEntries(
+    Object.entries(s.objects).map(([kind, byName]) => [
+      kind,
+      Object.fromEntries(
+        Object.entries(byName).map(([name, props]) => [
+          name,
+          Object.fromEntries(
+            Object.entries(props).map(([k, v]) => [
+              k,
+              typeof v === 'string' && bodies[kind]?.includes(k) ? strip(v) : v,
+            ]),
+          ),
+        ]),
+      ),
+    ]),
+  );
+  return { ...s, objects };
+}
+
 function formatPair(a: unknown, b: unknown): string {
   // Definitions (views, routines, triggers) are long and multi-line: show where they part.
   const long = (s: string) => s.length > 160 || s.includes('\n');
