@@ -97,6 +97,7 @@ function outsideTransaction(
     if (dialect === 'mysql' && !MYSQL_TRANSACTIONAL.has(c.keyword))
       return `${c.keyword || at} may commit on its own`;
     if (dialect === 'postgres' && c.noTransactionBlock) return `${at} cannot run inside a transaction block`;
+    if (c.usableAfterCommit) return `${at} adds what its own transaction could not use`;
   }
   return undefined;
 }

@@ -266,6 +266,30 @@ describe.runIf(hasPostgres)('PostgreSQL: exact after a failure and a fix', () =>
     }
   });
 
+  it("ALTER TYPE … ADD VALUE inside the file's own BEGIN stays in that transaction: a failure rolls it all back, the fix runs the unit again", async () => {
+    const file = (bad: string) =>
+      `CREATE TYPE mood2 AS ENUM ('sad');\nCREATE TABLE moods2 (m mood2);\nBEGIN;\nALTER TYPE mood2 ADD VALUE 'happy';\nINSERT INTO moods2 VALUES ('sad');\n${bad};\nCOMMIT;\nINSERT INTO moods2 VALUES ('happy');\n`;
+    const t = oneTask('postgres', file('SELECT 1/0'));
+    const failed = await runOnce(t.dir, knex, t.state);
+    expect(failed.status).toBe('failed');
+    // psql would have rolled back the whole block: no new value, no row.
+    const labels = async () =>
+      (
+        await knex.raw(
+          "SELECT enumlabel AS l FROM pg_enum WHERE enumtypid = 'mood2'::regtype ORDER BY enumsortorder",
+        )
+      ).rows.map((r: { l: string }) => r.l);
+    expect(await labels()).toEqual(['sad']);
+    t.edit(file('SELECT 1'));
+    const resumed = await runOnce(t.dir, knex, t.state);
+    expect(resumed.status, resumed.steps[0]?.error?.message).toBe('succeeded');
+    expect(await labels()).toEqual(['sad', 'happy']);
+    expect((await knex.raw('SELECT m::text AS m FROM moods2 ORDER BY 1')).rows).toEqual([
+      { m: 'happy' },
+      { m: 'sad' },
+    ]);
+  });
+
   it('1. SET search_path survives a resume', async () => {
     const file = (bad: string) =>
       `CREATE SCHEMA r1;\nSET search_path TO r1;\nBEGIN;\nCREATE TABLE a (i int);\nCOMMIT;\n${bad};\nCREATE TABLE b (i int);\n`;

@@ -640,6 +640,7 @@ describe('classifyStatement', () => {
     keyword,
     commitsImplicitly: false,
     noTransactionBlock: false,
+    usableAfterCommit: false,
     changesSession: false,
     ...rest,
   });
@@ -725,7 +726,7 @@ describe('classifyStatement', () => {
     ['postgres', "CREATE TABLESPACE ts LOCATION '/srv/ts'", cls('CREATE', { noTransactionBlock: true })],
     ['postgres', 'DROP TABLESPACE ts', cls('DROP', { noTransactionBlock: true })],
     ['postgres', "ALTER SYSTEM SET work_mem = '64MB'", cls('ALTER', { noTransactionBlock: true })],
-    ['postgres', `ALTER TYPE "my mood" ADD VALUE 'ok'`, cls('ALTER', { noTransactionBlock: true })],
+    ['postgres', `ALTER TYPE "my mood" ADD VALUE 'ok'`, cls('ALTER', { usableAfterCommit: true })],
     [
       'postgres',
       "CREATE SUBSCRIPTION s CONNECTION 'host=x' PUBLICATION p",

@@ -22,11 +22,14 @@ export interface StatementClass {
   readonly commitsImplicitly: boolean;
   /** The statement starts, ends or marks a transaction, or switches autocommit. */
   readonly transactionControl?: TransactionControl;
-  /**
-   * PostgreSQL: cannot run inside a transaction block, or what it does cannot be used inside the
-   * same one (`ALTER TYPE … ADD VALUE`).
-   */
+  /** PostgreSQL: cannot run inside a transaction block (`CREATE INDEX CONCURRENTLY`, `VACUUM`, …). */
   readonly noTransactionBlock: boolean;
+  /**
+   * PostgreSQL: what it makes cannot be used until it is committed (`ALTER TYPE … ADD VALUE`, since
+   * PostgreSQL 12 allowed in a block): a file is never wrapped in one transaction around it, but a
+   * file's own `BEGIN … COMMIT` around it stays one unit, as psql runs it.
+   */
+  readonly usableAfterCommit: boolean;
   /** Changes the session (SET, USE, set_config, …): to be replayed on a new connection. */
   readonly changesSession: boolean;
 }
@@ -81,6 +84,8 @@ export function classifyStatement(sql: string, dialect: SqlDialect): StatementCl
     commitsImplicitly: dialect === 'mysql' && mysqlCommits(l),
     ...(control ? { transactionControl: control } : {}),
     noTransactionBlock: dialect === 'postgres' && postgresNoBlock(l),
+    usableAfterCommit:
+      dialect === 'postgres' && word(l, 0) === 'ALTER' && word(l, 1) === 'TYPE' && hasSeq(l, 'ADD', 'VALUE'),
     changesSession: changesSession(l, dialect),
   };
 }
@@ -215,10 +220,15 @@ function autocommitAssignment(a: readonly Lexeme[]): TransactionControl | undefi
 
 // PostgreSQL statements documented as not allowed in a transaction block, plus ALTER TYPE … ADD
 // VALUE, whose new value cannot be used before the transaction that adds it commits.
+/** The words `seq` appear one after another somewhere in the statement. */
+function hasSeq(l: readonly Lexeme[], ...seq: string[]): boolean {
+  const all = words(l);
+  return all.some((_, i) => seq.every((s, j) => all[i + j] === s));
+}
+
 function postgresNoBlock(l: readonly Lexeme[]): boolean {
   const w = (k: number) => word(l, k);
-  const all = words(l);
-  const has = (...seq: string[]) => all.some((_, i) => seq.every((s, j) => all[i + j] === s));
+  const has = (...seq: string[]) => hasSeq(l, ...seq);
   switch (w(0)) {
     case 'CREATE':
       return (
@@ -238,7 +248,6 @@ function postgresNoBlock(l: readonly Lexeme[]): boolean {
     case 'ALTER':
       return (
         w(1) === 'SYSTEM' ||
-        (w(1) === 'TYPE' && has('ADD', 'VALUE')) ||
         (w(1) === 'SUBSCRIPTION' && has('PUBLICATION')) ||
         (w(1) === 'DATABASE' && has('SET', 'TABLESPACE')) ||
         (w(1) === 'TABLE' && has('DETACH', 'PARTITION') && has('CONCURRENTLY'))
