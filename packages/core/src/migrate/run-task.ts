@@ -12,7 +12,15 @@ import { ensureMarkerTable, insertMarker, markerPresent } from './marker.js';
 import { describeStatementProgress, parseProgress, resolveStatementProgress } from './progress.js';
 import { commandStep, toolStep } from './run-program.js';
 import { runStatements } from './run-statements.js';
-import { type Connection, dialectOf, isKnex, openSession, poolQuery, type TaskSession } from './session.js';
+import {
+  type Connection,
+  dialectOf,
+  isKnex,
+  openSession,
+  poolQuery,
+  poolRows,
+  type TaskSession,
+} from './session.js';
 import {
   applyPlaceholders,
   classifyStatement,
@@ -203,8 +211,10 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
   };
 
   const classes = statements.map((st) => classifyStatement(st.sql, dialect));
-  const runPerStatement = (ctx: StepContext) =>
-    runStatements(ctx, {
+  const uses = dialect === 'clickhouse' ? statements.filter((_, k) => classes[k]?.keyword === 'USE') : [];
+  const runPerStatement = async (ctx: StepContext) => {
+    if (uses.length > 0) await refuseIneffectiveUse(connection, task, file, uses);
+    return runStatements(ctx, {
       task,
       file,
       dialect,
@@ -215,6 +225,7 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
       execute,
       track,
     });
+  };
 
   const check = task.check;
   return {
@@ -272,6 +283,34 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
         }
       : {}),
   };
+}
+
+/**
+ * `USE` in a ClickHouse file switches the database for the statements after it, as in one
+ * clickhouse-client session — but only where the client sends no database of its own:
+ * `@clickhouse/client` sends its configured database with every request (unless it is `default`),
+ * and the server takes that over the session's `USE`. Rather than run the file against the wrong
+ * database, refuse it before its first statement, naming the line and the two ways out.
+ */
+async function refuseIneffectiveUse(
+  connection: Connection,
+  task: Task,
+  file: string,
+  uses: readonly Statement[],
+): Promise<void> {
+  const [row] = await poolRows(connection, 'SELECT currentDatabase() AS db');
+  const configured = String(row?.db ?? 'default');
+  if (configured === 'default') return;
+  for (const use of uses) {
+    const target = /^\s*USE\s+(`(?:[^`]|``)*`|"(?:[^"]|"")*"|\S+?)\s*;?\s*$/i.exec(use.sql)?.[1] ?? '';
+    const name = /^[`"]/.test(target) ? target.slice(1, -1) : target;
+    if (name === configured) continue;
+    throw new UpgradeKitError(
+      ErrorCodes.BAD_INPUT,
+      `task ${task.id}: ${file}:${use.line}: USE ${name} would not take effect: the ClickHouse client of this datasource sends database "${configured}" with every request, which the server takes over the session's USE. Qualify the tables (${name}.table) instead of USE, or give the datasource the database "default"`,
+      { context: { task: task.id, version: task.version, file, line: use.line } },
+    );
+  }
 }
 
 /**

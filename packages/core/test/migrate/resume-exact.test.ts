@@ -314,8 +314,77 @@ describe.runIf(hasClickHouse)('ClickHouse: the session comes back on resume', ()
     await admin.close();
   });
 
+  it('USE switches the database for the statements after it, also after a resume, as clickhouse-client does', async () => {
+    const other = `${database}_use`;
+    await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${other}` });
+    // The datasource names no database: the session's USE is what counts.
+    const client = createClient(settings.clickhouse);
+    const file = (bad: string) =>
+      `USE ${other};\nCREATE TABLE u1 (i UInt8) ENGINE = Memory;\n${bad};\nCREATE TABLE u2 (i UInt8) ENGINE = Memory;\n`;
+    const dir = writeRelease(
+      mkdtempSync(join(tmpdir(), 'uk-resume-ch-')),
+      'clickhouse',
+      { 'versions/1.1.0/t.sql': file('SELECT nope_column') },
+      'tasks:\n  - { id: chuse, kind: clickhouse, stage: in_stop, file: t.sql }\n',
+    );
+    const state = { filename: join(dir, 'state.sqlite') };
+    try {
+      expect((await runOnce(dir, client as unknown as Connection, state)).status).toBe('failed');
+      writeFileSync(join(dir, 'versions/1.1.0/t.sql'), file('SELECT 1'));
+      const resumed = await runOnce(dir, client as unknown as Connection, state);
+      expect(resumed.status, resumed.steps[0]?.error?.message).toBe('succeeded');
+      const tables = (await (
+        await admin.query({
+          query: `SELECT database AS d, name AS n FROM system.tables WHERE name IN ('u1', 'u2') ORDER BY n`,
+          format: 'JSONEachRow',
+        })
+      ).json()) as Array<{ d: string; n: string }>;
+      expect(tables).toEqual([
+        { d: other, n: 'u1' },
+        { d: other, n: 'u2' },
+      ]);
+    } finally {
+      await admin.command({ query: `DROP DATABASE IF EXISTS ${other}` });
+      await client.close();
+    }
+  });
+
+  it('USE of another database is refused before anything runs when the client sends a database of its own', async () => {
+    await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+    const client = createClient({ ...settings.clickhouse, database });
+    const dir = writeRelease(
+      mkdtempSync(join(tmpdir(), 'uk-resume-ch-')),
+      'clickhouse',
+      {
+        'versions/1.1.0/t.sql':
+          'CREATE TABLE before_use (i UInt8) ENGINE = Memory;\nUSE system;\nSELECT 1;\n',
+      },
+      'tasks:\n  - { id: chref, kind: clickhouse, stage: in_stop, file: t.sql }\n',
+    );
+    try {
+      const result = await runOnce(dir, client as unknown as Connection, {
+        filename: join(dir, 'state.sqlite'),
+      });
+      expect(result.status).toBe('failed');
+      expect(result.steps[0]?.error?.message).toMatch(
+        new RegExp(
+          `t\\.sql:2: USE system would not take effect: .*database "${database}".*Qualify the tables`,
+        ),
+      );
+      const [row] = (await (
+        await admin.query({
+          query: `SELECT count() AS c FROM system.tables WHERE database = '${database}' AND name = 'before_use'`,
+          format: 'JSONEachRow',
+        })
+      ).json()) as Array<{ c: string }>;
+      expect(Number(row?.c)).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('a SET holds after a failure and a fix, as in one clickhouse-client session', async () => {
-    await admin.command({ query: `CREATE DATABASE ${database}` });
+    await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
     const client = createClient({ ...settings.clickhouse, database });
     const threads = (table: string) =>
       `CREATE TABLE ${table} ENGINE = Memory AS SELECT toUInt64(value) AS v FROM system.settings WHERE name = 'max_threads'`;
