@@ -79,6 +79,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       'run only this cut-point: install, resourceCheck, businessCheck, preUpgrade, preStart, postStart, openTraffic, postUpgrade',
     )
     .option('--dry-run', 'show what would run and what is skipped, and why; execute nothing')
+    .option(
+      '--kill-in-doubt',
+      'a statement an interrupted run left running on the database server is cancelled there, instead of awaited, before its outcome is decided',
+    )
     .action(act(async (out, flags) => (await import('./commands/run.js')).runCommand(flags as never, out)));
 
   releaseOptions(

@@ -18,6 +18,7 @@ export interface RunFlags extends ReleaseFlags {
   readonly to: string;
   readonly stage?: string;
   readonly dryRun?: boolean;
+  readonly killInDoubt?: boolean;
 }
 
 /** Tasks nobody has declared compatible need a person's yes before they run. */
@@ -112,7 +113,8 @@ function exitFor(status: StageResult['status']): ExitCode {
 }
 
 export function runCommand(flags: RunFlags, out: Output): Promise<ExitCode> {
-  return withPreparedUpgrade(flags, { handleSignals: true }, async (session, prepared) => {
+  const options = { handleSignals: true, ...(flags.killInDoubt ? { killInDoubt: true } : {}) };
+  return withPreparedUpgrade(flags, options, async (session, prepared) => {
     const { core } = session;
     const { release, plan } = prepared;
     const outcome = await core.executeUpgrade(prepared, {

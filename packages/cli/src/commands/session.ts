@@ -67,7 +67,7 @@ export function lastVersions(
  */
 export async function withPreparedUpgrade<R>(
   flags: ReleaseFlags & { readonly from: string; readonly to: string },
-  options: { readonly handleSignals?: boolean },
+  options: { readonly handleSignals?: boolean; readonly killInDoubt?: boolean },
   fn: (session: Session, prepared: PreparedUpgrade) => Promise<R>,
 ): Promise<R> {
   const session = await openSession(flags);
@@ -80,6 +80,7 @@ export async function withPreparedUpgrade<R>(
       config: session.config,
       events: session.events,
       ...(options.handleSignals ? { handleSignals: true } : {}),
+      ...(options.killInDoubt ? { killInDoubt: true } : {}),
     });
     return await fn(session, prepared);
   } finally {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ServerMark } from './in-doubt/server.js';
 import type { SessionState } from './session-state.js';
 import type { Statement } from './split.js';
 
@@ -11,6 +12,8 @@ export interface StatementProgress {
   readonly next: number;
   /** Set while a statement that commits on its own runs: if a crash leaves it set, it is in doubt. */
   readonly started?: number;
+  /** The server and connection the `started` statement runs on: is it still running? */
+  readonly server?: ServerMark;
   /** The statement the last attempt failed at, when it failed (for `resolve --applied`). */
   readonly failed?: number;
   /** Statements an operator declared applied: a resume does not run them. */

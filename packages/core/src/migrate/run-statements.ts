@@ -3,6 +3,7 @@ import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { Task } from '../release/types.js';
 import type { StepContext } from '../stages/types.js';
 import type { EstimateTracking } from './estimate.js';
+import { type ServerMark, serverMark, settleInDoubt } from './in-doubt/index.js';
 import type { MarkerKey } from './marker.js';
 import { chainOf, firstChange, parseProgress, type StatementProgress } from './progress.js';
 import { ensureProgressTable, ProgressRow } from './progress-table.js';
@@ -30,6 +31,8 @@ export interface StatementsInput {
   /** Runs one statement on the session, turning a failure into a SqlStatementError. */
   execute(ctx: StepContext, session: TaskSession, statement: Statement): Promise<unknown>;
   track(ctx: StepContext, startAt: number): Promise<EstimateTracking | undefined>;
+  /** A statement an interrupted run left running on the server is cancelled instead of awaited. */
+  readonly killInDoubt?: boolean;
 }
 
 const TEMPORARY =
@@ -83,14 +86,6 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
       await mirror(p);
     };
 
-    if (progress.started !== undefined) {
-      if (!task.idempotent) {
-        await mirror(progress);
-        throw inDoubt(task, file, statements, progress.started, dialect);
-      }
-      const { started: _started, ...rest } = progress;
-      progress = rest;
-    }
     if (progress.next > 0 && progress.chain) {
       const changed = firstChange(progress.chain, statements, progress.next);
       if (changed) {
@@ -116,12 +111,60 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
     }
 
     const base: Baseline = knexTarget || dialect === 'clickhouse' ? await baseline(session) : {};
+    // Saved with every `started` mark: a resume asks this server whether the statement still runs.
+    const mark = await serverMark(session).catch(() => undefined);
+    const ranOn: { server?: ServerMark } = mark ? { server: mark } : {};
     let sessionNow: SessionState | undefined = progress.session;
     const userVariables = new Set(Object.keys(progress.session?.user ?? {}));
     const sessionVariables = new Set(Object.keys(progress.session?.variables ?? {}));
     let locks = progress.session?.locks;
     const temporary = new Map<string, string>();
     if (progress.session) await restore(session, progress.session, progress.autocommit ?? true);
+    if (progress.started !== undefined) {
+      // Settled on the restored session: unqualified names resolve where the statement ran.
+      const k = progress.started;
+      const statement = statements[k];
+      const where = `statement ${k + 1} of ${statements.length} (${file}:${statement?.line ?? '?'})`;
+      const settled = statement
+        ? await settleInDoubt({
+            session,
+            dialect,
+            statement,
+            mark: progress.server,
+            kill: input.killInDoubt === true,
+            signal: ctx.signal,
+            log: ctx.log,
+            where,
+          })
+        : undefined;
+      const { started: _started, server: _server, ...rest } = progress;
+      const waited = settled?.waitedMs
+        ? ` after it ended on the server (${Math.round(settled.waitedMs / 1000)} s${settled.cancelled ? ', cancelled' : ''})`
+        : '';
+      if (settled?.verdict === 'applied') {
+        progress = { ...rest, next: k + 1 };
+        ctx.log.info(
+          `${where} was in doubt${waited}: it took effect (${settled.evidence}); continuing with the next statement`,
+        );
+      } else if (settled && settled.verdict !== 'unknown') {
+        if (settled.before) await session.execute({ sql: settled.before });
+        progress = rest;
+        ctx.log.info(
+          `${where} was in doubt${waited}: ${settled.verdict === 'rerun' ? settled.evidence : `it did not take effect (${settled.evidence})`}; running it again`,
+        );
+      } else if (task.idempotent) {
+        progress = rest;
+        ctx.log.info(
+          `${where} was in doubt${waited} (${settled?.evidence ?? 'no evidence'}); running it again: the task is idempotent`,
+        );
+      } else {
+        await mirror(progress);
+        throw inDoubt(task, file, statements, k, dialect, settled?.evidence);
+      }
+      progress = { ...progress, seq: ++seq };
+      await row?.write(progress);
+      await mirror(progress);
+    }
     const tracker = new UnitTracker(dialect, { autocommit: progress.autocommit ?? true });
     const skip = new Set(progress.skip ?? []);
     let sessionAtUnit = sessionNow;
@@ -220,7 +263,7 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
           const commits =
             plan.kind === 'alone' || plan.kind === 'commits-before' || plan.kind === 'commits-unit';
           if (commits) {
-            const before = snapshot(tracker.committedUpTo(k), { started: k });
+            const before = snapshot(tracker.committedUpTo(k), { started: k, ...ranOn });
             await (await sideRow()).write(before);
             await mirror(before);
           }
@@ -274,7 +317,7 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
                 await writeInside(snapshot(k));
               } else {
                 // Marked before it runs: a crash now leaves exactly this statement in doubt.
-                const mark = snapshot(k, { started: k });
+                const mark = snapshot(k, { started: k, ...ranOn });
                 if (row) await row.write(mark);
                 await mirror(mark);
               }
@@ -432,7 +475,14 @@ function pickProgress(
   return stored ?? mirrored ?? { next: 0, seq: 0 };
 }
 
-function inDoubt(task: Task, file: string, statements: readonly Statement[], k: number, dialect: SqlDialect) {
+function inDoubt(
+  task: Task,
+  file: string,
+  statements: readonly Statement[],
+  k: number,
+  dialect: SqlDialect,
+  evidence?: string,
+) {
   const engine =
     dialect === 'clickhouse'
       ? 'ClickHouse'
@@ -441,7 +491,7 @@ function inDoubt(task: Task, file: string, statements: readonly Statement[], k: 
         : 'MySQL/MariaDB';
   return new UpgradeKitError(
     ErrorCodes.IN_DOUBT,
-    `Task ${task.id}: statement ${k + 1} of ${statements.length} (${file}:${statements[k]?.line ?? '?'}) was running when the upgrade was interrupted, and ${engine} commits it on its own, so it may or may not have taken effect. Check it, then resolve the task: "applied" continues with statement ${k + 2}, "retry" runs statement ${k + 1} again.`,
+    `Task ${task.id}: statement ${k + 1} of ${statements.length} (${file}:${statements[k]?.line ?? '?'}) was running when the upgrade was interrupted, and ${engine} commits it on its own, so it may or may not have taken effect${evidence ? `; the catalog cannot tell (${evidence})` : ''}. Check it, then resolve the task: "applied" continues with statement ${k + 2}, "retry" runs statement ${k + 1} again.`,
     {
       context: {
         task: task.id,

@@ -41,6 +41,11 @@ export interface TaskRunOptions {
    * its remaining time (seed 001 §5.2.4: every 30 s). Default 30 000.
    */
   readonly estimateIntervalMs?: number;
+  /**
+   * A statement that an interrupted run left running on the server is cancelled there (`KILL
+   * QUERY`, `pg_cancel_backend`) instead of awaited before its outcome is decided. Default false.
+   */
+  readonly killInDoubt?: boolean;
 }
 
 /** How a task's statements are made safe to resume. */
@@ -215,6 +220,7 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
   const runPerStatement = async (ctx: StepContext) => {
     if (uses.length > 0) await refuseIneffectiveUse(connection, task, file, uses);
     return runStatements(ctx, {
+      ...(options.killInDoubt ? { killInDoubt: true } : {}),
       task,
       file,
       dialect,

@@ -4,7 +4,12 @@ import type { SqlDialect, Statement } from './split.js';
 
 /** The part of `@clickhouse/client` we use; any object with `command` and `query` will do. */
 export interface ClickHouseLike {
-  command(params: { query: string; abort_signal?: AbortSignal; session_id?: string }): Promise<unknown>;
+  command(params: {
+    query: string;
+    abort_signal?: AbortSignal;
+    session_id?: string;
+    query_id?: string;
+  }): Promise<unknown>;
   query(params: {
     query: string;
     format?: string;
@@ -59,6 +64,8 @@ export interface TaskSession {
   transaction?<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
   /** Closes the session; `abandon` drops the connection at once (a statement may still be running). */
   close(abandon?: boolean): Promise<void>;
+  /** ClickHouse: every statement's `query_id` starts with it, so a resume can find one still running. */
+  readonly queryIdPrefix?: string;
 }
 
 export interface SessionOptions {
@@ -270,10 +277,13 @@ async function sqliteSession(knex: Knex, shared: boolean): Promise<TaskSession> 
 function clickhouseSession(client: ClickHouseLike): TaskSession {
   // An HTTP session keeps what the file SETs for its later statements, as clickhouse-client does.
   const sessionId = `upgradekit-${randomUUID()}`;
+  const queryIdPrefix = `${sessionId}-q`;
+  let queries = 0;
   let running: AbortController | undefined;
   return {
     dialect: 'clickhouse',
     schema: undefined,
+    queryIdPrefix,
     restore: async () => {},
     // Aborting the HTTP request makes the server cancel the query (cancel_http_readonly_queries
     // aside, which only concerns reads).
@@ -284,6 +294,7 @@ function clickhouseSession(client: ClickHouseLike): TaskSession {
         return await client.command({
           query: statement.sql,
           session_id: sessionId,
+          query_id: `${queryIdPrefix}${++queries}`,
           abort_signal: running.signal,
         });
       } finally {

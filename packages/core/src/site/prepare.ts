@@ -22,6 +22,8 @@ export interface PrepareUpgradeOptions {
   readonly signal?: AbortSignal;
   /** Abort the running step on SIGINT/SIGTERM, record it and release the lock. For CLIs. */
   readonly handleSignals?: boolean;
+  /** Cancel a statement an interrupted run left running on the server, instead of awaiting it (`--kill-in-doubt`). */
+  readonly killInDoubt?: boolean;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly cwd?: string;
 }
@@ -85,6 +87,7 @@ export async function prepareUpgrade(options: PrepareUpgradeOptions): Promise<Pr
       release,
       connections: datasources.connections,
       placeholders: config.placeholders,
+      ...(options.killInDoubt ? { killInDoubt: true } : {}),
     });
   } catch (error) {
     await Promise.allSettled([upgrade.close(), datasources.close()]);

@@ -186,7 +186,7 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
     await knex.destroy();
   });
 
-  it('a statement in doubt after a crash stops the run, names the statement, and continues after "applied"', async () => {
+  it('a statement in doubt that the catalog cannot settle stops the run, names the statement, and continues after "applied"', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
     const knex = knexFactory(target.config);
     const stateFile = join(dir, 'state.sqlite');
@@ -194,14 +194,13 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
       dir,
       'mariadb',
       {
-        'versions/1.1.0/d.sql':
-          'CREATE TABLE d1 (id INT);\nCREATE TABLE d2 (id INT);\nCREATE TABLE d3 (id INT);\n',
+        'versions/1.1.0/d.sql': 'CREATE TABLE d1 (id INT);\nCALL d_fill();\nCREATE TABLE d3 (id INT);\n',
       },
       'tasks:\n  - { id: doubt, kind: sql, stage: in_stop, file: d.sql }\n',
     );
-    // What a crash during statement 2 leaves: it committed (DDL), the progress says it started.
+    // What a crash during statement 2 leaves: a CALL runs unwrapped and commits as it goes, the
+    // progress says it started — and no catalog can say what it did.
     await knex.raw('CREATE TABLE d1 (id INT)');
-    await knex.raw('CREATE TABLE d2 (id INT)');
     const store = await StateStore.open({ filename: stateFile });
     const key = { component: 'orders', site: 's1', host: '', taskVersion: '1.1.0', taskId: 'doubt' };
     await store.beginStep({
@@ -220,7 +219,9 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
     const blocked = await runOnce(dir, knex, { filename: stateFile });
     expect(blocked.status).toBe('needs-decision');
     expect(isUpgradeKitError(blocked.error, 'UPGRADEKIT_IN_DOUBT')).toBe(true);
-    expect(blocked.error?.message).toMatch(/statement 2 of 3 \(versions\/1.1.0\/d.sql:2\) was running/);
+    expect(blocked.error?.message).toMatch(
+      /statement 2 of 3 \(versions\/1.1.0\/d.sql:2\) was running .*; the catalog cannot tell \(CALL may change data each time it runs\)/,
+    );
 
     const release = await loadRelease(dir);
     const upgrade = createUpgrade({
@@ -239,6 +240,42 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
     await upgrade.close();
     expect(resumed.status, resumed.error?.message).toBe('succeeded'); // continued at statement 3
     expect(await knex.schema.hasTable('d3')).toBe(true);
+    await knex.destroy();
+  });
+
+  it('a CREATE TABLE in doubt after a crash is settled by the catalog: it exists, so the run continues after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
+    const knex = knexFactory(target.config);
+    const stateFile = join(dir, 'state.sqlite');
+    writeRelease(
+      dir,
+      'mariadb',
+      {
+        'versions/1.1.0/e.sql':
+          'CREATE TABLE e1 (id INT);\nCREATE TABLE e2 (id INT);\nCREATE TABLE e3 (id INT);\n',
+      },
+      'tasks:\n  - { id: evident, kind: sql, stage: in_stop, file: e.sql }\n',
+    );
+    // A crash during statement 2, after the server committed it (no server mark: nothing to wait for).
+    await knex.raw('CREATE TABLE e1 (id INT)');
+    await knex.raw('CREATE TABLE e2 (id INT)');
+    const store = await StateStore.open({ filename: stateFile });
+    const key = { component: 'orders', site: 's1', host: '', taskVersion: '1.1.0', taskId: 'evident' };
+    await store.beginStep({
+      ...key,
+      runId: 'crashed',
+      taskName: 'e.sql',
+      stage: 'preStart',
+      versionFrom: '1.0.0',
+      versionTo: '1.1.0',
+      attempt: 1,
+      startedAt: Date.now(),
+    });
+    await store.saveProgress(key, JSON.stringify({ next: 1, started: 1 }));
+    await store.close();
+    const resumed = await runOnce(dir, knex, { filename: stateFile });
+    expect(resumed.status, resumed.error?.message).toBe('succeeded');
+    expect(await knex.schema.hasTable('e3')).toBe(true);
     await knex.destroy();
   });
 });

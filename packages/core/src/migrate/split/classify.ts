@@ -34,21 +34,23 @@ export interface StatementClass {
   readonly changesSession: boolean;
 }
 
-interface Lexeme {
+export interface Lexeme {
   readonly kind: 'word' | 'string' | 'ident' | 'punct';
   /** Upper-case for words; as written otherwise. */
   readonly text: string;
+  /** A word as written (identifiers keep their case). */
+  readonly raw?: string;
 }
 
 // Enough to decide: what matters is at the start, and a long INSERT need not be lexed to its end.
 const LEXEMES = 256;
 
 /** The statement's code without comments or MySQL's version wrappers: what the server parses. */
-function lexemes(sql: string, dialect: SqlDialect): Lexeme[] {
+export function lexemes(sql: string, dialect: SqlDialect, limit = LEXEMES): Lexeme[] {
   const out: Lexeme[] = [];
   let closing = false; // just skipped the `*` of the `*/` that closes a /*! wrapper
   for (const token of tokens(sql, dialect)) {
-    if (out.length >= LEXEMES) break;
+    if (out.length >= limit) break;
     const text = sql.slice(token.start, token.end);
     const slash = closing && text === '/';
     closing = false;
@@ -57,7 +59,7 @@ function lexemes(sql: string, dialect: SqlDialect): Lexeme[] {
       closing = true;
       continue;
     }
-    if (token.kind === 'word') out.push({ kind: 'word', text: text.toUpperCase() });
+    if (token.kind === 'word') out.push({ kind: 'word', text: text.toUpperCase(), raw: text });
     else if (token.kind === 'string' || token.kind === 'ident') out.push({ kind: token.kind, text });
     else out.push({ kind: 'punct', text });
   }
