@@ -5,7 +5,7 @@
 // client running the same files once; nothing applied twice; every operator decision is counted
 // (the goal: none for DDL the catalog can settle).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
@@ -312,6 +312,12 @@ export function sigkillTrials(engine: Engine, count: number, seed: number, rows 
             runs,
             decisions,
           });
+          // A long soak's figures as it goes: one JSON line per trial.
+          if (process.env.UPGRADEKIT_SOAK_LOG)
+            appendFileSync(
+              process.env.UPGRADEKIT_SOAK_LOG,
+              `${JSON.stringify({ engine, ...outcomes[engine].at(-1) })}\n`,
+            );
           expect(diffSnapshots(oracle, await t.snapshot())).toEqual([]);
           // The DDL of these files is all settled by the catalog: no decision may be asked for it.
           if (engine !== 'clickhouse') expect(decisions).toEqual([]);
