@@ -30,7 +30,7 @@ export type CliResult = SpawnSyncReturns<string> & { json: () => Record<string, 
 /** Runs `upgradekit …` as CI would (CI=true, NO_COLOR), in a fresh directory unless `cwd` is given. */
 export function cli(
   args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+  options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
 ): CliResult {
   const env: Record<string, string | undefined> = { ...process.env, CI: 'true', NO_COLOR: '1' };
   env.UPGRADEKIT_CONFIG = relaxed;
@@ -39,7 +39,7 @@ export function cli(
     cwd: options.cwd ?? mkdtempSync(join(tmpdir(), 'uk-cli-')),
     env: { ...env, ...options.env },
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: options.timeoutMs ?? 60_000,
   });
   return Object.assign(result, { json: () => JSON.parse(result.stdout) as Record<string, unknown> });
 }
