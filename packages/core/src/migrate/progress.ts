@@ -197,3 +197,17 @@ export function describeStatementProgress(
   if (progress.next >= statements.length) return `all ${statements.length} statements done`;
   return `statement ${progress.next + 1} of ${statements.length} (${line(progress.next)}) next${progress.failed !== undefined ? `; statement ${progress.failed + 1} failed` : ''}`;
 }
+
+/**
+ * The statement a crash left in doubt (marked `started`: it commits on its own, so a crash while it
+ * ran may or may not have applied it), for the resume decision; undefined when there is none.
+ */
+export function statementInDoubt(
+  progress: StatementProgress | undefined,
+  statements: readonly Statement[],
+  file: string,
+): string | undefined {
+  if (progress?.started === undefined) return undefined;
+  const k = progress.started;
+  return `statement ${k + 1} of ${statements.length} (${file}:${statements[k]?.line ?? '?'}), which commits on its own, was running`;
+}
