@@ -187,11 +187,16 @@ async function statusCommand(
   try {
     const report = await prepared.upgrade.status();
     const c = report.counts;
-    const line = `${report.component} ${report.from} → ${report.to} on site ${report.site}: ${c.done} done, ${c.pending} pending, ${c.failed} failed, ${c.inDoubt} in doubt`;
+    const line = `${report.component} ${report.from} → ${report.to} on site ${report.site}: ${c.done} done, ${c.pending} pending, ${c.failed} failed, ${c.inDoubt} in doubt${c.interrupted ? `, ${c.interrupted} interrupted` : ''}`;
     info(line);
+    if (report.interrupted)
+      info(`run ${report.interrupted.runId} was interrupted: ${report.interrupted.why}`);
+    // Steps an interrupted run left that the next run resumes by itself, or that a live run is
+    // running, are not done yet.
+    const unfinished = c.pending + c.interrupted + c.running;
     return {
       status:
-        c.inDoubt > 0 ? 'needs-decision' : c.failed > 0 ? 'failed' : c.pending > 0 ? 'pending' : 'succeeded',
+        c.inDoubt > 0 ? 'needs-decision' : c.failed > 0 ? 'failed' : unfinished > 0 ? 'pending' : 'succeeded',
       mode: prepared.plan.mode,
       report: { command: 'status', status: report },
       markdown: `### ${line}\n`,

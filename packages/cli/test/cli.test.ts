@@ -328,9 +328,22 @@ export default { run() {
     const args = ['--release', dir, '--from', '1.0.0', '--to', '1.1.0'];
     const killed = cli(['run', ...args], { cwd: dir });
     expect(killed.signal).toBe('SIGKILL');
+    // Status knows at once, before any run: the run was interrupted, the tool is in doubt.
+    const right = cli(['status', ...args], { cwd: dir });
+    expect(right.status).toBe(3);
+    expect(right.stdout).toMatch(
+      /^ {2}INTERRUPTED: run \S+ \(\S+, pid \d+\) stopped without finishing — its process is dead: /m,
+    );
+    expect(right.stdout).toMatch(
+      /^ {2}IN_DOUBT {4}preStart {6}dies_once — interrupted in run \S+ and may or may not have taken effect/m,
+    );
     const doubt = cli(['run', '--json', ...args], { cwd: dir });
     expect(doubt.status).toBe(3);
     expect((doubt.json() as { status: string }).status).toBe('needs-decision');
+    // Said once, in words to act on; no "running it again" for a step that is then in doubt.
+    expect(doubt.stderr.split('It is not idempotent and has no skipIf check').length - 1).toBe(1);
+    expect(doubt.stderr.split('An operator must decide about dies_once').length - 1).toBe(1);
+    expect(doubt.stderr).not.toMatch(/running it again|; idempotent|; resumes|not retried/);
     expect(doubt.stderr).toContain(
       `If dies_once took effect: upgradekit resolve dies_once --applied --release ${dir} --from 1.0.0 --to 1.1.0 --config ${relaxed}\n`,
     );

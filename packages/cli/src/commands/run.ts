@@ -73,7 +73,17 @@ function dryRunLines(entries: readonly DryRunEntry[], core: typeof import('@upgr
   ];
 }
 
-/** For each step in doubt, the command to paste per decision. */
+/**
+ * What an operator must decide, said once: the step's end line and the summary above showed the
+ * first line of its in-doubt message (what is in doubt); here comes the rest (why, and what each
+ * decision does), then the command to paste per decision.
+ */
+function decisionHead(step: StepResult): string {
+  const [headline = '', ...rest] = (step.error?.message ?? '').split('\n');
+  return `An operator must decide about ${step.id}: ${rest.length > 0 ? rest.join('\n') : headline}`;
+}
+
+/** For each step in doubt, what to decide and the command to paste per decision. */
 function decisionLines(
   steps: readonly StepResult[],
   flags: RunFlags,
@@ -97,12 +107,18 @@ function decisionLines(
     if (decisions.includes('restart')) {
       const position = typeof context?.next === 'number' ? context.next : 1;
       return [
+        decisionHead(step),
         `If you restored or cleaned up what ${step.id} did: ${restart}`,
         `Or, to continue at a statement you choose: ${from(position)}`,
         'Then run again.',
       ];
     }
-    return [`If ${step.id} took effect: ${applied}`, `If it did not: ${retry}`, 'Then run again.'];
+    return [
+      decisionHead(step),
+      `If ${step.id} took effect: ${applied}`,
+      `If it did not: ${retry}`,
+      'Then run again.',
+    ];
   });
 }
 
@@ -220,7 +236,8 @@ function reportRun(
   if (flags.verbose) {
     // The whole failure: the message, then the full statement a SQL failure carries.
     for (const step of stages.flatMap((s) => s.steps)) {
-      if (!step.error) continue;
+      // A step in doubt has its whole message in the decision below.
+      if (!step.error || step.status === 'in_doubt') continue;
       const sql = (step.error as { context?: { sql?: unknown } }).context?.sql;
       out.note(
         `${step.id}: ${step.error.message}${typeof sql === 'string' ? `\n--- statement ---\n${sql}` : ''}`,
@@ -229,14 +246,11 @@ function reportRun(
   }
   if (result.status === 'needs-decision') {
     out.note(
-      [
-        `An operator must decide: ${result.error?.message.split('\n')[0] ?? ''}`,
-        ...decisionLines(
-          stages.flatMap((s) => s.steps).filter((s) => s.status === 'in_doubt'),
-          flags,
-          extra.repeats,
-        ),
-      ].join('\n'),
+      decisionLines(
+        stages.flatMap((s) => s.steps).filter((s) => s.status === 'in_doubt'),
+        flags,
+        extra.repeats,
+      ).join('\n'),
     );
   } else if (result.rollbackOffered) {
     // A command ends its line: nothing after it that a paste could pick up as an argument.

@@ -26,28 +26,59 @@ async function versionsOf(session: Session, flags: StatusFlags, component: strin
   return lastVersions(session, component);
 }
 
+const iso = (ms: number) => new Date(ms).toISOString();
+const LIVENESS = { alive: 'alive', dead: 'dead', unknown: 'cannot be checked' } as const;
+
+/** The run that stopped without finishing, why we know, and what the operator does next. */
+function interruptedLine(report: StatusReport): string | undefined {
+  const run = report.interrupted;
+  if (!run) return undefined;
+  const { inDoubt, interrupted } = report.counts;
+  const next =
+    inDoubt > 0
+      ? `${inDoubt} step${inDoubt === 1 ? ' needs' : 's need'} your decision (IN_DOUBT below): check what ${inDoubt === 1 ? 'it' : 'each'} did, then \`upgradekit resolve TASK --applied\` (it took effect) or \`--retry\` (it did not), and run again.`
+      : interrupted > 0
+        ? `Its step${interrupted === 1 ? ' resumes' : 's resume'} by itself: run again.`
+        : 'Run again to finish.';
+  return `  INTERRUPTED: run ${run.runId} (${run.host}, pid ${run.pid}) stopped without finishing — ${run.why}. ${next}`;
+}
+
 function statusLines(report: StatusReport, core: typeof import('@upgradekit/core')): string[] {
   const c = report.counts;
   // Ids are per version: where one repeats, the version tells the two apart.
   const repeats = core.idRepeats(report.steps);
   const lines = [
-    `${report.component} ${report.from} → ${report.to} on site ${report.site}: ${c.done} done, ${c.pending} pending, ${c.failed} failed, ${c.skipped} skipped, ${c.inDoubt} in doubt${c.running ? `, ${c.running} running` : ''}`,
+    `${report.component} ${report.from} → ${report.to} on site ${report.site}: ${c.done} done, ${c.pending} pending, ${c.failed} failed, ${c.skipped} skipped, ${c.inDoubt} in doubt${c.interrupted ? `, ${c.interrupted} interrupted` : ''}${c.running ? `, ${c.running} running` : ''}`,
   ];
-  if (report.lock) {
+  const interrupted = interruptedLine(report);
+  if (interrupted) lines.push(interrupted);
+  const lock = report.lock;
+  if (lock) {
     lines.push(
-      `  locked by run ${report.lock.runId} (${report.lock.host}, pid ${report.lock.pid}) since ${new Date(report.lock.acquiredAt).toISOString()}`,
+      `  lock: run ${lock.runId} (${lock.host}, pid ${lock.pid}) since ${iso(lock.acquiredAt)}, last heartbeat ${iso(lock.heartbeatAt)}: ${LIVENESS[lock.liveness.state]} — ${lock.liveness.reason}; ${lock.takeover}`,
     );
   }
   if (report.lastRun) {
-    lines.push(
-      `  last run ${report.lastRun.runId}: ${report.lastRun.status}, started ${new Date(report.lastRun.startedAt).toISOString()}`,
-    );
+    const recorded =
+      report.interrupted?.runId === report.lastRun.runId && report.lastRun.status === 'running'
+        ? 'interrupted (recorded as running)'
+        : report.lastRun.status;
+    lines.push(`  last run ${report.lastRun.runId}: ${recorded}, started ${iso(report.lastRun.startedAt)}`);
   }
   for (const s of report.steps) {
-    // A crash leaves no error behind: then what the next run does with it is the news.
-    const why = s.error ?? (s.status === 'in_doubt' ? s.next.reason : undefined);
+    // A crash leaves no error behind, and a step in doubt may still carry an older attempt's:
+    // for both, what the next run does with it, and why, is the news.
+    const why =
+      s.status === 'interrupted'
+        ? `resumes by itself (${s.next.reason})`
+        : s.status === 'in_doubt'
+          ? s.next.reason
+          : s.error;
+    const line = why?.split('\n')[0];
+    // Progress the reason already names is not said twice.
+    const progress = s.progress && !line?.includes(s.progress) ? ` — ${s.progress}` : '';
     lines.push(
-      `  ${s.status.toUpperCase().padEnd(10)} ${s.stage.padEnd(13)} ${s.id}${repeats(s) ? ` (version ${s.version})` : ''}${s.host ? ` on ${s.host}` : ''}${s.progress ? ` — ${s.progress}` : ''}${why ? ` — ${why.split('\n')[0]}` : ''}`,
+      `  ${s.status.toUpperCase().padEnd(11)} ${s.stage.padEnd(13)} ${s.id}${repeats(s) ? ` (version ${s.version})` : ''}${s.host ? ` on ${s.host}` : ''}${progress}${line ? ` — ${line}` : ''}`,
     );
   }
   return lines;
@@ -96,6 +127,7 @@ export function statusCommand(flags: StatusFlags, out: Output): Promise<ExitCode
       const report = await upgrade.status();
       out.document({ ok: true, status: report });
       out.text(statusLines(report, session.core));
+      // Steps the next run resumes by itself ask nothing of the operator; steps in doubt do.
       return report.counts.inDoubt > 0 ? Exit.decision : Exit.ok;
     },
   );

@@ -42,7 +42,8 @@ export function formatEvent(event: UpgradeEvent): string {
     case 'stage.start':
       return `${prefix}stage ${event.stage} started`;
     case 'stage.end':
-      return `${prefix}stage ${event.stage} ${event.status} in ${formatDuration(event.durationMs)}${event.error ? `: ${event.error.message}` : ''}`;
+      // A stage that needs a decision stopped on a step in doubt, whose own end line said why.
+      return `${prefix}stage ${event.stage} ${event.status} in ${formatDuration(event.durationMs)}${event.error && event.status !== 'needs-decision' ? `: ${event.error.message}` : ''}`;
     case 'step.start':
       return `${prefix}step ${event.step} started${event.attempt && event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`;
     case 'step.end':

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ServerMark } from './in-doubt/server.js';
+import { statementShape } from './in-doubt/shape.js';
 import type { SessionState } from './session-state.js';
-import type { Statement } from './split.js';
+import type { SqlDialect, Statement } from './split.js';
 
 /**
  * Where a statement-by-statement task stands, as saved after each commit. The runner owns this
@@ -199,4 +200,22 @@ export function describeStatementProgress(
   }
   if (progress.next >= statements.length) return `all ${statements.length} statements done`;
   return `statement ${progress.next + 1} of ${statements.length} (${line(progress.next)}) next${progress.failed !== undefined ? `; statement ${progress.failed + 1} failed` : ''}`;
+}
+
+/**
+ * The statement a crash left in doubt (marked `started`: it commits on its own, so a crash while it
+ * ran may or may not have applied it), for the resume decision; undefined when there is none.
+ */
+export function statementInDoubt(
+  progress: StatementProgress | undefined,
+  statements: readonly Statement[],
+  file: string,
+  dialect: SqlDialect,
+): string | undefined {
+  if (progress?.started === undefined) return undefined;
+  const k = progress.started;
+  // What the catalog can settle, the next run settles by itself (in-doubt/): nobody need decide.
+  const statement = statements[k];
+  if (statement && statementShape(statement.sql, dialect).kind !== 'unknown') return undefined;
+  return `statement ${k + 1} of ${statements.length} (${file}:${statements[k]?.line ?? '?'}), which commits on its own, was running`;
 }

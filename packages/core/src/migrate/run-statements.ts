@@ -97,7 +97,7 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
       await mirror(progress);
       throw new UpgradeKitError(
         ErrorCodes.IN_DOUBT,
-        `Task ${task.id}: cannot resume at statement ${progress.next + 1} of ${statements.length} (${file}:${statements[progress.next]?.line ?? '?'}): ${progress.session.unrestorable}, and a new session cannot have it back. Clean up, then resolve the task to start the file again ("restart").`,
+        `Task ${task.id}: cannot resume at statement ${progress.next + 1} of ${statements.length} (${file}:${statements[progress.next]?.line ?? '?'}): ${progress.session.unrestorable}, and a new session cannot have it back.\nClean up, then resolve the task to start the file again ("restart").`,
         {
           context: {
             task: task.id,
@@ -491,7 +491,9 @@ function inDoubt(
         : 'MySQL/MariaDB';
   return new UpgradeKitError(
     ErrorCodes.IN_DOUBT,
-    `Task ${task.id}: statement ${k + 1} of ${statements.length} (${file}:${statements[k]?.line ?? '?'}) was running when the upgrade was interrupted, and ${engine} commits it on its own, so it may or may not have taken effect${evidence ? `; the catalog cannot tell (${evidence})` : ''}. Check it, then resolve the task: "applied" continues with statement ${k + 2}, "retry" runs statement ${k + 1} again.`,
+    // The first line is the headline that logs and summaries show; the rest is said once, with
+    // the commands that settle it.
+    `Task ${task.id}: statement ${k + 1} of ${statements.length} (${file}:${statements[k]?.line ?? '?'}) was running when the upgrade was interrupted and may or may not have taken effect.\n${engine} commits it on its own, so nothing rolled it back${evidence ? `, and the catalog cannot tell (${evidence})` : ''}. Check it, then resolve the task: "applied" continues with statement ${k + 2}, "retry" runs statement ${k + 1} again.`,
     {
       context: {
         task: task.id,
@@ -518,7 +520,7 @@ function edited(
       : `one of statements ${changed.from + 1}–${changed.to + 1} (from ${file}:${statements[changed.from]?.line ?? '?'})`;
   return new UpgradeKitError(
     ErrorCodes.IN_DOUBT,
-    `Task ${task.id}: ${file} changed before the point where it stopped (statement ${next + 1}): ${which} is not what ran. Nothing was run. If you restored or cleaned up, resolve the task to start the file again ("restart"), or to continue at a statement you name ("from statement N").`,
+    `Task ${task.id}: ${file} changed before the point where it stopped (statement ${next + 1}): ${which} is not what ran. Nothing was run.\nIf you restored or cleaned up, resolve the task to start the file again ("restart"), or to continue at a statement you name ("from statement N").`,
     {
       context: {
         task: task.id,

@@ -9,7 +9,12 @@ import type { ResolveDecision, StepContext, StepDefinition } from '../stages/typ
 import type { Upgrade } from '../stages/upgrade.js';
 import { type EstimateTracking, trackEstimate } from './estimate.js';
 import { ensureMarkerTable, insertMarker, markerPresent } from './marker.js';
-import { describeStatementProgress, parseProgress, resolveStatementProgress } from './progress.js';
+import {
+  describeStatementProgress,
+  parseProgress,
+  resolveStatementProgress,
+  statementInDoubt,
+} from './progress.js';
 import { commandStep, toolStep } from './run-program.js';
 import { runStatements } from './run-statements.js';
 import {
@@ -286,6 +291,14 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
           },
           describeProgress: (progress: string | undefined) =>
             describeStatementProgress(parseProgress(progress), statements, file),
+          // What runStatements stops on when it resumes: a statement that commits on its own was
+          // running. An idempotent task runs it again instead.
+          ...(task.idempotent
+            ? {}
+            : {
+                progressInDoubt: (progress: string | undefined) =>
+                  statementInDoubt(parseProgress(progress), statements, file, dialect),
+              }),
         }
       : {}),
   };

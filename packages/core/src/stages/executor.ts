@@ -232,15 +232,17 @@ export class Executor {
           ...(step.host ? { host: step.host } : {}),
           status: 'in_doubt',
           durationMs: performance.now() - started,
-          error: { message: error.message, code: error.code },
+          error: { message: describeError(error).message, code: error.code },
         });
         return { ...base, status: 'in_doubt', attempts: 0, durationMs: performance.now() - started, error };
       }
       await this.#settle(step, record, decision);
       if (decision.note) this.logger(step).warn(`step ${step.id}: ${decision.note}`);
       if (decision.action === 'skip') return this.#skipped(step, decision.reason!, started);
-      // Running again what a crash interrupted is worth a line in the log.
-      if (decision.interrupted) this.logger(step).warn(`step ${step.id}: ${decision.reason}`);
+      // Running again what a crash interrupted is worth a line in the log — unless the step is about
+      // to stop on the part in doubt: then its own in-doubt report is the one message.
+      if (decision.interrupted && !decision.needsOperator)
+        this.logger(step).warn(`step ${step.id}: ${decision.reason}`);
     } catch (error) {
       return {
         ...base,
@@ -270,7 +272,9 @@ export class Executor {
           stage: step.stage,
           ...(step.host ? { host: step.host } : {}),
           signal: inv.signal,
-          events: inv.events,
+          // With one attempt there is no retry to announce: "attempt 1/1 failed; not retried" only
+          // repeated the step's own end line.
+          ...(step.scope === 'step' && step.retry.attempts > 1 ? { events: inv.events } : {}),
         },
       );
       return { ...base, status: 'succeeded', attempts, durationMs: performance.now() - started };
@@ -524,7 +528,9 @@ function inDoubtError(
 ): UpgradeKitError {
   return new UpgradeKitError(
     ErrorCodes.IN_DOUBT,
-    `Step "${step.id}" (stage ${step.stage}${step.host ? `, host ${step.host}` : ''}) was ${decision.reason}. It is not idempotent and has no skipIf check, so it is not re-run blindly: inspect it, then resolve it.`,
+    // The first line is the headline logs and summaries show; the rest is said once, with the
+    // commands that settle it.
+    `Step "${step.id}" (stage ${step.stage}${step.host ? `, host ${step.host}` : ''}): ${decision.reason}.\nIt is not idempotent and has no skipIf check, so it is not re-run blindly: inspect it, then resolve it.`,
     {
       context: {
         step: step.id,

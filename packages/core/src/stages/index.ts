@@ -1,4 +1,5 @@
 export { idRepeats } from './identity.js';
+export type { InterruptedRun, LockStatus } from './interrupted.js';
 export { assertStage, CHECK_STAGES, STAGES, type StageName, TASK_STAGES } from './names.js';
 export type { PlannedStep } from './normalize.js';
 export type { ResolveInput } from './operator-decision.js';
@@ -41,6 +42,7 @@ export {
   type StagedStep,
   type StatusReport,
   type StepStatusRow,
+  type StepStatusView,
   Upgrade,
   type UpgradeOptions,
 } from './upgrade.js';

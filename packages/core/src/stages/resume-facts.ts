@@ -22,7 +22,20 @@ export function resumeFacts(
     changed: Boolean(now && record?.checksum && record.checksum !== now),
     check: step.definition.skipIf ? 'always' : 'none',
     ...(record?.progress !== undefined ? { progress: describeProgress(step, record.progress) ?? '' } : {}),
+    ...(record?.progress !== undefined ? inDoubt(step, record.progress) : {}),
   };
+}
+
+/** What the step says its saved progress leaves in doubt (`progressInDoubt`), if anything. */
+function inDoubt(step: PlannedStep, progress: string): { progressInDoubt?: string } {
+  if (!step.definition.progressInDoubt) return {};
+  try {
+    const text = step.definition.progressInDoubt(progress);
+    return text === undefined ? {} : { progressInDoubt: text };
+  } catch {
+    // Unreadable progress: the step itself will say so when it runs.
+    return {};
+  }
 }
 
 /** What the step says of its saved progress; undefined when it has nothing to show. */

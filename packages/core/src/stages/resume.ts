@@ -34,6 +34,12 @@ export interface ResumeFacts {
    * says nothing). Undefined when no progress is saved.
    */
   readonly progress?: string;
+  /**
+   * What of its saved progress a crash left in doubt and the step will not settle by itself, in its
+   * words (its `progressInDoubt` hook), e.g. "statement 2 of 3 (a.sql:2), which commits on its own,
+   * was running". Resuming then stops there and asks an operator. Undefined when there is none.
+   */
+  readonly progressInDoubt?: string;
 }
 
 /**
@@ -61,6 +67,12 @@ export interface ResumeDecision {
   readonly changed: boolean;
   /** What a reader should know besides the reason: that its content changed, and what to do. */
   readonly note?: string;
+  /**
+   * Only an operator can settle it (`resolve`): the run stops on it — before running it
+   * (`blocked`), or as it resumes, on the part of its progress in doubt (`resume`). False when the
+   * run settles it by itself (a check, idempotence, exact progress).
+   */
+  readonly needsOperator: boolean;
 }
 
 const DONE: ReadonlySet<StepStatus | undefined> = new Set(['succeeded', 'skipped']);
@@ -78,6 +90,7 @@ export function decideResume(facts: ResumeFacts): ResumeDecision {
       reason: `already done: ${status} in run ${runId}`,
       state: status!,
       interrupted: false,
+      needsOperator: false,
       changed,
       // Done is done: a changed file does not run again, but someone should know.
       ...(changed ? { note: 'its content changed since (see validate() and repair())' } : {}),
@@ -91,6 +104,7 @@ export function decideResume(facts: ResumeFacts): ResumeDecision {
       state: 'succeeded',
       write: 'from-log',
       interrupted: false,
+      needsOperator: false,
       changed,
     };
   }
@@ -103,8 +117,10 @@ export function decideResume(facts: ResumeFacts): ResumeDecision {
 }
 
 function interrupted(facts: ResumeFacts): ResumeDecision {
-  const where = `interrupted in run ${facts.runId}`;
-  const base = { interrupted: true, ...changedSince(facts) } as const;
+  // A step already declared in doubt was stopped on by a later run, not interrupted by it.
+  const where =
+    facts.status === 'in_doubt' ? `in doubt since run ${facts.runId}` : `interrupted in run ${facts.runId}`;
+  const base = { interrupted: true, needsOperator: false, ...changedSince(facts) } as const;
   const answer = facts.check === 'none' ? undefined : facts.answer;
   if (facts.check !== 'none' && answer === undefined) {
     return { ...base, action: 'check', reason: `${where}; its check decides`, state: 'in_doubt' };
@@ -118,18 +134,35 @@ function interrupted(facts: ResumeFacts): ResumeDecision {
       write: 'decided',
     };
   }
+  // It runs again, but stops at once on the part of its progress that a crash left in doubt.
+  const runsAgain = answer === 'not-applied' || facts.idempotent;
+  if (runsAgain && facts.progressInDoubt !== undefined) {
+    return {
+      ...base,
+      action: 'resume',
+      reason: `${where}: ${facts.progressInDoubt} and may or may not have taken effect; in doubt until resolved (applied or retry)`,
+      state: 'in_doubt',
+      needsOperator: true,
+    };
+  }
   if (answer === 'not-applied') {
     return { ...base, ...runs(facts, `${where}; its check found it not applied`), state: 'in_doubt' };
   }
-  // No check, or one that could not answer: only a blanket promise lets it run again.
+  // No check, or one that could not answer: only a blanket promise lets it run again. A step with
+  // progress of its own resumes from it, exactly: that, not idempotence, is what makes it safe.
   if (facts.idempotent) {
-    return { ...base, ...runs(facts, `${where}; idempotent`), state: 'in_doubt' };
+    return {
+      ...base,
+      ...runs(facts, facts.progress === undefined ? `${where}; idempotent` : where),
+      state: 'in_doubt',
+    };
   }
   return {
     ...base,
     action: 'blocked',
     reason: `${where} and may or may not have taken effect; in doubt until resolved (applied or retry)`,
     state: 'in_doubt',
+    needsOperator: true,
     ...(facts.status === 'in_doubt' ? {} : { write: 'decided' as const }),
   };
 }
@@ -139,7 +172,7 @@ function notInterrupted(
   state: StepStatus,
   write: 'from-log' | undefined,
 ): ResumeDecision {
-  const base = { interrupted: false, ...changedSince(facts) } as const;
+  const base = { interrupted: false, needsOperator: false, ...changedSince(facts) } as const;
   if (facts.check === 'always' && facts.answer === undefined) {
     return { ...base, action: 'check', reason: 'its check decides', state, ...(write ? { write } : {}) };
   }

@@ -129,6 +129,14 @@ export interface StepDefinition<S extends StageName = StageName> {
   readonly resolveProgress?: (progress: string | undefined, decision: ResolveDecision) => ProgressResolution;
   /** What `status` and dry run show for saved progress, e.g. "statement 5 of 12 next"; undefined: nothing to show. */
   readonly describeProgress?: (progress: string | undefined) => string | undefined;
+  /**
+   * What of the saved progress a crash left in doubt that the step, resumed, will not settle by
+   * itself but stop on and hand to an operator — e.g. "statement 2 of 3 (a.sql:2), which commits on
+   * its own, was running". Undefined: resuming is exact. Lets `status` and dry run tell "resumes by
+   * itself" from "needs a decision" before any run, and keeps a run from announcing a resume that
+   * the step then refuses.
+   */
+  readonly progressInDoubt?: (progress: string | undefined) => string | undefined;
 }
 
 /** An operator's decision about a failed or in-doubt step (`upgrade.resolve`, `upgradekit resolve`). */

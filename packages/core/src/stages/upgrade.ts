@@ -5,11 +5,22 @@ import { z } from 'zod';
 import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { EventBus } from '../events/bus.js';
 import { validateOptions } from '../options/index.js';
-import { type LockHolder, SiteLock, type StateOptions, StateStore, type StepRecord } from '../state/index.js';
+import {
+  holderIdentity,
+  type LockAssessment,
+  type ProcessIdentity,
+  type ProcProbe,
+  procProbe,
+  SiteLock,
+  type StateOptions,
+  StateStore,
+  type StepRecord,
+} from '../state/index.js';
 import { stepKeyString } from '../state/types.js';
 import { parseVersion } from '../version/index.js';
 import { Executor, RestartRun } from './executor.js';
 import { findStep } from './identity.js';
+import { type InterruptedRun, interruptedRun, type LockStatus, lockStatus } from './interrupted.js';
 import { assertStage, STAGES, type StageName } from './names.js';
 import {
   checkStageSteps,
@@ -73,7 +84,13 @@ const optionsSchema = z.object({
   events: z.instanceof(EventBus).optional(),
   signal: z.instanceof(AbortSignal).optional(),
   handleSignals: z.boolean().default(false),
-  lock: z.object({ ttlMs: z.number().int().positive().optional() }).default({}),
+  lock: z
+    .object({
+      ttlMs: z.number().int().positive().optional(),
+      identity: z.custom<ProcessIdentity>((v) => typeof v === 'object' && v !== null).optional(),
+      probe: z.custom<ProcProbe>((v) => typeof v === 'function').optional(),
+    })
+    .default({}),
   defaults: z
     .object({
       timeoutMs: z
@@ -118,27 +135,42 @@ export interface UpgradeOptions {
   readonly signal?: AbortSignal;
   /** Abort the running step on SIGINT/SIGTERM, record it and release the lock. For CLIs. */
   readonly handleSignals?: boolean;
-  readonly lock?: { readonly ttlMs?: number };
+  readonly lock?: {
+    readonly ttlMs?: number;
+    /** Tests only: who this process is, and how `/proc/<pid>/stat` is read (state/liveness.ts). */
+    readonly identity?: ProcessIdentity;
+    readonly probe?: ProcProbe;
+  };
   readonly defaults?: {
     readonly timeoutMs?: number;
     readonly retry?: Partial<Defaults['retry']>;
   };
 }
 
+/**
+ * Where a step stands for `status`: as recorded, except that a step a dead run left behind is
+ * `in_doubt` when only an operator can settle it, and `interrupted` when the next run resumes it by
+ * itself (its check, idempotence or exact saved progress).
+ */
+export type StepStatusView = StepRecord['status'] | 'interrupted';
+
 export interface StepStatusRow {
   readonly id: string;
   readonly stage: StageName;
   readonly host?: string;
   readonly version: string;
-  readonly status: StepRecord['status'];
+  readonly status: StepStatusView;
   readonly criticality: string;
   readonly attempt: number;
   readonly runId?: string;
   readonly startedAt?: number;
   readonly endedAt?: number;
   readonly error?: string;
-  /** What the next run does with it, and why: the same decision a run and a dry run take. */
-  readonly next: { readonly action: ResumeAction; readonly reason?: string };
+  /**
+   * What the next run does with it, and why: the same decision a run and a dry run take.
+   * `needsOperator`: the run stops on it until an operator resolves it.
+   */
+  readonly next: { readonly action: ResumeAction; readonly reason?: string; readonly needsOperator: boolean };
   /** What the step says of its saved progress (`describeProgress`), e.g. "statement 5 of 12 next". */
   readonly progress?: string;
 }
@@ -186,11 +218,18 @@ export interface StatusReport {
   readonly site: string;
   readonly from: string;
   readonly to: string;
-  readonly lock?: LockHolder;
+  /** Who holds the site lock, whether its process is alive, and when its lock is taken over. */
+  readonly lock?: LockStatus;
+  /**
+   * The run that stopped without finishing — its holder proven dead, or silent past its TTL —
+   * reported now rather than by the next run. Its steps show as `in_doubt` or `interrupted`.
+   */
+  readonly interrupted?: InterruptedRun;
   readonly lastRun?: Awaited<ReturnType<StateStore['runs']>>[number];
   readonly steps: readonly StepStatusRow[];
+  /** `inDoubt`: steps only an operator can settle; `interrupted`: steps the next run resumes by itself. */
   readonly counts: Readonly<
-    Record<'done' | 'pending' | 'failed' | 'skipped' | 'inDoubt' | 'running', number>
+    Record<'done' | 'pending' | 'failed' | 'skipped' | 'inDoubt' | 'interrupted' | 'running', number>
   >;
 }
 
@@ -364,6 +403,7 @@ export class Upgrade {
       site: this.site.id,
       runId,
       ...(this.#options.lock.ttlMs ? { ttlMs: this.#options.lock.ttlMs } : {}),
+      ...this.#liveness(),
       events: this.events,
       onLost: (error) => controller.abort(error),
     });
@@ -463,7 +503,8 @@ export class Upgrade {
 
   /**
    * The resume decision for one step as a reader sees it (no lock taken): `liveRunId` is the site
-   * lock's holder, and a step a dead run left `running` is settled from its attempt's log row.
+   * lock's holder while it is alive (`#whoRuns`), and a step a dead run left `running` is settled
+   * from its attempt's log row.
    */
   async #readDecision(
     store: StateStore,
@@ -477,24 +518,57 @@ export class Upgrade {
     return { decision: decideResume(facts), facts };
   }
 
-  /** Where every step of this upgrade stands: done, pending, failed, skipped, in doubt; and what the next run does. */
+  /** Tests may stand in for this process's identity and for /proc (`lock.identity`, `lock.probe`). */
+  #liveness(): { identity?: ProcessIdentity; probe?: ProcProbe } {
+    const { identity, probe } = this.#options.lock;
+    return { ...(identity ? { identity } : {}), ...(probe ? { probe } : {}) };
+  }
+
+  /**
+   * Who holds the site lock and whether its run is alive, as a reader sees it. A stale holder —
+   * proven dead, or silent past its TTL — has no live run: a step it left `running` was
+   * interrupted, and gets the same decision the next run will take.
+   */
+  async #whoRuns(
+    store: StateStore,
+  ): Promise<{ lock: LockAssessment | undefined; liveRunId: string | undefined; now: number }> {
+    const now = Date.now();
+    const lock = await SiteLock.assess(store, this.component, this.site.id, { ...this.#liveness(), now });
+    return { lock, liveRunId: lock && !lock.stale ? lock.holder.runId : undefined, now };
+  }
+
+  /**
+   * Where every step of this upgrade stands — done, pending, failed, skipped, in doubt (an operator
+   * decides), interrupted (the next run resumes it by itself) — what the next run does with each,
+   * who holds the site lock, and which run, if any, was interrupted.
+   */
   async status(): Promise<StatusReport> {
     const store = await this.#state();
-    const [states, lock, runs] = await Promise.all([
-      store.loadSteps(this.component, this.site.id),
-      SiteLock.holder(store, this.component, this.site.id),
-      store.runs(this.component, this.site.id, 1),
-    ]);
-    const counts = { done: 0, pending: 0, failed: 0, skipped: 0, inDoubt: 0, running: 0 };
+    let { lock, liveRunId, now } = await this.#whoRuns(store);
+    const states = await store.loadSteps(this.component, this.site.id);
+    let [lastRun] = await store.runs(this.component, this.site.id, 1);
+    if (!lock && lastRun?.status === 'running') {
+      // A run may have taken the lock and recorded itself between the two reads: look again.
+      ({ lock, liveRunId, now } = await this.#whoRuns(store));
+      [lastRun] = await store.runs(this.component, this.site.id, 1);
+    }
+    const interrupted = interruptedRun(lock, lastRun, {
+      identity: this.#options.lock.identity ?? holderIdentity(),
+      probe: this.#options.lock.probe ?? procProbe,
+      now,
+    });
+    const counts = { done: 0, pending: 0, failed: 0, skipped: 0, inDoubt: 0, interrupted: 0, running: 0 };
     const steps: StepStatusRow[] = [];
     for (const step of this.#allPlanned()) {
       const record = states.get(stepKeyString(step.key));
-      const { decision } = await this.#readDecision(store, step, record, lock?.runId);
-      const status = decision.state;
+      const { decision } = await this.#readDecision(store, step, record, liveRunId);
+      const status: StepStatusView =
+        decision.state === 'in_doubt' && !decision.needsOperator ? 'interrupted' : decision.state;
       if (status === 'succeeded') counts.done++;
       else if (status === 'skipped') counts.skipped++;
       else if (status === 'failed') counts.failed++;
       else if (status === 'in_doubt') counts.inDoubt++;
+      else if (status === 'interrupted') counts.interrupted++;
       else if (status === 'running') counts.running++;
       else counts.pending++;
       const progress = describeProgress(step, record?.progress);
@@ -510,7 +584,11 @@ export class Upgrade {
         ...(record?.startedAt ? { startedAt: record.startedAt } : {}),
         ...(record?.endedAt ? { endedAt: record.endedAt } : {}),
         ...(record?.error && status !== 'succeeded' ? { error: record.error } : {}),
-        next: { action: decision.action, ...(decision.reason ? { reason: withNote(decision) } : {}) },
+        next: {
+          action: decision.action,
+          ...(decision.reason ? { reason: withNote(decision) } : {}),
+          needsOperator: decision.needsOperator,
+        },
         ...(progress !== undefined ? { progress } : {}),
       });
     }
@@ -519,8 +597,9 @@ export class Upgrade {
       site: this.site.id,
       from: this.from,
       to: this.to,
-      ...(lock ? { lock } : {}),
-      ...(runs[0] ? { lastRun: runs[0] } : {}),
+      ...(lock ? { lock: lockStatus(lock, now) } : {}),
+      ...(interrupted ? { interrupted } : {}),
+      ...(lastRun ? { lastRun } : {}),
       steps,
       counts,
     };
@@ -535,8 +614,8 @@ export class Upgrade {
     const stages = options.stages ?? STAGES;
     for (const stage of stages) assertStage(stage, 'upgrade.dryRun');
     const store = await this.#state();
+    const { liveRunId } = await this.#whoRuns(store);
     const states = await store.loadSteps(this.component, this.site.id);
-    const lock = await SiteLock.holder(store, this.component, this.site.id);
     const executor = new Executor({
       store,
       runId: 'dry-run',
@@ -554,7 +633,7 @@ export class Upgrade {
     for (const stage of stages) {
       for (const step of this.planned(stage)) {
         const record = states.get(stepKeyString(step.key));
-        let { decision, facts } = await this.#readDecision(store, step, record, lock?.runId);
+        let { decision, facts } = await this.#readDecision(store, step, record, liveRunId);
         if (decision.action === 'check') {
           const applied = await step.definition.skipIf!(
             executor.context(step, 0, new AbortController().signal),
@@ -569,7 +648,8 @@ export class Upgrade {
           version: step.key.taskVersion,
           ...(step.host ? { host: step.host } : {}),
           ...(step.definition.summary ? { summary: step.definition.summary } : {}),
-          action: decision.action === 'check' ? 'run' : decision.action,
+          // A step that resumes only to stop on the part in doubt is, for the operator, blocked.
+          action: decision.needsOperator ? 'blocked' : decision.action === 'check' ? 'run' : decision.action,
           ...(decision.reason ? { reason: withNote(decision) } : {}),
           ...(progress !== undefined ? { progress } : {}),
         });
@@ -643,6 +723,7 @@ export class Upgrade {
       component: this.component,
       site: this.site.id,
       runId,
+      ...this.#liveness(),
       events: this.events,
     });
     try {

@@ -9,7 +9,13 @@ export {
   procProbe,
   provablyDead,
 } from './liveness.js';
-export { type AcquireLockOptions, type LockAssessment, type LockHolder, SiteLock } from './lock.js';
+export {
+  type AcquireLockOptions,
+  describeTakeover,
+  type LockAssessment,
+  type LockHolder,
+  SiteLock,
+} from './lock.js';
 export {
   type NewRollback,
   RollbackHistory,

@@ -54,6 +54,22 @@ function describeHolder(holder: LockHolder): string {
 }
 
 /**
+ * When a holder's lock is taken over, in the words `status` and the LOCKED message share: at once
+ * when it is stale (proven dead, or its heartbeat past its TTL), else when its heartbeat would run
+ * out.
+ */
+export function describeTakeover(a: LockAssessment, now: number = Date.now()): string {
+  const { holder, liveness } = a;
+  const ttl = `last heartbeat ${iso(holder.heartbeatAt)} + TTL ${seconds(holder.ttlMs)}`;
+  if (liveness.state === 'dead') return 'the next run takes the lock over at once';
+  if (a.stale) return `its heartbeat is past its TTL (${ttl}): the next run takes the lock over at once`;
+  const when = `at ${iso(a.takeoverAt)} (in ${seconds(a.takeoverAt - now)}: ${ttl})`;
+  return liveness.state === 'alive'
+    ? `taken over only if its heartbeat stops, ${when} at the earliest`
+    : `taken over if its heartbeat stops, ${when}`;
+}
+
+/**
  * The LOCKED message: who holds the site, whether its process is alive, dead or cannot be checked
  * from here, when the lock is taken over, and what to do.
  */

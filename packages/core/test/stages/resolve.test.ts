@@ -6,12 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createUpgrade,
+  ErrorCodes,
   isUpgradeKitError,
   type ProgressResolution,
   type ResolveDecision,
   StateStore,
   type StepDefinition,
   type Upgrade,
+  UpgradeKitError,
 } from '@upgradekit/core';
 import { describe, expect, it } from 'vitest';
 
@@ -54,7 +56,8 @@ function resolveParts(progress: string | undefined, decision: ResolveDecision): 
 
 /**
  * A step of three parts that saves progress around each one, like a file of statements; `fail`
- * makes a part throw once.
+ * makes a part throw once. Like a statement that commits on its own, a part a crash interrupted
+ * (`started`) is in doubt: the step stops on it, and says so beforehand (`progressInDoubt`).
  */
 function partsStep(ran: number[], fail: Set<number>): StepDefinition<'preStart'> {
   return {
@@ -63,7 +66,15 @@ function partsStep(ran: number[], fail: Set<number>): StepDefinition<'preStart'>
     idempotent: true,
     resolveProgress: resolveParts,
     describeProgress: describe3,
+    progressInDoubt: (progress) => {
+      const p = read(progress);
+      return p?.started ? `part ${p.at} of ${PARTS} was running` : undefined;
+    },
     run: async (ctx) => {
+      const left = read(ctx.progress);
+      if (left?.started) {
+        throw new UpgradeKitError(ErrorCodes.IN_DOUBT, `part ${left.at} of ${PARTS} is in doubt`);
+      }
       for (let at = read(ctx.progress)?.at ?? 1; at <= PARTS; at++) {
         await ctx.saveProgress(JSON.stringify({ at, started: true }));
         ran.push(at);
@@ -170,10 +181,26 @@ describe('a step that keeps progress of its own', () => {
     });
     await store.saveProgress(key, JSON.stringify({ at: 3, started: true }));
     await store.close();
+    // Status knows before any run that resuming stops on part 3: an operator decides.
     expect(await row(upgrade, 'parts')).toMatchObject({
       status: 'in_doubt',
       progress: 'part 3 of 3 in doubt',
+      next: {
+        action: 'resume',
+        needsOperator: true,
+        reason:
+          'interrupted in run crashed: part 3 of 3 was running and may or may not have taken effect; in doubt until resolved (applied or retry)',
+      },
     });
+    const [dry] = await upgrade.dryRun({ stages: ['preStart'] });
+    expect(dry).toMatchObject({ action: 'blocked' });
+    // The run agrees: the step stops on the part in doubt, and no "resumes" line precedes it.
+    const logs: string[] = [];
+    upgrade.events.on('log', (e) => void logs.push(e.message));
+    const stopped = await upgrade.runStage('preStart');
+    expect(stopped).toMatchObject({ status: 'needs-decision' });
+    expect(logs.filter((m) => m.includes('parts'))).toEqual([]);
+    expect(ran).toEqual([]);
     const resolved = await upgrade.resolve('parts', { kind: 'applied' });
     expect(resolved).toMatchObject({ status: 'succeeded', message: 'all 3 parts done' });
     expect(await row(upgrade, 'parts')).toMatchObject({ status: 'succeeded', next: { action: 'skip' } });

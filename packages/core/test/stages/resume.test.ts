@@ -28,6 +28,7 @@ interface Row {
   readonly state: StepStatus;
   readonly write?: 'from-log' | 'decided';
   readonly interrupted?: boolean;
+  readonly needsOperator?: boolean;
   readonly reason?: string | RegExp;
   readonly note?: RegExp;
 }
@@ -236,14 +237,60 @@ const TABLE: readonly Row[] = [
     facts: { status: 'aborted', ...dead, idempotent: true, progress: 'part 2 of 3 in doubt' },
     action: 'resume',
     state: 'in_doubt',
-    reason: 'interrupted in run r1; idempotent; resumes: part 2 of 3 in doubt',
+    // Exact progress, not idempotence, is what makes it safe: the reason says what it resumes at.
+    reason: 'interrupted in run r1; resumes: part 2 of 3 in doubt',
+    needsOperator: false,
   },
   {
     name: 'interrupted, no check, idempotent, progress it does not describe',
     facts: { status: 'running', ...dead, idempotent: true, progress: '' },
     action: 'resume',
     state: 'in_doubt',
-    reason: 'interrupted in run r1; idempotent; resumes from its saved progress',
+    reason: 'interrupted in run r1; resumes from its saved progress',
+  },
+  {
+    name: 'interrupted, idempotent, but its progress leaves a part in doubt: it resumes only to stop there',
+    facts: {
+      status: 'running',
+      ...dead,
+      idempotent: true,
+      progress: 'part 2 of 3 in doubt',
+      progressInDoubt: 'part 2 of 3, which commits on its own, was running',
+    },
+    action: 'resume',
+    state: 'in_doubt',
+    interrupted: true,
+    needsOperator: true,
+    reason:
+      'interrupted in run r1: part 2 of 3, which commits on its own, was running and may or may not have taken effect; in doubt until resolved (applied or retry)',
+  },
+  {
+    name: 'in doubt since a later run stopped on that part: the same, naming that run',
+    facts: {
+      status: 'in_doubt',
+      runId: 'r2',
+      idempotent: true,
+      progress: 'part 2 of 3 in doubt',
+      progressInDoubt: 'part 2 of 3, which commits on its own, was running',
+    },
+    action: 'resume',
+    state: 'in_doubt',
+    needsOperator: true,
+    reason: /^in doubt since run r2: part 2 of 3/,
+  },
+  {
+    name: 'its check found it applied: a part in doubt does not matter',
+    facts: {
+      status: 'running',
+      ...dead,
+      check: 'always',
+      answer: 'applied',
+      progressInDoubt: 'part 2 of 3 was running',
+    },
+    action: 'skip',
+    state: 'succeeded',
+    write: 'decided',
+    needsOperator: false,
   },
   {
     name: 'interrupted, no check, not idempotent: blocked, recorded in doubt',
@@ -252,6 +299,7 @@ const TABLE: readonly Row[] = [
     state: 'in_doubt',
     write: 'decided',
     interrupted: true,
+    needsOperator: true,
     reason:
       'interrupted in run r1 and may or may not have taken effect; in doubt until resolved (applied or retry)',
   },
@@ -278,6 +326,8 @@ describe('decideResume: the table', () => {
     expect(decision.state).toBe(row.state);
     expect(decision.write).toBe(row.write);
     if (row.interrupted !== undefined) expect(decision.interrupted).toBe(row.interrupted);
+    // Only `blocked` and a part in doubt ask an operator; everything else the run settles itself.
+    expect(decision.needsOperator).toBe(row.needsOperator ?? row.action === 'blocked');
     if (typeof row.reason === 'string') expect(decision.reason).toBe(row.reason);
     else if (row.reason) expect(decision.reason).toMatch(row.reason);
     if (row.note) expect(decision.note).toMatch(row.note);
@@ -354,10 +404,10 @@ describe('run, dry run and status take the same decision', () => {
     await upgrade.close();
   });
 
-  it('an idempotent step a dead run left aborted: in doubt for status, run again by dry run and run', async () => {
+  it('an idempotent step a dead run left aborted: interrupted for status (no decision asked), run again by dry run and run', async () => {
     const { upgrade, runs, views } = await crashed({ id: 'reindex', idempotent: true, status: 'aborted' });
     expect(await views()).toEqual({
-      status: 'in_doubt',
+      status: 'interrupted',
       next: 'run',
       dry: 'run',
       dryReason: 'interrupted in run crashed-run; idempotent; runs again',
@@ -373,9 +423,12 @@ describe('run, dry run and status take the same decision', () => {
     expect(status.steps[0]!.next).toEqual({
       action: 'check',
       reason: 'interrupted in run crashed-run; its check decides',
+      needsOperator: false,
     });
+    // Its check settles it on the next run: nothing for an operator to decide.
+    expect(status.counts).toMatchObject({ inDoubt: 0, interrupted: 1 });
     expect(await views()).toMatchObject({
-      status: 'in_doubt',
+      status: 'interrupted',
       dry: 'skip',
       dryReason: 'interrupted in run crashed-run; its check found it applied',
     });
