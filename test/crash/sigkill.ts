@@ -24,7 +24,7 @@ import {
 export type Engine = 'mariadb' | 'postgres' | 'clickhouse';
 
 interface Scenario {
-  /** The schema and `${rows}` log rows before the upgrade, loaded by the client into every database. */
+  /** The schema and `ROWS` log rows before the upgrade, loaded by the client into every database. */
   readonly base: string;
   /** The upgrade's files, in task order: id → SQL. */
   readonly tasks: Readonly<Record<string, string>>;
@@ -36,7 +36,7 @@ const mariadb: Scenario = {
   base: `CREATE TABLE jobs (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, legacy_flag TINYINT DEFAULT 0);
 INSERT INTO jobs SELECT seq, CONCAT('job-', seq), seq % 2 FROM seq_1_to_100;
 CREATE TABLE job_log (id BIGINT PRIMARY KEY, job_id INT NOT NULL, status VARCHAR(20) NOT NULL, msg VARCHAR(200) NOT NULL, created DATETIME NOT NULL, legacy TEXT);
-INSERT INTO job_log SELECT seq, seq % 100 + 1, ELT(seq % 3 + 1, 'ok', 'failed', 'running'), CONCAT('run ', seq), '2024-01-01' + INTERVAL (seq % 100000) MINUTE, NULL FROM seq_1_to_\${rows};
+INSERT INTO job_log SELECT seq, seq % 100 + 1, ELT(seq % 3 + 1, 'ok', 'failed', 'running'), CONCAT('run ', seq), '2024-01-01' + INTERVAL (seq % 100000) MINUTE, NULL FROM seq_1_to_ROWS;
 CREATE TABLE old_runs (id INT);
 `,
   tasks: {
@@ -65,7 +65,7 @@ const postgres: Scenario = {
   base: `CREATE TABLE jobs (id int PRIMARY KEY, name varchar(100) NOT NULL, legacy_flag smallint DEFAULT 0);
 INSERT INTO jobs SELECT g, 'job-' || g, g % 2 FROM generate_series(1, 100) g;
 CREATE TABLE job_log (id bigint PRIMARY KEY, job_id int NOT NULL, status varchar(20) NOT NULL, msg varchar(200) NOT NULL, created timestamp NOT NULL, legacy text);
-INSERT INTO job_log SELECT g, g % 100 + 1, (ARRAY['ok', 'failed', 'running'])[g % 3 + 1], 'run ' || g, timestamp '2024-01-01' + (g % 100000) * interval '1 minute', NULL FROM generate_series(1, \${rows}) g;
+INSERT INTO job_log SELECT g, g % 100 + 1, (ARRAY['ok', 'failed', 'running'])[g % 3 + 1], 'run ' || g, timestamp '2024-01-01' + (g % 100000) * interval '1 minute', NULL FROM generate_series(1, ROWS) g;
 CREATE TABLE old_runs (id int);
 `,
   tasks: {
@@ -92,7 +92,7 @@ CREATE VIEW failing_jobs AS SELECT job_id FROM job_stats WHERE failures > 0;
 
 const clickhouse: Scenario = {
   base: `CREATE TABLE job_log (id UInt64, job_id UInt32, status String, msg String, created DateTime) ENGINE = MergeTree ORDER BY id;
-INSERT INTO job_log SELECT number, number % 100 + 1, ['ok', 'failed', 'running'][number % 3 + 1], concat('run ', toString(number)), toDateTime('2024-01-01 00:00:00') + (number % 100000) * 60 FROM numbers(\${rows});
+INSERT INTO job_log SELECT number, number % 100 + 1, ['ok', 'failed', 'running'][number % 3 + 1], concat('run ', toString(number)), toDateTime('2024-01-01 00:00:00') + (number % 100000) * 60 FROM numbers(ROWS);
 CREATE TABLE old_runs (id UInt32) ENGINE = Memory;
 `,
   tasks: {
@@ -234,7 +234,7 @@ export const outcomes: Record<Engine, TrialOutcome[]> = { mariadb: [], postgres:
  * checks the row count against the oracle's and answers.
  */
 export function sigkillTrials(engine: Engine, count: number, seed: number, rows = 1_000_000): void {
-  const base = scenarios[engine].base.replaceAll('${rows}', String(rows));
+  const base = scenarios[engine].base.replaceAll('ROWS', String(rows));
   describe(`${engine}: SIGKILL at a random moment of a ${rows.toLocaleString('en')}-row schema upgrade, then status, then run again`, () => {
     let oracle: Snapshot;
     let cleanMs = 0;
