@@ -65,6 +65,7 @@ async function runCommand(
       ...(inputs.stage ? { stage: inputs.stage } : {}),
       dryRun: inputs.dryRun,
       confirm: () => inputs.yes,
+      confirmOrder: () => inputs.yes,
       confirmWarnings: () => inputs.yes,
       events,
     });
@@ -101,11 +102,18 @@ async function runCommand(
         return {
           status: 'needs-decision',
           mode,
-          report: { command: 'run', needsConfirmation: outcome.tasks, assessment: outcome.assessment },
+          report: {
+            command: 'run',
+            needsConfirmation: outcome.tasks,
+            assessment: outcome.assessment,
+            orderWarnings: outcome.order,
+          },
           markdown: `${assessed}${planMarkdown}`,
           failure: outcome.assessment
             ? 'the assessment has warnings: check them in the summary, then set `yes: true`.'
-            : `tasks without a compatibility annotation need confirmation: ${list}. Check them, then set \`yes: true\`.`,
+            : outcome.tasks.length > 0
+              ? `tasks without a compatibility annotation need confirmation: ${list}. Check them, then set \`yes: true\`.`
+              : `tasks run ahead of older versions' work they may need: ${outcome.order?.map((w) => w.message).join('; ')}. Check them, then set \`yes: true\`.`,
         };
       }
       case 'ran': {

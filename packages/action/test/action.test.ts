@@ -228,6 +228,75 @@ describe.runIf(hasPostgres)('run on PostgreSQL state and datasource, secrets fro
   });
 });
 
+describe.runIf(hasPostgres)('a task an orchestration override runs ahead of an older version’s work', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres', 'uk_action_order');
+    dir = mkdtempSync(join(tmpdir(), 'uk-action-order-'));
+    const c = db.connection;
+    // 1.2.0 moves its task before the stop; across 1.1.0 it then runs before 1.1.0's in_stop task
+    // on the same datasource. Here it does not need it: an operator checks, then confirms.
+    const files: Record<string, string> = {
+      'release/upgradekit.yaml':
+        'component: ledger\ndatasources:\n  main: { type: postgres }\ndefaults: { datasource: main }\n',
+      'release/versions/1.1.0/upgrade_tasks_V1.1.0.properties':
+        'sql.001.id=accounts\nsql.001.file=accounts.sql\nsql.001.stage=in_stop\nsql.001.compatible_version=1.0.0\n',
+      'release/versions/1.1.0/accounts.sql': 'CREATE TABLE accounts (id INT PRIMARY KEY);\n',
+      'release/versions/1.2.0/upgrade_tasks_V1.2.0.properties':
+        'sql.001.id=audit\nsql.001.file=audit.sql\nsql.001.stage=in_stop\nsql.001.compatible_version=1.0.0\n',
+      'release/versions/1.2.0/audit.sql': 'CREATE TABLE audit (id INT PRIMARY KEY);\n',
+      'release/versions/1.2.0/upgrade_orchestration_V1.2.0.properties': 'sql.audit.stage=pre_stop\n',
+      'site.yaml': [
+        'site: site-5',
+        `state: { client: postgres, host: ${c.host}, port: ${c.port}, user: ${c.user}, database: ${c.database}, passwordEnv: UK_DB_PW }`,
+        `datasources:\n  main: { host: ${c.host}, port: ${c.port}, user: ${c.user}, database: ${c.database}, passwordEnv: UK_DB_PW }`,
+        '',
+      ].join('\n'),
+    };
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+  });
+  afterAll(() => db?.drop());
+
+  const inputs = (extra: Record<string, string> = {}) => ({
+    command: 'run',
+    release: join(dir, 'release'),
+    config: join(dir, 'site.yaml'),
+    from: '1.0.0',
+    to: '1.2.0',
+    stage: 'preUpgrade',
+    ...extra,
+  });
+  const env = () => ({ UK_DB_PW: db.connection.password || 'unused' });
+
+  it('plan: the warning in the job summary', () => {
+    const r = action(inputs({ command: 'plan' }), env());
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.summary).toContain("Tasks run ahead of older versions' work they may need");
+    expect(r.summary).toContain('audit (1.2.0) runs in pre_stop (preUpgrade)');
+  });
+
+  it('run: needs-decision and nothing run until `yes: true`; then it runs', async () => {
+    const refused = action(inputs(), env());
+    expect(refused.status).not.toBe(0);
+    expect(refused.outputs.status).toBe('needs-decision');
+    expect(refused.stdout).toContain("tasks run ahead of older versions' work they may need: audit (1.2.0)");
+    const knex = knexFactory(db.config);
+    try {
+      expect(await knex.schema.hasTable('audit')).toBe(false);
+      const confirmed = action(inputs({ yes: 'true' }), env());
+      expect(confirmed.status, confirmed.stdout).toBe(0);
+      expect(confirmed.outputs.status).toBe('succeeded');
+      expect(await knex.schema.hasTable('audit')).toBe(true);
+    } finally {
+      await knex.destroy();
+    }
+  });
+});
+
 describe.runIf(hasPostgres)('backup, then roll back after the upgrade (`if: failure()`)', () => {
   let data: TestDatabase;
   let state: TestDatabase;

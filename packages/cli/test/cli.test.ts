@@ -307,6 +307,92 @@ describe('operator decisions: exit 3', () => {
     expect(yes.stdout).toContain('[SUCCESS] versions/1.1.0/a.sql');
   });
 
+  describe('an orchestration override that runs a task ahead of an older version’s task it needs', () => {
+    // 1.2.0's ALTER moved to pre_stop; 1.1.0 creates the table in in_stop. 1.1.0 → 1.2.0 is fine;
+    // 1.0.0 → 1.2.0 runs the ALTER first.
+    const release = writeTree(mkdtempSync(join(tmpdir(), 'uk-order-')), {
+      'upgradekit.yaml':
+        'component: x\ndatasources:\n  main: { type: sqlite }\ndefaults: { datasource: main }\n',
+      'versions/1.1.0/upgrade_tasks_V1.1.0.properties': [
+        'sql.001.id=create_t',
+        'sql.001.file=t.sql',
+        'sql.001.stage=in_stop',
+        'sql.001.compatible_version=1.0.0',
+        '',
+      ].join('\n'),
+      'versions/1.1.0/t.sql': 'CREATE TABLE t (id INTEGER);\n',
+      'versions/1.2.0/upgrade_tasks_V1.2.0.properties': [
+        'sql.001.id=add_note',
+        'sql.001.file=note.sql',
+        'sql.001.stage=in_stop',
+        'sql.001.compatible_version=1.0.0',
+        '',
+      ].join('\n'),
+      'versions/1.2.0/note.sql': 'ALTER TABLE t ADD COLUMN note TEXT;\n',
+      'versions/1.2.0/upgrade_orchestration_V1.2.0.properties':
+        '# before the stop\nsql.add_note.stage=pre_stop\n',
+    });
+    const args = ['--release', release, '--from', '1.0.0', '--to', '1.2.0'];
+    const warning =
+      'add_note (1.2.0) runs in pre_stop (preUpgrade), set by versions/1.2.0/upgrade_orchestration_V1.2.0.properties:2, before older work on datasource main it may need: create_t (1.1.0, in_stop)';
+    const tables = async (cwd: string) => {
+      const db = sqlite(join(cwd, '.upgradekit/main.sqlite'));
+      try {
+        const rows: Array<{ name: string }> = await db('sqlite_master')
+          .where({ type: 'table' })
+          .select('name');
+        return rows.map((r) => r.name).filter((n) => !n.startsWith('upgradekit_'));
+      } finally {
+        await db.destroy();
+      }
+    };
+
+    it('plan warns, in text and JSON; one version at a time it does not', () => {
+      const text = cli(['plan', ...args]);
+      expect(text.status, text.stderr).toBe(0);
+      expect(text.stdout).toContain(`WARNING — tasks run ahead of older versions' work they may need`);
+      expect(text.stdout).toContain(`    - ${warning}`);
+      const json = cli(['plan', '--json', ...args]);
+      expect((json.json().plan as { orderWarnings: unknown }).orderWarnings).toEqual([
+        expect.objectContaining({ code: 'PLAN_STAGE_ORDER', message: warning }),
+      ]);
+      const single = cli(['plan', '--json', '--release', release, '--from', '1.1.0', '--to', '1.2.0']);
+      expect((single.json().plan as { orderWarnings: unknown }).orderWarnings).toEqual([]);
+    });
+
+    it('run refuses it with exit 3 and changes nothing, whole or at the stage; --yes runs it', async () => {
+      const cwd = mkdtempSync(join(tmpdir(), 'uk-order-run-'));
+      const whole = cli(['run', ...args], { cwd });
+      expect(whole.status, whole.stderr).toBe(3);
+      expect(whole.stdout).toContain('[WARN] Task order across versions');
+      const stage = cli(['run', '--stage', 'preUpgrade', ...args], { cwd });
+      expect(stage.status, stage.stderr).toBe(3);
+      expect(stage.stderr).toContain(`task order across versions: ${warning}`);
+      expect(stage.stderr).toContain('Nothing was run');
+      expect(stage.stderr).toContain('Confirm with --yes');
+      const json = cli(['run', '--json', '--stage', 'preUpgrade', ...args], { cwd });
+      expect(json.status).toBe(3);
+      expect(json.json()).toMatchObject({
+        status: 'needs-decision',
+        reason: "tasks that run ahead of older versions' work need confirmation (--yes)",
+        orderWarnings: [{ task: { id: 'add_note' }, runsBefore: [{ id: 'create_t' }] }],
+      });
+      expect(await tables(cwd)).toEqual([]);
+      // Confirmed, it runs in that order — and fails just as the warning said it might.
+      const yes = cli(['run', '--yes', '--stage', 'preUpgrade', ...args], { cwd });
+      expect(yes.status).toBe(1);
+      expect(yes.stdout).toContain('no such table: t');
+    });
+
+    it('a stage that does not start the moved task needs no confirmation', async () => {
+      const cwd = mkdtempSync(join(tmpdir(), 'uk-order-stage-'));
+      const r = cli(['run', '--stage', 'preStart', ...args], { cwd });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('task order across versions');
+      expect(await tables(cwd)).toEqual(['t']);
+    });
+  });
+
   it('SIGKILL mid-step leaves it in doubt (exit 3) until resolve; then the run completes', () => {
     const dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-kill-')), {
       'upgradekit.yaml':

@@ -40,6 +40,7 @@ export function planDocument(release: Release, plan: Plan) {
     ),
     incompatible: plan.incompatible,
     excluded: plan.excluded,
+    orderWarnings: plan.orderWarnings,
   };
 }
 
@@ -64,6 +65,10 @@ export function planLines(release: Release, plan: Plan): string[] {
         `    - ${i.id} (${i.version}): ${i.reason}${i.needsConfirmation ? '  [needs confirmation]' : ''}`,
       );
     }
+  }
+  if (plan.orderWarnings.length > 0) {
+    lines.push("  WARNING — tasks run ahead of older versions' work they may need (run asks for --yes):");
+    for (const w of plan.orderWarnings) lines.push(`    - ${w.message}`);
   }
   if (plan.excluded.length > 0) {
     lines.push('  left out on this site:');

@@ -60,6 +60,16 @@ function confirm(tasks: readonly IncompatibleTask[], flags: RunFlags, out: Outpu
   );
 }
 
+/** Core has logged each warning (a warn line on stderr), whatever the answer. */
+function confirmOrder(flags: RunFlags, out: Output): Promise<boolean> {
+  return ask(
+    flags,
+    out,
+    "Nothing was run: tasks would run ahead of older versions' work they may need (above). Confirm with --yes once you have checked they do not need it, or upgrade one version at a time.",
+    'Run them in this order?',
+  );
+}
+
 function dryRunLines(entries: readonly DryRunEntry[], core: typeof import('@upgradekit/core')): string[] {
   if (entries.length === 0) return ['dry run: no steps'];
   // Ids are per version: where one repeats, the version tells the two apart.
@@ -137,6 +147,7 @@ export function runCommand(flags: RunFlags, out: Output): Promise<ExitCode> {
       ...(flags.stage !== undefined ? { stage: flags.stage } : {}),
       ...(flags.dryRun ? { dryRun: true } : {}),
       confirm: (tasks) => confirm(tasks, flags, out),
+      confirmOrder: () => confirmOrder(flags, out),
       events: session.events,
       onAssessment: (report) => {
         if (!out.json)
@@ -180,8 +191,11 @@ export function runCommand(flags: RunFlags, out: Output): Promise<ExitCode> {
           status: 'needs-decision',
           reason: outcome.assessment
             ? 'the assessment has warnings that need confirmation (--yes)'
-            : 'tasks without a compatibility annotation need confirmation (--yes)',
+            : outcome.tasks.length > 0
+              ? 'tasks without a compatibility annotation need confirmation (--yes)'
+              : "tasks that run ahead of older versions' work need confirmation (--yes)",
           incompatible: outcome.tasks,
+          ...(outcome.order ? { orderWarnings: outcome.order } : {}),
           ...(outcome.assessment ? { assessment: outcome.assessment } : {}),
         });
         return Exit.decision;

@@ -79,5 +79,17 @@ export function assessCompatibility(hops: readonly Plan[], o: ResolvedAssessOpti
       data: { items: unannotated.map((i) => i.item) },
     });
   }
+  const order = hops.flatMap((h) => h.orderWarnings);
+  if (order.length > 0) {
+    checks.push({
+      id: 'compatibility.stageOrder',
+      title: 'Task order across versions',
+      status: 'warn',
+      detail: `${order.length} task${order.length === 1 ? ' runs' : 's run'} ahead of older versions' work ${order.length === 1 ? 'it' : 'they'} may need: ${order.map((w) => w.message).join('; ')}`,
+      suggestion:
+        'Move the older work to the same or an earlier stage, or drop the override, in the release; or upgrade one version at a time; or confirm this order.',
+      data: { tasks: order.map((w) => ({ ...w.task, runsBefore: w.runsBefore })) },
+    });
+  }
   return { status: sectionStatus(checks), checks, mode, incompatible };
 }

@@ -1,4 +1,5 @@
 export { formatPlanMarkdown } from './markdown.js';
+export { type OrderedTaskRef, type StageOrderWarning, stageOrderWarnings } from './order.js';
 export {
   type IncompatibleTask,
   type Plan,

@@ -38,6 +38,14 @@ export function formatPlanMarkdown(release: Release, plan: Plan): string {
     }
     lines.push('');
   }
+  if (plan.orderWarnings.length > 0) {
+    lines.push(
+      "**⚠️ Tasks run ahead of older versions' work they may need** (a run asks for confirmation):",
+      '',
+    );
+    for (const w of plan.orderWarnings) lines.push(`- ${markdownCell(w.message)}`);
+    lines.push('');
+  }
   if (plan.excluded.length > 0) {
     lines.push('**Left out on this site:**', '');
     for (const e of plan.excluded)

@@ -2,6 +2,7 @@ import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { Release, Task, TaskStage } from '../release/types.js';
 import { TASK_STAGES } from '../stages/names.js';
 import { defaultVersionScheme, parseVersion, type Version } from '../version/index.js';
+import { type StageOrderWarning, stageOrderWarnings } from './order.js';
 
 export type UpgradeMode = 'rolling' | 'stop';
 
@@ -34,6 +35,11 @@ export interface Plan {
   readonly incompatible: readonly IncompatibleTask[];
   /** Tasks in the version range left out for this site. */
   readonly excluded: readonly SkippedTask[];
+  /**
+   * Tasks an orchestration override runs ahead of older versions' work on the same datasource.
+   * `run` asks for a confirmation before it runs them.
+   */
+  readonly orderWarnings: readonly StageOrderWarning[];
 }
 
 export interface PlanInput {
@@ -124,5 +130,6 @@ export function plan(input: PlanInput): Plan {
     mode: incompatible.length === 0 ? 'rolling' : 'stop',
     incompatible,
     excluded,
+    orderWarnings: stageOrderWarnings(tasks, (a, b) => compare(a, b) < 0),
   });
 }

@@ -51,6 +51,7 @@ const schema = z.object({
   skipIf: fn('a function (ctx) => boolean').optional(),
   idempotent: z.boolean().default(false),
   probeVersion: fn('a function (ctx) => Promise<version>').optional(),
+  verifyVersion: z.boolean().default(true),
   hostTimeoutMs: z
     .number()
     .positive()

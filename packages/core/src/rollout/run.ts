@@ -3,6 +3,7 @@ import type { EventSink } from '../events/types.js';
 import { withTimeout } from '../resilience/index.js';
 import { type HealthCheck, type HealthResult, probeHealth, waitHealthy } from '../service/index.js';
 import { type CheckAnswer, decideResume } from '../stages/index.js';
+import { compareVersions } from '../version/index.js';
 import { hostKey, loadHosts, type RecordedHost, type RolloutIdentity, setHostStatus } from './host-state.js';
 import { observe } from './observe.js';
 import type { ResolvedOptions } from './options.js';
@@ -132,8 +133,21 @@ export class RolloutRun {
         decision = decideResume({ ...recorded.facts, answer });
       }
       if (decision.action === 'skip') {
-        // On the new version already, and it must be healthy to count as done.
+        // On the new version already, and it must be healthy — and serve that version — to count as done.
         const health = await this.#gate(host);
+        const wrong =
+          !health || health.healthy
+            ? await this.#wrongVersion(host, batchOf.get(host.name)!, recorded.record.attempt)
+            : undefined;
+        if (wrong) {
+          this.#log(
+            'warn',
+            `${host.name}: ${decision.reason}, but ${wrong.detail}; upgrading it again`,
+            host.name,
+          );
+          this.#recorded.set(host.name, { kind: 'pending', record: recorded.record });
+          continue;
+        }
         if (!health || health.healthy) {
           const reason = `${decision.reason}${health ? ' and healthy' : ''}`;
           await setHostStatus(o.state, this.#identity, host.name, 'succeeded', this.#runId, reason);
@@ -260,6 +274,16 @@ export class RolloutRun {
           { context: { host: host.name, probes: health.probes } },
         );
       }
+      // A healthy answer may come from the old process still holding the port (a stop that
+      // missed it): the version it serves tells them apart.
+      const wrong = await this.#wrongVersion(host, batch, attempt);
+      if (wrong) {
+        throw new UpgradeKitError(
+          ErrorCodes.UNHEALTHY,
+          `${host.name} failed its ${o.healthGate ? 'health gate' : 'version check'} after the upgrade: ${wrong.detail} — if the old version is still serving, the upgrade did not stop it (check the pid file or unit it stops)`,
+          { context: { host: host.name, expected: o.to, seen: wrong.seen } },
+        );
+      }
     } catch (error) {
       const status = this.#signal.aborted ? 'aborted' : 'failed';
       const durationMs = performance.now() - started;
@@ -310,6 +334,33 @@ export class RolloutRun {
       timeoutMs: gate.timeoutMs,
       signal: this.#signal,
     });
+  }
+
+  /**
+   * With `probeVersion` (and `verifyVersion` not false): what is wrong with the version the host
+   * serves, or undefined when it is `to`. A probe that cannot answer is wrong too: the gate
+   * cannot tell the new version from the old.
+   */
+  async #wrongVersion(
+    host: RolloutHost,
+    batch: number,
+    attempt: number,
+  ): Promise<{ detail: string; seen?: string } | undefined> {
+    const o = this.#o;
+    if (!o.probeVersion || !o.verifyVersion) return undefined;
+    let seen: string | undefined;
+    try {
+      const signal = AbortSignal.any([this.#signal, AbortSignal.timeout(10_000)]);
+      seen =
+        (await o.probeVersion({ ...(await this.#context(host, batch, attempt, signal)), signal })) ??
+        undefined;
+    } catch (error) {
+      return { detail: `its version cannot be read (probeVersion: ${describeError(error).message})` };
+    }
+    if (seen === undefined) return { detail: 'probeVersion returned no version' };
+    return sameVersion(seen, o.to)
+      ? undefined
+      : { detail: `it serves ${seen}, not ${o.to} (probeVersion)`, seen };
   }
 
   #checkFor(host: RolloutHost): HealthCheck {
@@ -457,5 +508,15 @@ export class RolloutRun {
       );
       return undefined;
     }
+  }
+}
+
+/** `2.4.0`, `V2.4.0` and `v2.4.0` are one version; what does not parse must match as written. */
+function sameVersion(seen: string, expected: string): boolean {
+  const text = seen.trim();
+  try {
+    return compareVersions(text, expected) === 0;
+  } catch {
+    return text === expected;
   }
 }

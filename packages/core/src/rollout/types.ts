@@ -72,8 +72,17 @@ export interface RolloutOptions<
   readonly skipIf?: (ctx: HostContext<H, C>) => boolean | Promise<boolean>;
   /** Re-run a host's upgrade after a crash without asking. Default false. */
   readonly idempotent?: boolean;
-  /** Reads the version a host really runs, for the report on hosts that did not finish. */
+  /**
+   * Reads the version a host really serves. An upgraded host must serve `to`: checked after its
+   * health gate, so an old process still answering on the port fails the host, naming the version
+   * seen. Also fills the report for hosts that did not finish.
+   */
   readonly probeVersion?: (ctx: HostContext<H, C>) => Promise<string | undefined>;
+  /**
+   * Require `probeVersion` to read `to` after each host's upgrade. Default true; false only for a
+   * probe that reads something else (a build number) and serves the report alone.
+   */
+  readonly verifyVersion?: boolean;
   /** Per host. Default 1 hour. */
   readonly hostTimeoutMs?: number;
   /** Take the site lock and record a run. Default true; false inside an engine step (it holds the lock). */

@@ -17,7 +17,10 @@ export type HealthCheck =
             readonly url: string;
             /** Healthy status codes. Default: any 2xx. */
             readonly status?: number | readonly number[];
-            /** The body must contain this text. */
+            /**
+             * The body must contain this text — put the version here (`"version":"2.4.0"`) and
+             * the old process, still answering on the port, cannot pass.
+             */
             readonly bodyIncludes?: string;
             /** Per request. Default 5 s. */
             readonly timeoutMs?: number;
@@ -76,9 +79,10 @@ export async function probeHealth(
         : response.status >= 200 && response.status < 300;
       if (!statusOk) return { ok: false, detail: `HTTP ${response.status}: ${body.slice(0, 200)}` };
       if (spec.bodyIncludes !== undefined && !body.includes(spec.bodyIncludes)) {
+        // What it said instead: with a version in `bodyIncludes`, the version that answers.
         return {
           ok: false,
-          detail: `HTTP ${response.status}, body lacks ${JSON.stringify(spec.bodyIncludes)}`,
+          detail: `HTTP ${response.status}, body lacks ${JSON.stringify(spec.bodyIncludes)}: ${JSON.stringify(body.trim().slice(0, 200))}`,
         };
       }
       return { ok: true, detail: `HTTP ${response.status}` };

@@ -7,6 +7,7 @@ export {
   type WaitHealthyOptions,
   waitHealthy,
 } from './health.js';
+export { describeListeners, type PortListener, portListeners } from './port.js';
 export { type CommandRunner, localRunner } from './runner.js';
 export { type StartResult, type StartServiceOptions, startService } from './start.js';
 export { type StopResult, type StopServiceOptions, stopService } from './stop.js';

@@ -5,6 +5,7 @@ import { nullSink } from '../events/bus.js';
 import type { EventSink } from '../events/types.js';
 import { validateOptions } from '../options/index.js';
 import { assertAbsolutePath, STOP_SCRIPT } from './pid.js';
+import { describeListeners, type PortListener, portListeners } from './port.js';
 import { type CommandRunner, isCommandRunner } from './runner.js';
 import { assertUnitName, unitState } from './systemd.js';
 
@@ -17,6 +18,11 @@ const schema = z
     pidFile: z.string().optional(),
     pid: z.number().int().min(2).optional(),
     unit: z.string().optional(),
+    /**
+     * The TCP port the service listens on. When the stop finds no process, whoever still holds
+     * the port is the evidence an operator needs: the old version may still be serving.
+     */
+    port: z.number().int().min(1).max(65535).optional(),
     /** Seed 001 §6.1.3.5: SIGTERM, wait 15 s, then SIGKILL. */
     graceMs: z.number().nonnegative().default(15_000),
     /** How long SIGKILL may take before the stop counts as failed. */
@@ -41,13 +47,20 @@ export interface StopResult {
   /** `terminated`: it exited after SIGTERM; `killed`: it needed SIGKILL. */
   readonly outcome: 'not-running' | 'terminated' | 'killed';
   readonly elapsedMs: number;
+  /**
+   * `not-running` with a `port`: who listens on it (`[]`: nobody). A listener means the pid file
+   * or unit did not lead to the service — it still runs.
+   */
+  readonly portListeners?: readonly PortListener[];
 }
 
 /**
  * Stops a service gracefully (seed 001 §6.1.3.5): SIGTERM, wait up to `graceMs` (15 s) for it to
  * exit, then SIGKILL — by pid file, pid or systemd unit, locally or over SSH. A service that is not
- * running is a success (`not-running`), so a re-run after a crash is harmless. Throws
- * `UPGRADEKIT_SERVICE` only when the process outlives SIGKILL.
+ * running is a success (`not-running`), so a re-run after a crash is harmless — but it is logged as
+ * a warning, since a wrong pid file looks the same: with `port`, the warning names whoever still
+ * listens on it (pid and command line). Throws `UPGRADEKIT_SERVICE` only when the process outlives
+ * SIGKILL.
  *
  * @example
  * const ssh = await SshSession.connect({ host: '10.0.0.5', username: 'deploy', privateKeyPath });
@@ -65,7 +78,12 @@ export async function stopService(options: StopServiceOptions): Promise<StopResu
   const log = (level: 'info' | 'warn', message: string) =>
     events.emit({ type: 'log', level, host: runner.host, message });
 
-  if (o.unit !== undefined) return stopUnit(o.unit, o, log, started);
+  if (o.unit !== undefined) {
+    const result = await stopUnit(o.unit, o, log, started);
+    return result.outcome === 'not-running'
+      ? notRunning(result, `unit ${o.unit} is not active`, o, log)
+      : result;
+  }
 
   const polls = Math.ceil(o.graceMs / o.pollMs);
   const killPolls = Math.ceil(o.killWaitMs / o.pollMs);
@@ -92,7 +110,19 @@ export async function stopService(options: StopServiceOptions): Promise<StopResu
   if (word === 'not-running' || word === 'terminated' || word === 'killed') {
     if (word === 'killed')
       log('warn', `${target} on ${runner.host} ignored SIGTERM for ${o.graceMs} ms and was killed (SIGKILL)`);
-    return { target, host: runner.host, ...(pid ? { pid } : {}), outcome: word, elapsedMs: elapsed() };
+    const result: StopResult = {
+      target,
+      host: runner.host,
+      ...(pid ? { pid } : {}),
+      outcome: word,
+      elapsedMs: elapsed(),
+    };
+    if (word !== 'not-running') return result;
+    const found =
+      pid !== undefined
+        ? `pid ${pid} of ${o.pidFile ?? 'the given pid'} is not running`
+        : `there is no pid file ${o.pidFile}`;
+    return notRunning(result, found, o, log);
   }
   if (word === 'alive') {
     throw new UpgradeKitError(
@@ -108,6 +138,41 @@ export async function stopService(options: StopServiceOptions): Promise<StopResu
       : `cannot stop ${label} on ${runner.host}: ${result.stderr.trim() || `exit ${result.code}`}`,
     { context: { host: runner.host, pidFile: o.pidFile, pid: o.pid } },
   );
+}
+
+/**
+ * Nothing to stop: fine after a crash, wrong when the pid file or unit is not the service's. Say
+ * so, with who holds the service's port when it is known.
+ */
+async function notRunning(
+  result: StopResult,
+  found: string,
+  o: z.output<typeof schema>,
+  log: (level: 'info' | 'warn', message: string) => void,
+): Promise<StopResult> {
+  const { runner } = o;
+  if (o.port === undefined) {
+    log(
+      'warn',
+      `nothing to stop on ${runner.host}: ${found}; if the service is running, it was started another way`,
+    );
+    return result;
+  }
+  const listeners = await portListeners(runner, o.port, o.signal).catch(() => undefined);
+  if (listeners === undefined) {
+    log(
+      'warn',
+      `nothing to stop on ${runner.host}: ${found}; who listens on port ${o.port} could not be read`,
+    );
+    return result;
+  }
+  log(
+    'warn',
+    listeners.length === 0
+      ? `nothing to stop on ${runner.host}: ${found}, and port ${o.port} is free`
+      : `nothing to stop on ${runner.host}: ${found}, yet port ${o.port} is held by ${describeListeners(listeners)} — the old version may still be serving; check the pid file (or unit) the stop uses`,
+  );
+  return { ...result, portListeners: listeners };
 }
 
 async function stopUnit(

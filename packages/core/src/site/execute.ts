@@ -1,6 +1,6 @@
 import type { AssessmentReport } from '../assess/index.js';
 import type { EventBus } from '../events/bus.js';
-import type { IncompatibleTask } from '../plan/index.js';
+import type { IncompatibleTask, StageOrderWarning } from '../plan/index.js';
 import {
   assertStage,
   type DryRunEntry,
@@ -8,6 +8,7 @@ import {
   STAGES,
   type StageName,
   type StageResult,
+  TASK_STAGES,
 } from '../stages/index.js';
 import { assessSite } from './assess.js';
 import type { PreparedUpgrade } from './prepare.js';
@@ -22,6 +23,12 @@ export interface ExecuteOptions {
    * safe for a running old version. Resolve `true` to run them. Default: refuse.
    */
   readonly confirm?: (tasks: readonly IncompatibleTask[]) => boolean | Promise<boolean>;
+  /**
+   * Asked when this run would start a task that an orchestration override puts ahead of older
+   * versions' work on its datasource (`plan.orderWarnings`): across versions that work may not
+   * have run yet. Resolve `true` to run in that order (`--yes`). Default: refuse.
+   */
+  readonly confirmOrder?: (warnings: readonly StageOrderWarning[]) => boolean | Promise<boolean>;
   /**
    * Wraps the run itself, after the checks above — a terminal UI draws it while it runs.
    * `stages` are the cut-points about to run.
@@ -48,6 +55,8 @@ export type ExecuteOutcome =
       readonly tasks: readonly IncompatibleTask[];
       /** Set when it is the assessment's warnings that need the confirmation. */
       readonly assessment?: AssessmentReport;
+      /** Tasks this run would start ahead of older versions' work: confirmed by `confirmOrder`. */
+      readonly order?: readonly StageOrderWarning[];
     }
   | { readonly kind: 'assessment-failed'; readonly assessment: AssessmentReport }
   | {
@@ -93,10 +102,35 @@ export async function executeUpgrade(
       return { kind: 'needs-confirmation', tasks: [], assessment };
     }
   }
-  const unannotated = plan.incompatible.filter((i) => i.needsConfirmation);
-  if (unannotated.length > 0 && !(await options.confirm?.(unannotated))) {
-    return { kind: 'needs-confirmation', tasks: unannotated, ...(assessment ? { assessment } : {}) };
+  // Only what this invocation starts: a later `--stage` run, or a resume after the early task
+  // succeeded, has nothing left to put out of order.
+  const starts = (w: StageOrderWarning) =>
+    steps.some(
+      (s) =>
+        s.action !== 'skip' &&
+        s.stage === TASK_STAGES[w.task.stage] &&
+        s.id === w.task.id &&
+        s.version === w.task.version,
+    );
+  const order = plan.orderWarnings.filter(starts);
+  // Logged whatever the answers: a --yes given for one reason must not pass another unseen.
+  for (const w of order) {
+    (options.events ?? upgrade.events).emit({
+      type: 'log',
+      level: 'warn',
+      message: `task order across versions: ${w.message}`,
+      fields: { code: w.code, task: w.task.id, version: w.task.version },
+    });
   }
+  const unannotated = plan.incompatible.filter((i) => i.needsConfirmation);
+  const refused = (tasks: readonly IncompatibleTask[]): ExecuteOutcome => ({
+    kind: 'needs-confirmation',
+    tasks,
+    ...(order.length > 0 ? { order } : {}),
+    ...(assessment ? { assessment } : {}),
+  });
+  if (unannotated.length > 0 && !(await options.confirm?.(unannotated))) return refused(unannotated);
+  if (order.length > 0 && !(await options.confirmOrder?.(order))) return refused([]);
   const go = (): Promise<RunResult | StageResult> => (stage ? upgrade.runStage(stage) : upgrade.run());
   const result = options.around ? await options.around(stage ? [stage] : STAGES, go) : await go();
   return {

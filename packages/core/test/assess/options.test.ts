@@ -11,6 +11,7 @@ const plan: Plan = {
   mode: 'rolling',
   incompatible: [],
   excluded: [],
+  orderWarnings: [],
 };
 
 describe('assess options and plugin contributions', () => {

@@ -43,6 +43,7 @@ const emptyPlan: Plan = {
   mode: 'rolling',
   incompatible: [],
   excluded: [],
+  orderWarnings: [],
 };
 
 describe('resource probes', () => {

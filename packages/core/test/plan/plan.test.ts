@@ -73,6 +73,72 @@ describe('plan', () => {
     ]);
   });
 
+  describe('an orchestration override across versions', () => {
+    const override = { file: 'versions/2.16.7/upgrade_orchestration_V2.16.7.properties', line: 4 };
+    // The shape of examples/mariadb-clickhouse before its fix: 2.16.7's ALTER moved to pre_stop,
+    // 2.16.6's CREATE of the same table still in in_stop.
+    const seedLike = (extra: Partial<Task> = {}, older: Partial<Task> = {}): Release => ({
+      ...release,
+      versions: ['2.16.6', '2.16.7'],
+      tasks: [
+        task('create_orders', '2.16.6', { datasource: 'main' }),
+        task('create_order_events', '2.16.6', { datasource: 'events', ...older }),
+        task('add_order_note', '2.16.7', { datasource: 'main' }),
+        task('add_event_channel', '2.16.7', {
+          datasource: 'events',
+          stage: 'pre_stop',
+          stageOverride: override,
+          ...extra,
+        }),
+      ],
+    });
+
+    it('warns when it puts a task ahead of an older version’s task on the same datasource', () => {
+      const p = plan({ release: seedLike(), from: '2.16.5', to: '2.16.7' });
+      expect(p.orderWarnings).toEqual([
+        {
+          code: 'PLAN_STAGE_ORDER',
+          task: { id: 'add_event_channel', version: '2.16.7', stage: 'pre_stop', datasource: 'events' },
+          override,
+          runsBefore: [
+            { id: 'create_order_events', version: '2.16.6', stage: 'in_stop', datasource: 'events' },
+          ],
+          message:
+            'add_event_channel (2.16.7) runs in pre_stop (preUpgrade), set by versions/2.16.7/upgrade_orchestration_V2.16.7.properties:4, before older work on datasource events it may need: create_order_events (2.16.6, in_stop)',
+        },
+      ]);
+      // The order the stages give: the ALTER first.
+      expect(p.stages.preUpgrade.map((t) => t.id)).toEqual(['add_event_channel']);
+    });
+
+    it('is silent one version at a time, once the older task runs as early, or on another datasource', () => {
+      expect(plan({ release: seedLike(), from: '2.16.6', to: '2.16.7' }).orderWarnings).toEqual([]);
+      const fixed = seedLike({}, { stage: 'pre_stop' });
+      expect(plan({ release: fixed, from: '2.16.5', to: '2.16.7' }).orderWarnings).toEqual([]);
+      const elsewhere = seedLike({ datasource: 'audit' });
+      expect(plan({ release: elsewhere, from: '2.16.5', to: '2.16.7' }).orderWarnings).toEqual([]);
+    });
+
+    it('judges only overrides: a stage declared with the task is the order its author chose', () => {
+      const declared = seedLike({ stageOverride: undefined });
+      expect(plan({ release: declared, from: '2.16.5', to: '2.16.7' }).orderWarnings).toEqual([]);
+    });
+
+    it('counts a task without a datasource (a tool gets them all) as touching every datasource', () => {
+      const tool = seedLike({ kind: 'tool', datasource: undefined });
+      const [w] = plan({ release: tool, from: '2.16.5', to: '2.16.7' }).orderWarnings;
+      expect(w?.runsBefore.map((r) => r.id)).toEqual(['create_orders', 'create_order_events']);
+      expect(w?.message).toContain('before older work on any datasource');
+    });
+
+    it('leaves out older tasks this site does not run', () => {
+      const excluded = seedLike({}, { sites: { exclude: ['site-9'] } });
+      expect(plan({ release: excluded, from: '2.16.5', to: '2.16.7', site: 'site-9' }).orderWarnings).toEqual(
+        [],
+      );
+    });
+  });
+
   it('refuses a target that is not above the running version', () => {
     expect(() => plan({ release, from: '2.16.7', to: '2.16.7' })).toThrow(
       /not above the running version 2.16.7; to go back, roll back instead/,

@@ -186,8 +186,15 @@ describe.runIf(hasSshd)('rollout across four sshd hosts', () => {
   it('one rollout per site at a time: a second one fails with UPGRADEKIT_LOCKED', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    // An upgrade that changes nothing: no health gate, and no probeVersion to find 1.0.0 still there.
     const first = rollout(
-      options({ serial: 4, upgrade: () => gate, healthGate: undefined, connect: undefined }),
+      options({
+        serial: 4,
+        upgrade: () => gate,
+        healthGate: undefined,
+        connect: undefined,
+        probeVersion: undefined,
+      }),
     );
     await new Promise((r) => setTimeout(r, 300));
     const second = await rollout(options({ serial: 4 })).catch((e: unknown) => e);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   type CommandRunner,
   deregister,
+  EventBus,
   isUpgradeKitError,
   localRunner,
   SshSession,
@@ -115,6 +116,42 @@ describe.runIf(hasSshd)('service control over SSH and locally', () => {
       expect(existsSync(join(cwd, 'terminated'))).toBe(false);
     });
   }
+
+  it('a stop that finds no process warns, naming who holds the service port (pid and command)', async () => {
+    const events = new EventBus();
+    const warnings: string[] = [];
+    events.on('log', (e) => e.level === 'warn' && warnings.push(e.message));
+    const { cwd, port, pid } = await launch(localRunner(), 'elsewhere', 'exit');
+    // A pid file the service never wrote, and one whose pid has exited: both find nothing.
+    writeFileSync(join(cwd, 'stale.pid'), `${process.pid + 1_000_000}\n`);
+    for (const pidFile of [join(cwd, 'run/app.pid'), join(cwd, 'stale.pid')]) {
+      const stop = await stopService({ runner: localRunner(), pidFile, port, events, pollMs: 50 });
+      expect(stop.outcome).toBe('not-running');
+      expect(stop.portListeners).toEqual([
+        { pid, command: expect.stringContaining(`${SERVICE} 127.0.0.2 ${port}`) },
+      ]);
+    }
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain(
+      `nothing to stop on local: there is no pid file ${join(cwd, 'run/app.pid')}`,
+    );
+    expect(warnings[1]).toContain(
+      `pid ${process.pid + 1_000_000} of ${join(cwd, 'stale.pid')} is not running`,
+    );
+    for (const w of warnings) {
+      expect(w).toContain(`yet port ${port} is held by pid ${pid} (${process.execPath} ${SERVICE}`);
+      expect(w).toContain('the old version may still be serving');
+    }
+    expect(alive(pid)).toBe(true);
+
+    // The right pid file stops it; the port is free afterwards, and a stop now says so.
+    expect(
+      (await stopService({ runner: localRunner(), pidFile: join(cwd, 'app.pid'), port, pollMs: 50 })).outcome,
+    ).toBe('terminated');
+    const again = await stopService({ runner: localRunner(), pidFile: join(cwd, 'app.pid'), port, events });
+    expect(again.portListeners).toEqual([]);
+    expect(warnings.at(-1)).toContain(`and port ${port} is free`);
+  });
 
   it('start fails fast, with the log tail, when the process exits before it is healthy', async () => {
     const cwd = join(dir, 'crashes');
