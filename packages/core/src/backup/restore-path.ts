@@ -59,11 +59,20 @@ function failed(job: PathRestore, what: string, cause: unknown, outcome: string,
   );
 }
 
-/** The first name beside `path` that nothing has: a copy kept by another rollback is never reused. */
-async function freeAside(host: BackupHost, path: string, rollbackId: string): Promise<string> {
+/**
+ * The first name beside `path` that nothing has: a copy kept by another rollback is never reused.
+ * `taken` says whether the default name is (checked with the other paths, in one round trip).
+ */
+async function freeAside(
+  host: BackupHost,
+  path: string,
+  rollbackId: string,
+  taken: boolean,
+): Promise<string> {
   const base = asidePath(path, rollbackId);
-  for (let n = 1; ; n++) {
-    const candidate = n === 1 ? base : `${base}-${n}`;
+  if (!taken) return base;
+  for (let n = 2; ; n++) {
+    const candidate = `${base}-${n}`;
     if (!(await host.exists(candidate))) return candidate;
   }
 }
@@ -94,6 +103,9 @@ export async function restorePath(job: PathRestore): Promise<PathState> {
   const restored = job.member === undefined ? staging : posix.join(staging, posix.basename(job.member));
   const untouched = (cause: unknown) =>
     failed(job, `could not restore ${path} on ${host.name}`, cause, `nothing was changed at ${path}`);
+  let aside = recorded?.aside;
+  const fallback = asidePath(path, job.rollbackId);
+  let present: Set<string>;
   try {
     await host.remove(staging); // what an interrupted attempt wrote
     await host.extractArchive(job.archive, staging, {
@@ -101,7 +113,9 @@ export async function restorePath(job: PathRestore): Promise<PathState> {
       ...(job.signal ? { signal: job.signal } : {}),
     });
     const problems = await host.compareArchive(job.archive, staging, selection);
-    if (!(await host.exists(restored))) problems.unshift(`${job.member}: not in the backup`);
+    // One round trip for what comes next too: is the path there, and is the aside name free?
+    present = await host.existing([restored, path, aside ?? fallback]);
+    if (!present.has(restored)) problems.unshift(`${job.member}: not in the backup`);
     if (problems.length > 0) {
       throw new Error(`the extracted copy does not match the backup: ${problems.slice(0, 5).join('; ')}`);
     }
@@ -110,11 +124,9 @@ export async function restorePath(job: PathRestore): Promise<PathState> {
     throw untouched(error);
   }
 
-  let aside = recorded?.aside;
   if (recorded?.state !== 'aside') {
-    const present = await host.existing(aside ? [path, aside] : [path]);
     if (present.has(path)) {
-      aside ??= await freeAside(host, path, job.rollbackId);
+      aside ??= await freeAside(host, path, job.rollbackId, present.has(fallback));
       await job.save({ aside, state: 'moving' });
       try {
         await host.rename(path, aside);
