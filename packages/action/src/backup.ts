@@ -56,6 +56,14 @@ function stepTable(result: RollbackResult): string[] {
   ];
 }
 
+/** Where each pre-rollback copy is and how to put a path back: a log line each, for Gitea too. */
+function keptLines(result: RollbackResult): string[] {
+  return result.kept.map(
+    (k) =>
+      `kept aside until the rollback verifies: ${k.kind === 'database' ? `database ${k.original} → ${k.aside}` : `${k.original} → ${k.aside}${k.putBack ? `; to put it back by hand: ${k.putBack}` : ''}`}`,
+  );
+}
+
 export async function rollbackCommand(
   inputs: ActionInputs,
   release: Release,
@@ -69,6 +77,8 @@ export async function rollbackCommand(
       inputs.compatible === 'auto' ? rollbackModeFromRelease(release, config.site?.id) : inputs.compatible;
     const result = await rollback.auto(inputs.backup, { compatible });
     info(result.message);
+    const kept = keptLines(result);
+    for (const line of kept) info(line);
     return {
       status: result.status,
       report: { command: 'rollback', ...result },
@@ -77,6 +87,8 @@ export async function rollbackCommand(
         '',
         ...stepTable(result),
         '',
+        ...kept.map((line) => `- ${markdownCell(line)}`),
+        ...(kept.length ? [''] : []),
       ].join('\n'),
       ...(result.status === 'completed' ? {} : { failure: result.message }),
     };

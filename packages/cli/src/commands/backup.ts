@@ -1,7 +1,13 @@
 // `upgradekit backup` and `upgradekit rollback …` (seed 004 §4.4.2): thin wrappers over the core's
 // backupSite / openSiteRollback; what is backed up and how services stop and start is the site
 // configuration's `backup:` section.
-import type { BackupSummary, RollbackRecord, RollbackResult, RollbackStatusReport } from '@upgradekit/core';
+import type {
+  BackupSummary,
+  KeptCopy,
+  RollbackRecord,
+  RollbackResult,
+  RollbackStatusReport,
+} from '@upgradekit/core';
 import type { GlobalFlags } from '../output.js';
 import { Exit, type ExitCode, type Output, UsageError } from '../output.js';
 import { siteArgs, upgradekit } from './paste.js';
@@ -127,6 +133,22 @@ function rollbackLine(flags: RollbackFlags, args: readonly string[]): string {
   ]);
 }
 
+/** Each pre-rollback copy: where it is, and for a path the command that puts it back. */
+function keptLines(kept: readonly KeptCopy[]): string[] {
+  if (kept.length === 0) return [];
+  return [
+    'Kept aside until the rollback verifies (nothing is deleted before then):',
+    ...kept.flatMap((k) =>
+      k.kind === 'database'
+        ? [`  database ${k.original} → ${k.aside}${k.host === 'local' ? '' : ` on ${k.host}`}`]
+        : [
+            `  ${k.original} → ${k.aside}${k.host === 'local' ? '' : ` on ${k.host}`}`,
+            ...(k.putBack ? [`    to put it back by hand: ${k.putBack}`] : []),
+          ],
+    ),
+  ];
+}
+
 function statusLines(report: RollbackStatusReport, flags: RollbackFlags): string[] {
   if (!report.rollback) return ['No rollback recorded.'];
   const next = report.nextStep ? String(report.nextStep) : undefined;
@@ -142,9 +164,7 @@ function statusLines(report: RollbackStatusReport, flags: RollbackFlags): string
           `  ${rollbackLine(flags, ['abandon'])}`,
         ]
       : []),
-    ...(report.asides.length
-      ? ['Kept aside until the rollback verifies:', ...report.asides.map((a) => `  ${a}`)]
-      : []),
+    ...keptLines(report.kept),
   ];
 }
 
@@ -232,8 +252,7 @@ export async function rollbackCommand(
           'Fix the cause, then continue with one of:',
           `  ${rollbackLine(flags, ['auto-continue-from', next])}`,
           `  ${rollbackLine(flags, ['step', next])}`,
-          'The copies kept aside are listed by:',
-          `  ${rollbackLine(flags, ['status'])}`,
+          ...keptLines(result.kept),
         ].join('\n'),
       );
     }

@@ -142,9 +142,12 @@ export async function dumpClickHouse(
   }
 }
 
-/** Renames every table into `aside` (RENAME TABLE moves, it does not copy). Repeatable. */
-export async function moveClickHouseAside(target: ClickHouseTarget, aside: string): Promise<void> {
-  if (!(await exists(target, target.database))) return;
+/**
+ * Renames every table into `aside` (RENAME TABLE moves, it does not copy). Repeatable. Resolves
+ * false when there was no database to keep.
+ */
+export async function moveClickHouseAside(target: ClickHouseTarget, aside: string): Promise<boolean> {
+  if (!(await exists(target, target.database))) return exists(target, aside);
   await text(target, `CREATE DATABASE IF NOT EXISTS ${chIdent(aside)}`);
   for (const table of await tables(target, target.database)) {
     await text(
@@ -152,6 +155,7 @@ export async function moveClickHouseAside(target: ClickHouseTarget, aside: strin
       `RENAME TABLE ${chIdent(target.database)}.${chIdent(table.name)} TO ${chIdent(aside)}.${chIdent(table.name)}`,
     );
   }
+  return true;
 }
 
 /** Recreates the database from a `dumpClickHouse` archive: tables first, then views, then rows. */

@@ -147,10 +147,27 @@ export function validateSpecs(specs: readonly DatabaseSpec[], host: BackupHost):
   return parsed.map((s, i) => ({ ...s, name: names[i]! }));
 }
 
+/**
+ * What a database client said, error first. The mariadb client (10.11) echoes a failed statement
+ * between two `--------------` lines before its `ERROR …` line; a report showing the first line
+ * of a message showed only that separator. The echo is dropped (the statement is named anyway),
+ * and the lines naming an error lead.
+ */
+export function clientMessage(stderr: string): string {
+  const lines = stderr
+    .replace(/^-{14}\n[\s\S]*?\n-{14}$/gm, '')
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter((line) => line.trim() !== '');
+  const isError = (line: string) => /\b(ERROR|FATAL)\b|\berror:/.test(line);
+  const text = [...lines.filter(isError), ...lines.filter((line) => !isError(line))].join('\n');
+  return text.length > 800 ? `${text.slice(0, 800)}…` : text;
+}
+
 function failed(what: string, spec: Spec, host: BackupHost, result: HostRunResult): UpgradeKitError {
   return new UpgradeKitError(
     ErrorCodes.STEP_FAILED,
-    `${what} of ${spec.engine} database ${spec.database} on ${host.name} failed (exit ${result.code}): ${result.stderr.trim().slice(-800) || 'no message'}`,
+    `${what} of ${spec.engine} database ${spec.database} on ${host.name} failed (exit ${result.code}): ${clientMessage(result.stderr) || 'no message'}`,
     { context: { database: spec.database, engine: spec.engine, host: host.name, exitCode: result.code } },
   );
 }
@@ -243,10 +260,25 @@ export async function canConnect(host: BackupHost, spec: Spec): Promise<void> {
   await query(host, spec, 'SELECT 1', spec.database);
 }
 
-/** The name the pre-rollback database is kept under until the restore verifies. */
-export function asideName(spec: Spec, rollbackId: string): string {
-  const suffix = `_uk${rollbackId.replace(/\D/g, '')}`;
+/**
+ * The name the pre-rollback database is kept under until the restore verifies: `<db>_uk001` for
+ * rollback_001, or with `_2`, `_3`… (`attempt`) when that name is taken.
+ */
+export function asideName(spec: Pick<Spec, 'database'>, rollbackId: string, attempt = 1): string {
+  const suffix = `_uk${rollbackId.replace(/\D/g, '')}${attempt > 1 ? `_${attempt}` : ''}`;
   return `${spec.database.slice(0, 60 - suffix.length)}${suffix}`;
+}
+
+/**
+ * A name for the pre-rollback copy that no database has: a rollback whose history was lost (another
+ * state file, another component on the same database) can have this rollback's id, and the copy
+ * it kept must be neither filled with other tables nor dropped with ours.
+ */
+export async function freeAsideName(host: BackupHost, spec: Spec, rollbackId: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const name = asideName(spec, rollbackId, attempt);
+    if (!(await asideExists(host, spec, name))) return name;
+  }
 }
 
 async function databaseExists(host: BackupHost, spec: Spec, name: string): Promise<boolean> {
@@ -259,20 +291,21 @@ async function databaseExists(host: BackupHost, spec: Spec, name: string): Promi
 /**
  * Keeps what is there before a restore replaces it: PostgreSQL renames the database; MariaDB/MySQL
  * has no database rename, so its tables move (`RENAME TABLE`, atomic per statement, no copying) into
- * a new database. Safe to call again: tables already moved are not moved twice.
+ * a new database. Safe to call again: tables already moved are not moved twice. Resolves false when
+ * there was no database to keep.
  */
-export async function moveDatabaseAside(host: BackupHost, spec: Spec, aside: string): Promise<void> {
+export async function moveDatabaseAside(host: BackupHost, spec: Spec, aside: string): Promise<boolean> {
   if (isClickHouse(spec)) return moveClickHouseAside(spec, aside);
-  if (!(await databaseExists(host, spec, spec.database))) return;
+  if (!(await databaseExists(host, spec, spec.database))) return databaseExists(host, spec, aside);
   if (!isMy(spec.engine)) {
-    if (await databaseExists(host, spec, aside)) return;
+    if (await databaseExists(host, spec, aside)) return true;
     await query(
       host,
       spec,
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${literal(spec.database)} AND pid <> pg_backend_pid()`,
     );
     await query(host, spec, `ALTER DATABASE ${pgIdent(spec.database)} RENAME TO ${pgIdent(aside)}`);
-    return;
+    return true;
   }
   await query(host, spec, `CREATE DATABASE IF NOT EXISTS ${myIdent(aside)}`);
   const tables = (
@@ -290,6 +323,7 @@ export async function moveDatabaseAside(host: BackupHost, spec: Spec, aside: str
       .map((t) => `${myIdent(spec.database)}.${myIdent(t)} TO ${myIdent(aside)}.${myIdent(t)}`);
     await query(host, spec, `SET FOREIGN_KEY_CHECKS = 0; RENAME TABLE ${pairs.join(', ')}`);
   }
+  return true;
 }
 
 /** Loads a dump made by `dumpDatabase`; it drops and recreates the database itself (or we drop it first). */

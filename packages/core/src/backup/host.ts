@@ -39,6 +39,19 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * Part of an archive: the members at or under `member` (an archive path such as `etc/app.conf`),
+ * with `strip` leading path components removed, as `tar --strip-components` does.
+ */
+export interface MemberSelection {
+  readonly member?: string;
+  readonly strip?: number;
+}
+
+export interface ExtractOptions extends MemberSelection {
+  readonly signal?: AbortSignal;
+}
+
 export interface CreateArchiveOptions {
   /** The archive to write (created `0600`; it must not exist). */
   readonly file: string;
@@ -68,10 +81,12 @@ export interface BackupHost {
   /** Which of `paths` exist (one round trip on a remote host). */
   existing(paths: readonly string[]): Promise<Set<string>>;
   /**
-   * Moves each relative path from `from` to `to` unless `to` already has it, creating parents
-   * (one round trip on a remote host). Returns the paths moved.
+   * Moves each relative path from `from` into `to`, creating parents and merging directories
+   * that both have; a file both have stays in `to` and the moved one takes `conflictSuffix`
+   * appended (then `-2`, `-3`…). Nothing is overwritten or deleted. One round trip on a remote
+   * host. Returns the paths as they are now in `to`.
    */
-  moveMissing(from: string, to: string, paths: readonly string[]): Promise<string[]>;
+  moveInto(from: string, to: string, paths: readonly string[], conflictSuffix: string): Promise<string[]>;
   isDirectory(path: string): Promise<boolean>;
   size(path: string): Promise<number>;
   sha256(path: string): Promise<string>;
@@ -104,7 +119,8 @@ export interface BackupHost {
   listArchive(file: string): Promise<ArchiveEntry[]>;
   /** Reads a tar.gz to its end (rejects when damaged) and says how many members, any unsafe one, and whether `lookFor` is there. */
   summarizeArchive(file: string, lookFor?: string): Promise<ArchiveSummary>;
-  extractArchive(file: string, cwd: string, signal?: AbortSignal): Promise<void>;
-  /** What differs between the archive and `cwd` (missing files, other sizes); empty when they match. */
-  compareArchive(file: string, cwd: string): Promise<string[]>;
+  /** Extracts into `cwd` (created if missing), never outside it: `..` and absolute members are refused. */
+  extractArchive(file: string, cwd: string, options?: ExtractOptions): Promise<void>;
+  /** What differs between the archive (or the selected part) and `cwd`; empty when they match. */
+  compareArchive(file: string, cwd: string, selection?: MemberSelection): Promise<string[]>;
 }

@@ -1,3 +1,4 @@
+export type { KeptCopy } from './asides.js';
 export {
   type BackupOptions,
   backupOptionsSchema,
@@ -7,7 +8,15 @@ export {
 } from './create.js';
 export { type DatabaseSpec, END_MARKERS } from './databases.js';
 export { DEFAULT_EXCLUDES, excludeMatcher } from './exclude.js';
-export type { ArchiveEntry, BackupHost, CreateArchiveOptions, HostRunResult, RunOptions } from './host.js';
+export type {
+  ArchiveEntry,
+  BackupHost,
+  CreateArchiveOptions,
+  ExtractOptions,
+  HostRunResult,
+  MemberSelection,
+  RunOptions,
+} from './host.js';
 export { assertBackupId, BACKUP_ID, backupIdFor } from './ids.js';
 export {
   type BackupMatch,
@@ -28,7 +37,7 @@ export {
   parseManifest,
 } from './manifest.js';
 export { RemoteHost } from './remote-host.js';
-export { asidePath } from './restore.js';
+export { asidePath } from './restore-path.js';
 export { Rollback, type RollbackOptions, rollbackOptionsSchema } from './rollback.js';
 export {
   ROLLBACK_STEPS,

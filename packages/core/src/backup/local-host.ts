@@ -2,21 +2,25 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, createWriteStream, existsSync, openSync } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { excludeMatcher } from './exclude.js';
 import type {
   ArchiveEntry,
   ArchiveSummary,
   BackupHost,
   CreateArchiveOptions,
+  ExtractOptions,
   FileFacts,
   HostRunResult,
+  MemberSelection,
   RunOptions,
 } from './host.js';
 import { unsafeMember } from './ids.js';
+import { selectMember } from './members.js';
 
 const KEEP = 64 * 1024;
 
@@ -121,15 +125,34 @@ export class LocalHost implements BackupHost {
     return new Set(found.filter((p): p is string => p !== undefined));
   }
 
-  async moveMissing(from: string, to: string, paths: readonly string[]): Promise<string[]> {
+  async moveInto(
+    from: string,
+    to: string,
+    paths: readonly string[],
+    conflictSuffix: string,
+  ): Promise<string[]> {
     const moved: string[] = [];
-    for (const rel of paths) {
+    const merge = async (rel: string): Promise<void> => {
+      const source = join(from, rel);
       const target = join(to, rel);
-      if (await this.exists(target)) continue;
-      await mkdir(dirname(target), { recursive: true });
-      await rename(join(from, rel), target);
-      moved.push(rel);
-    }
+      const there = await lstat(target).catch(() => undefined);
+      if (!there) {
+        await mkdir(dirname(target), { recursive: true });
+        await rename(source, target);
+        moved.push(rel);
+        return;
+      }
+      if (there.isDirectory() && (await lstat(source)).isDirectory()) {
+        for (const name of await readdir(source)) await merge(join(rel, name));
+        return;
+      }
+      // Both have it: what is in `to` is newer; the older one comes in beside it, not over it.
+      let other = `${target}${conflictSuffix}`;
+      for (let n = 2; await this.exists(other); n++) other = `${target}${conflictSuffix}-${n}`;
+      await rename(source, other);
+      moved.push(relative(to, other));
+    };
+    for (const rel of paths) if (await this.exists(join(from, rel))) await merge(rel);
     return moved;
   }
 
@@ -304,29 +327,50 @@ export class LocalHost implements BackupHost {
     };
   }
 
-  async extractArchive(file: string, cwd: string, signal?: AbortSignal): Promise<void> {
+  async extractArchive(file: string, cwd: string, options: ExtractOptions = {}): Promise<void> {
+    const { signal, ...selection } = options;
     signal?.throwIfAborted();
-    await mkdir(cwd, { recursive: true });
+    // The tar package confines members by comparing them with `cwd + '/'`: for `/` that is `//`,
+    // and every member fails with "path escaped extraction target". Restores never extract into
+    // `/` (restore-path.ts extracts beside each path); say so rather than fail member by member.
+    if (resolve(cwd) === '/') {
+      throw new UpgradeKitError(
+        ErrorCodes.BAD_INPUT,
+        `refusing to extract ${file} into /: extract into a directory beside the target (select the member with \`member\` and \`strip\`) and rename it into place`,
+        { context: { file } },
+      );
+    }
+    await makeDirectory(cwd);
     const members: ArchiveEntry[] = [];
-    // preservePaths stays off: absolute and `..` members are refused by the tar package itself.
+    // preservePaths stays off: absolute and `..` members are refused by the tar package itself,
+    // and nothing is written through a symlink.
     await tar.x({
       file,
       cwd,
       strict: true,
       preservePaths: false,
+      ...(selection.strip ? { strip: selection.strip } : {}),
       filter: (path, entry) => {
+        const landed = selectMember(path, selection);
+        if (landed === undefined) return false;
         const e = entry as tar.ReadEntry;
-        members.push({ path, type: entryType(e.type), size: e.size ?? -1 });
+        members.push({ path: landed, type: entryType(e.type), size: e.size ?? -1 });
         return true;
       },
     });
-    this.#extracted.set(`${file}\0${cwd}`, members);
+    this.#extracted.set(extractedKey(file, cwd, selection), members);
   }
 
-  async compareArchive(file: string, cwd: string): Promise<string[]> {
+  async compareArchive(file: string, cwd: string, selection: MemberSelection = {}): Promise<string[]> {
     const problems: string[] = [];
-    const members = this.#extracted.get(`${file}\0${cwd}`) ?? (await this.listArchive(file));
-    this.#extracted.delete(`${file}\0${cwd}`);
+    const key = extractedKey(file, cwd, selection);
+    const members =
+      this.#extracted.get(key) ??
+      (await this.listArchive(file)).flatMap((m) => {
+        const landed = selectMember(m.path, selection);
+        return landed === undefined ? [] : [{ ...m, path: landed }];
+      });
+    this.#extracted.delete(key);
     for (const entry of members) {
       const path = join(cwd, entry.path);
       const found = await lstat(path).catch(() => undefined);
@@ -338,4 +382,24 @@ export class LocalHost implements BackupHost {
     }
     return problems;
   }
+}
+
+/**
+ * `mkdir -p`, with the real reason when it fails: Node's recursive mkdir reports a read-only file
+ * system as ENOENT ("no such file or directory"), which sends an operator looking for a missing
+ * path. Where the parent exists, a plain mkdir says EROFS or EACCES.
+ */
+async function makeDirectory(path: string): Promise<void> {
+  try {
+    await mkdir(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT') throw error;
+    await mkdir(path, { recursive: true });
+  }
+}
+
+function extractedKey(file: string, cwd: string, selection: MemberSelection): string {
+  return [file, cwd, selection.member ?? '', selection.strip ?? 0].join('\0');
 }

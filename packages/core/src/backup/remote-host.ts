@@ -6,8 +6,10 @@ import type {
   ArchiveSummary,
   BackupHost,
   CreateArchiveOptions,
+  ExtractOptions,
   FileFacts,
   HostRunResult,
+  MemberSelection,
   RunOptions,
 } from './host.js';
 
@@ -19,8 +21,26 @@ const WITH_STDIN = 'f=$1; shift; exec "$@" < "$f"';
 const WRITE_ATOMIC = 'umask 077; printf "%s" "$1" > "$2.tmp" && mv -f "$2.tmp" "$2"';
 const WHICH = 'for n; do command -v "$n" && exit 0; done; exit 1';
 const EXISTING = 'for p; do if [ -e "$p" ] || [ -L "$p" ]; then printf "%s\\n" "$p"; fi; done';
-const MOVE_MISSING =
-  'from=$1; to=$2; shift 2; for r; do [ -e "$to/$r" ] && continue; mkdir -p "$(dirname "$to/$r")" && mv -T -- "$from/$r" "$to/$r" && printf "%s\\n" "$r" || exit 1; done';
+// Merges directories both sides have; a file both have comes in beside the one there, suffixed.
+// Positional parameters are per call in sh, so `merge` may recurse; the loop's list is fixed
+// when it starts, so `c` being reused by the inner call does not matter.
+const MOVE_INTO = `from=$1; to=$2; sfx=$3; shift 3
+there() { [ -e "$1" ] || [ -L "$1" ]; }
+merge() {
+  if ! there "$to/$1"; then
+    mkdir -p "$(dirname "$to/$1")" && mv -T -- "$from/$1" "$to/$1" && printf '%s\\n' "$1" || exit 1
+  elif [ -d "$from/$1" ] && [ ! -L "$from/$1" ] && [ -d "$to/$1" ] && [ ! -L "$to/$1" ]; then
+    for c in "$from/$1"/* "$from/$1"/.[!.]* "$from/$1"/..?*; do
+      there "$c" && merge "$1/\${c##*/}"
+    done
+  else
+    t="$1$sfx"; n=1
+    while there "$to/$t"; do n=$((n + 1)); t="$1$sfx-$n"; done
+    mv -T -- "$from/$1" "$to/$t" && printf '%s\\n' "$t" || exit 1
+  fi
+}
+for r; do if there "$from/$r"; then merge "$r"; fi; done
+exit 0`;
 const RENAME =
   'if [ -e "$2" ] || [ -L "$2" ]; then echo "the target exists" >&2; exit 3; fi; mv -T -- "$1" "$2"';
 // Listings can be far longer than what comes back over the channel: count and check them there.
@@ -137,9 +157,17 @@ export class RemoteHost implements BackupHost {
     return new Set(out.split('\n').filter(Boolean));
   }
 
-  async moveMissing(from: string, to: string, paths: readonly string[]): Promise<string[]> {
+  async moveInto(
+    from: string,
+    to: string,
+    paths: readonly string[],
+    conflictSuffix: string,
+  ): Promise<string[]> {
     if (paths.length === 0) return [];
-    const out = await this.#ok(['sh', '-c', MOVE_MISSING, 'sh', from, to, ...paths], `move back into ${to}`);
+    const out = await this.#ok(
+      ['sh', '-c', MOVE_INTO, 'sh', from, to, conflictSuffix, ...paths],
+      `move ${from} into ${to}`,
+    );
     return out.split('\n').filter(Boolean);
   }
 
@@ -241,10 +269,19 @@ export class RemoteHost implements BackupHost {
       });
   }
 
-  async extractArchive(file: string, cwd: string, signal?: AbortSignal): Promise<void> {
+  async extractArchive(file: string, cwd: string, options: ExtractOptions = {}): Promise<void> {
+    const { signal, ...selection } = options;
     await this.mkdirPrivate(cwd);
     const result = await this.run(
-      ['tar', '--extract', '--gzip', '--preserve-permissions', `--file=${file}`, `--directory=${cwd}`],
+      [
+        'tar',
+        '--extract',
+        '--gzip',
+        '--preserve-permissions',
+        `--file=${file}`,
+        `--directory=${cwd}`,
+        ...selected(selection),
+      ],
       signal ? { signal } : {},
     );
     if (result.code !== 0) {
@@ -254,13 +291,28 @@ export class RemoteHost implements BackupHost {
     }
   }
 
-  async compareArchive(file: string, cwd: string): Promise<string[]> {
+  async compareArchive(file: string, cwd: string, selection: MemberSelection = {}): Promise<string[]> {
     // GNU tar's --diff compares every member's type, size, mode and content with the tree.
-    const result = await this.run(['tar', '--diff', '--gzip', `--file=${file}`, `--directory=${cwd}`]);
+    const result = await this.run([
+      'tar',
+      '--diff',
+      '--gzip',
+      `--file=${file}`,
+      `--directory=${cwd}`,
+      ...selected(selection),
+    ]);
     if (result.code === 0) return [];
     return `${result.stdout}\n${result.stderr}`
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l && !/Mod time differs|Uid differs|Gid differs/.test(l));
   }
+}
+
+/** GNU tar's arguments for a selection: the member named after `--`, so it is never an option. */
+function selected(selection: MemberSelection): string[] {
+  return [
+    ...(selection.strip ? [`--strip-components=${selection.strip}`] : []),
+    ...(selection.member !== undefined ? ['--', selection.member] : []),
+  ];
 }

@@ -1,23 +1,23 @@
 import { posix } from 'node:path';
-import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { carryOver, recordedAside } from './asides.js';
 import {
-  asideName,
   canConnect,
   countTables,
-  dropAside,
+  freeAsideName,
   loadDump,
   moveDatabaseAside,
   type ValidDatabaseSpec,
 } from './databases.js';
-import { excludeMatcher } from './exclude.js';
 import type { BackupHost } from './host.js';
 import { fileInBackup } from './ids.js';
 import type { BackupManifest, ConfigBackupFile, DatabaseBackupFile, ProgramBackupFile } from './manifest.js';
+import { type PathProgress, type PathState, parsePathProgress, restorePath } from './restore-path.js';
 
 /** Where a restore step is inside itself, saved in the history so a continuation resumes there. */
 export interface StepProgress {
   readonly progress: string | undefined;
-  save(progress: string): Promise<void>;
+  save(progress: string): Promise<unknown>;
 }
 
 export interface RestoreTarget {
@@ -28,65 +28,88 @@ export interface RestoreTarget {
   readonly signal?: AbortSignal;
 }
 
-/** The path what is there now is kept under until the restore verifies. */
-export function asidePath(path: string, rollbackId: string): string {
-  return `${path.replace(/\/+$/, '')}.upgradekit-aside-${rollbackId}`;
+function failed(message: string, context: Record<string, unknown>, cause?: unknown): UpgradeKitError {
+  return new UpgradeKitError(ErrorCodes.ROLLBACK_FAILED, message, {
+    context,
+    ...(cause ? { cause } : {}),
+  });
 }
 
-function failed(message: string, context: Record<string, unknown>): UpgradeKitError {
-  return new UpgradeKitError(ErrorCodes.ROLLBACK_FAILED, message, { context });
-}
-
-/**
- * Puts `path` aside once (a rename, instant and on the same file system), then empties the place
- * for the restore. Safe to repeat: with the aside already there, what is at `path` is a partial
- * restore of ours and goes.
- */
-async function clearForRestore(host: BackupHost, path: string, rollbackId: string): Promise<void> {
-  const aside = asidePath(path, rollbackId);
-  const present = await host.existing([path, aside]);
-  if (present.has(aside)) {
-    if (present.has(path)) await host.remove(path);
-  } else if (present.has(path)) await host.rename(path, aside);
-}
-
-/** Step 3: the program directory, from its archive; verified against the archive's listing. */
-export async function restoreProgramDir(target: RestoreTarget, entry: ProgramBackupFile): Promise<void> {
-  const { host, rollbackId } = target;
-  const archive = fileInBackup(target.dir, entry.file, target.manifest.backup_id);
-  const path = entry.source_path;
-  await clearForRestore(host, path, rollbackId);
-  await host.extractArchive(archive, path, target.signal);
-  const problems = await host.compareArchive(archive, path);
-  if (problems.length) {
-    throw failed(
-      `the restored program directory ${path} on ${host.name} does not match the backup: ${problems.slice(0, 5).join('; ')}`,
-      { path, problems: problems.slice(0, 20) },
-    );
-  }
-}
-
-/** Step 4: each configuration path put aside, then the archive extracted under its root and compared. */
-export async function restoreConfig(target: RestoreTarget, entry: ConfigBackupFile): Promise<void> {
-  const { host, rollbackId } = target;
-  const archive = fileInBackup(target.dir, entry.file, target.manifest.backup_id);
-  for (const path of entry.config_paths) await clearForRestore(host, path, rollbackId);
-  await host.extractArchive(archive, entry.config_root, target.signal);
-  const problems = await host.compareArchive(archive, entry.config_root);
-  if (problems.length) {
-    throw failed(
-      `the restored configuration on ${host.name} does not match the backup: ${problems.slice(0, 5).join('; ')}`,
-      {
-        problems: problems.slice(0, 20),
+/** Runs `restorePath` for each path in turn, recording each path's state in the step's progress. */
+async function restorePaths(
+  target: RestoreTarget,
+  archive: string,
+  paths: readonly { path: string; member?: string }[],
+  step: StepProgress,
+  after?: (path: string, state: PathState) => Promise<void>,
+): Promise<void> {
+  const states: PathProgress = parsePathProgress(step.progress);
+  for (const { path, member } of paths) {
+    const state = await restorePath({
+      host: target.host,
+      archive,
+      path,
+      ...(member !== undefined ? { member } : {}),
+      rollbackId: target.rollbackId,
+      ...(target.signal ? { signal: target.signal } : {}),
+      ...(states[path] ? { recorded: states[path] } : {}),
+      save: async (value) => {
+        if (value) states[path] = value;
+        else delete states[path];
+        await step.save(JSON.stringify(states));
       },
-    );
+    });
+    await after?.(path, state);
   }
 }
 
 /**
- * Step 2, one database: what is there goes aside (renamed, not copied), the dump is loaded, and
- * the table count must equal the one recorded at backup time. Progress `aside` means the original
- * is safe, so a continuation only loads again.
+ * Step 3: the program directory, from its archive. What the backup leaves out (logs, temporary
+ * files) comes over from the pre-rollback copy at once, not at step 6: a service started at step 5
+ * that writes `logs/server.log` needs its `logs/`, and the logs that explain the rollback belong
+ * in the restored directory.
+ */
+export async function restoreProgramDir(
+  target: RestoreTarget,
+  entry: ProgramBackupFile,
+  step: StepProgress,
+): Promise<void> {
+  const archive = fileInBackup(target.dir, entry.file, target.manifest.backup_id);
+  await restorePaths(target, archive, [{ path: entry.source_path }], step, async (path, state) => {
+    if (!state.aside) return;
+    try {
+      await carryOver(target.host, state.aside, path, entry.excludes, target.rollbackId);
+    } catch (error) {
+      throw failed(
+        `${path} on ${target.host.name} is restored, but moving the logs and temporary files over from ${state.aside} failed: ${describeError(error).message}; what was not moved is still there (continuing the rollback moves it)`,
+        { path, aside: state.aside },
+        error,
+      );
+    }
+  });
+}
+
+/**
+ * Step 4: each configuration path, from its part of the archive (members are relative to
+ * `config_root`, `/` by default). A path equal to the root is restored from the whole archive.
+ */
+export async function restoreConfig(
+  target: RestoreTarget,
+  entry: ConfigBackupFile,
+  step: StepProgress,
+): Promise<void> {
+  const archive = fileInBackup(target.dir, entry.file, target.manifest.backup_id);
+  const paths = entry.config_paths.map((path) => {
+    const member = posix.relative(entry.config_root, path);
+    return member === '' ? { path } : { path, member };
+  });
+  await restorePaths(target, archive, paths, step);
+}
+
+/**
+ * Step 2, one database: what is there goes aside (renamed, not copied) under a name no database
+ * has, the dump is loaded, and the table count must equal the one recorded at backup time. The
+ * name is recorded before the move, so a continuation finishes that move and loads again.
  */
 export async function restoreDatabase(
   target: RestoreTarget,
@@ -96,17 +119,40 @@ export async function restoreDatabase(
 ): Promise<void> {
   const { host, rollbackId } = target;
   const dump = fileInBackup(target.dir, entry.file, target.manifest.backup_id);
-  const aside = asideName(spec, rollbackId);
-  if (step.progress !== 'aside') {
-    await moveDatabaseAside(host, spec, aside);
-    await step.save('aside');
+  const where = `database ${spec.database} on ${host.name}`;
+  let aside = recordedAside(step.progress, spec.database, rollbackId);
+  if (step.progress !== 'none' && !aside?.moved) {
+    const name = aside?.name ?? (await freeAsideName(host, spec, rollbackId));
+    await step.save(`moving:${name}`);
+    try {
+      const kept = await moveDatabaseAside(host, spec, name);
+      await step.save(kept ? `aside:${name}` : 'none');
+      aside = kept ? { name, moved: true } : undefined;
+    } catch (error) {
+      throw failed(
+        `moving ${where} aside to ${name} failed: ${describeError(error).message}; its tables are in ${spec.database} or ${name}, none dropped (continuing the rollback finishes the move)`,
+        { database: spec.database, aside: name },
+        error,
+      );
+    }
   }
+  const kept = aside
+    ? `its tables from before the rollback are kept in database ${aside.name} until the rollback verifies, and ${spec.database} may hold part of the backup, which continuing the rollback loads again`
+    : `${spec.database} may hold part of the backup, which continuing the rollback loads again`;
   target.signal?.throwIfAborted();
-  await loadDump(host, spec, dump, target.signal);
+  try {
+    await loadDump(host, spec, dump, target.signal);
+  } catch (error) {
+    throw failed(
+      `${describeError(error).message}; ${kept}`,
+      { database: spec.database, ...(aside ? { aside: aside.name } : {}) },
+      error,
+    );
+  }
   const tables = await countTables(host, spec);
   if (tables !== entry.tables) {
     throw failed(
-      `database ${spec.database} on ${host.name} has ${tables} tables after the restore, the backup recorded ${entry.tables}`,
+      `${where} has ${tables} tables after the restore, the backup recorded ${entry.tables}; ${kept}`,
       { database: spec.database, tables, expected: entry.tables },
     );
   }
@@ -140,75 +186,4 @@ export async function verifyRestored(
     for (const path of paths) if (!found.has(path)) problems.push(`${path} is missing`);
   }
   return problems;
-}
-
-/**
- * Logs and temporary files are not in the backup (seed 004 §4.4.1.1), but they are what explains
- * why a rollback was needed: move them from the pre-rollback copy into the restored directory
- * rather than delete them with it. Repeatable: what already moved is not there to move again.
- */
-async function carryOver(
-  host: BackupHost,
-  from: string,
-  to: string,
-  excludes: readonly string[],
-): Promise<void> {
-  const excluded = excludeMatcher(excludes);
-  const top: string[] = [];
-  for (const rel of await host.walk(from)) {
-    if (excluded(rel) && !top.some((m) => rel.startsWith(`${m}/`))) top.push(rel);
-  }
-  await host.moveMissing(from, to, top);
-}
-
-/** After verification: the pre-rollback copies go (logs and temp files carried over first). */
-export async function removeAsides(
-  target: RestoreTarget,
-  databases: readonly ValidDatabaseSpec[],
-): Promise<string[]> {
-  const { host, manifest, rollbackId } = target;
-  const removed: string[] = [];
-  // Databases and directories go at the same time: dropping and unlinking are both slow on big data.
-  const dropDatabases = async () => {
-    for (const spec of databases) {
-      const aside = asideName(spec, rollbackId);
-      if (await dropAside(host, spec, aside)) removed.push(`database ${aside}`);
-    }
-  };
-  const removeFiles = async () => {
-    for (const entry of Object.values(manifest.backup_files)) {
-      const paths =
-        entry.kind === 'program_directory'
-          ? [entry.source_path]
-          : entry.kind === 'system_config'
-            ? entry.config_paths
-            : [];
-      const present = await host.existing(paths.map((p) => asidePath(p, rollbackId)));
-      for (const path of paths) {
-        const aside = asidePath(path, rollbackId);
-        if (!present.has(aside)) continue;
-        if (entry.kind === 'program_directory') await carryOver(host, aside, path, entry.excludes);
-        await host.remove(aside);
-        removed.push(aside);
-      }
-    }
-  };
-  await Promise.all([dropDatabases(), removeFiles()]);
-  return removed;
-}
-
-/** The pre-rollback copies still there (for `status` and for an operator undoing by hand). */
-export async function listAsides(target: RestoreTarget): Promise<string[]> {
-  const { host, manifest, rollbackId } = target;
-  const found: string[] = [];
-  for (const entry of Object.values(manifest.backup_files)) {
-    const paths =
-      entry.kind === 'program_directory'
-        ? [entry.source_path]
-        : entry.kind === 'system_config'
-          ? entry.config_paths
-          : [];
-    found.push(...(await host.existing(paths.map((p) => asidePath(p, rollbackId)))));
-  }
-  return found.map((p) => posix.normalize(p));
 }

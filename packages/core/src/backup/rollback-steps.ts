@@ -1,11 +1,11 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventSink } from '../events/types.js';
 import type { RollbackRecord } from '../state/index.js';
+import { removeAsides } from './asides.js';
 import type { ValidDatabaseSpec } from './databases.js';
 import type { BackupManifest, DatabaseBackupFile } from './manifest.js';
 import {
   type RestoreTarget,
-  removeAsides,
   restoreConfig,
   restoreDatabase,
   restoreProgramDir,
@@ -14,6 +14,7 @@ import {
 import type { RollbackHookContext, RollbackHooks } from './rollback-types.js';
 
 export interface StepInput {
+  /** As the history has it when the step starts: step 6 reads what steps 2–4 kept aside. */
   readonly record: RollbackRecord;
   readonly manifest: BackupManifest;
   readonly step: number;
@@ -94,13 +95,13 @@ export async function performStep(input: StepInput): Promise<string | undefined>
     case 3: {
       const entry = entries.find((e) => e.kind === 'program_directory');
       if (entry?.kind !== 'program_directory') return 'the backup has no program directory';
-      await restoreProgramDir(target, entry);
+      await restoreProgramDir(target, entry, { progress, save: input.saveProgress });
       return undefined;
     }
     case 4: {
       const entry = entries.find((e) => e.kind === 'system_config');
       if (entry?.kind !== 'system_config') return 'the backup has no system configuration';
-      await restoreConfig(target, entry);
+      await restoreConfig(target, entry, { progress, save: input.saveProgress });
       return undefined;
     }
     case 5:
@@ -115,8 +116,10 @@ export async function performStep(input: StepInput): Promise<string | undefined>
       if (hooks.verify) await hooks.verify(ctx);
       // Only now is the restored state known good: the copies kept aside can go.
       const removed = await removeAsides(
-        target,
-        databases.map((d) => d.spec),
+        target.host,
+        record,
+        manifest,
+        input.databases().map((d) => d.spec),
       );
       if (removed.length)
         input.log(

@@ -1,6 +1,7 @@
 import type { UpgradeKitError } from '../errors/index.js';
 import type { EventSink } from '../events/types.js';
 import type { RollbackMode, RollbackRecord, RollbackStepState, RollbackType } from '../state/index.js';
+import type { KeptCopy } from './asides.js';
 import type { BackupHost } from './host.js';
 import type { BackupManifest } from './manifest.js';
 
@@ -82,8 +83,10 @@ export interface RollbackResult {
   readonly steps: readonly RollbackStepReport[];
   /** For manual rollbacks and failures: the step to run next. */
   readonly nextStep?: number;
-  /** Pre-rollback copies still on disk (removed once step 6 verifies). */
+  /** Pre-rollback copies of paths still on disk (removed once step 6 verifies). */
   readonly asides: readonly string[];
+  /** Every pre-rollback copy kept now — paths and databases — with where it is and, for a path, how to put it back. */
+  readonly kept: readonly KeptCopy[];
   readonly message: string;
   readonly durationMs: number;
   readonly error?: UpgradeKitError;
@@ -96,6 +99,7 @@ export interface RollbackStatusReport {
   readonly nextStep?: number;
   readonly steps: readonly RollbackStepReport[];
   readonly asides: readonly string[];
+  readonly kept: readonly KeptCopy[];
 }
 
 export const DONE = new Set(['succeeded', 'skipped']);

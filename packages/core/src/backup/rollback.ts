@@ -14,6 +14,7 @@ import {
   SiteLock,
   StateStore,
 } from '../state/index.js';
+import { type KeptCopy, keptCopies } from './asides.js';
 import { countdown } from './countdown.js';
 import { hostFor } from './create.js';
 import { type DatabaseSpec, type ValidDatabaseSpec, validateSpecs } from './databases.js';
@@ -22,7 +23,7 @@ import { assertBackupId } from './ids.js';
 import { type BackupSummary, listBackups } from './list.js';
 import { type BackupManifest, type DatabaseBackupFile, MANIFEST_FILE, parseManifest } from './manifest.js';
 import { reopenUndoneSteps } from './reopen.js';
-import { listAsides, type RestoreTarget } from './restore.js';
+import type { RestoreTarget } from './restore.js';
 import { databasesOf, performStep } from './rollback-steps.js';
 import {
   DONE,
@@ -117,18 +118,15 @@ export class Rollback {
     const { component, site } = this.#options;
     const open = await this.#history.unfinished(component, site);
     const record = open ?? (await this.#history.list(component, site, 1))[0];
-    let asides: string[] = [];
-    if (record) {
-      const manifest = await this.#manifestQuietly(record.backupId);
-      if (manifest) asides = await listAsides(this.#target(record, manifest));
-    }
+    const kept = record ? await this.#kept(record) : [];
     const next = open ? nextStepOf(open) : undefined;
     return {
       ...(record ? { rollback: record } : {}),
       unfinished: open !== undefined,
       ...(next ? { nextStep: next } : {}),
       steps: stepReports(record),
-      asides,
+      asides: asidePaths(kept),
+      kept,
     };
   }
 
@@ -315,7 +313,7 @@ export class Rollback {
       const before = await this.#reload(record);
       const started = await Promise.all(group.map((n) => this.#begin(record, n)));
       const outcomes = await Promise.all(
-        group.map((n, i) => this.#runStep(record, manifest, n, started[i]!, before.steps[n]?.progress)),
+        group.map((n, i) => this.#runStep(before, manifest, n, started[i]!, before.steps[n]?.progress)),
       );
       failure = outcomes.find((o) => o !== undefined);
       if (failure) break;
@@ -351,7 +349,7 @@ export class Rollback {
     });
     const next = nextStepOf(final);
     const message = failure
-      ? `rollback ${record.rollbackId} stopped at step ${next}: ${failure.message}. Fix the cause, then \`rollback ${record.type === 'manual' ? `step ${next}` : 'auto'}\` continues from there; what was there before is kept aside.`
+      ? `rollback ${record.rollbackId} stopped at step ${next}: ${failure.message}. Fix the cause, then \`rollback ${record.type === 'manual' ? `step ${next}` : 'auto'}\` continues from there (\`rollback status\` shows what is kept aside, and where).`
       : complete
         ? `${record.mode} rollback ${record.rollbackId} to ${record.toVersion} (backup ${record.backupId}) completed${record.mode === 'compatible' ? '; the data was kept (compatible rollback)' : ''}`
         : `rollback ${record.rollbackId}: done through step ${(next ?? 7) - 1}; next is step ${next}`;
@@ -550,6 +548,12 @@ export class Rollback {
     }
   }
 
+  /** The pre-rollback copies the rollback keeps now (none when its manifest cannot be read). */
+  async #kept(record: RollbackRecord): Promise<KeptCopy[]> {
+    const manifest = await this.#manifestQuietly(record.backupId);
+    return manifest ? keptCopies(this.#host, record, manifest) : [];
+  }
+
   async #countdown(what: string): Promise<void> {
     const { yes, countdownMs, signal } = this.#options;
     const ci = this.#options.ci ?? process.env.CI === 'true';
@@ -591,8 +595,7 @@ export class Rollback {
     continued: boolean,
     extra: { message: string; error?: UpgradeKitError },
   ): Promise<RollbackResult> {
-    const manifest = await this.#manifestQuietly(record.backupId);
-    const asides = manifest ? await listAsides(this.#target(record, manifest)) : [];
+    const kept = await this.#kept(record);
     const next = nextStepOf(record);
     return {
       status,
@@ -603,7 +606,8 @@ export class Rollback {
       continued,
       steps: stepReports(record),
       ...(next && status !== 'completed' ? { nextStep: next } : {}),
-      asides,
+      asides: asidePaths(kept),
+      kept,
       message: extra.message,
       durationMs: performance.now() - began,
       ...(extra.error ? { error: extra.error } : {}),
@@ -634,4 +638,8 @@ export class Rollback {
       ...(this.#host.remote ? { host: this.#host.name } : {}),
     });
   }
+}
+
+function asidePaths(kept: readonly KeptCopy[]): string[] {
+  return kept.filter((k) => k.kind === 'path').map((k) => k.aside);
 }

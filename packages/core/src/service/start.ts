@@ -16,8 +16,11 @@ import { assertUnitName } from './systemd.js';
 
 // Starts "$@" detached from the SSH channel: its own session (no SIGHUP when the channel closes),
 // stdin from /dev/null, output appended to the log. Values arrive as positional parameters only.
+// The log is opened here first: if it cannot be (its directory is missing), the detached process
+// would die at once with the reason written nowhere, and the start would fail for "no reason".
 const DETACH = `dir=$1; log=$2; pidfile=$3; shift 3
 cd -- "$dir" || exit 97
+true >>"$log" || exit 96
 if command -v setsid >/dev/null 2>&1; then setsid "$@" >>"$log" 2>&1 </dev/null &
 else nohup "$@" >>"$log" 2>&1 </dev/null &
 fi
@@ -94,8 +97,8 @@ export async function startService(options: StartServiceOptions): Promise<StartR
     if (result.code !== 0 || !/^\d+$/.test(text)) {
       throw new UpgradeKitError(
         ErrorCodes.SERVICE,
-        `cannot start ${o.command[0]} on ${runner.host}: ${result.code === 97 ? `no directory ${o.cwd}` : result.code === 98 ? `cannot write pid file ${o.pidFile}` : result.stderr.trim() || `exit ${result.code}`}`,
-        { context: { host: runner.host, command: o.command[0], cwd: o.cwd } },
+        `cannot start ${o.command[0]} on ${runner.host}: ${result.code === 97 ? `no directory ${o.cwd}` : result.code === 98 ? `cannot write pid file ${o.pidFile}` : result.code === 96 ? `cannot write its log ${o.log} (${result.stderr.trim() || 'no reason given'})` : result.stderr.trim() || `exit ${result.code}`}`,
+        { context: { host: runner.host, command: o.command[0], cwd: o.cwd, log: o.log } },
       );
     }
     pid = Number(text);

@@ -158,6 +158,31 @@ describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
       }),
     ]);
   });
+  it('moves what the backup leaves out into the restored directory as LocalHost does: merged, nothing overwritten', async () => {
+    const from = join(work, 'move-aside');
+    const to = join(work, 'move-restored');
+    await mkdir(join(from, 'logs', 'archive'), { recursive: true });
+    await mkdir(join(to, 'logs'), { recursive: true });
+    await writeFile(join(from, 'logs', 'app.log'), 'old app\n');
+    await writeFile(join(from, 'logs', 'server.log'), 'old server\n');
+    await writeFile(join(from, 'logs', '.hidden'), 'dot\n');
+    await writeFile(join(from, 'logs', 'archive', 'app.log.1'), 'older\n');
+    await writeFile(join(to, 'logs', 'server.log'), 'new server\n');
+    await writeFile(join(to, 'logs', 'server.log.pre-rollback_007'), 'taken\n');
+    const host = new RemoteHost(session);
+    const moved = await host.moveInto(from, to, ['logs', 'gone'], '.pre-rollback_007');
+    expect(moved.sort()).toEqual([
+      'logs/.hidden',
+      'logs/app.log',
+      'logs/archive',
+      'logs/server.log.pre-rollback_007-2',
+    ]);
+    expect(await readFile(join(to, 'logs', 'server.log'), 'utf8')).toBe('new server\n');
+    expect(await readFile(join(to, 'logs', 'server.log.pre-rollback_007-2'), 'utf8')).toBe('old server\n');
+    expect(await readFile(join(to, 'logs', 'archive', 'app.log.1'), 'utf8')).toBe('older\n');
+    expect(await host.moveInto(from, to, ['logs'], '.pre-rollback_007')).toEqual([]);
+  });
+
   it('counts and verifies an archive whose listing is larger than what one command returns', {
     timeout: 60_000,
   }, async () => {

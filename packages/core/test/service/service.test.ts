@@ -173,6 +173,30 @@ describe.runIf(hasSshd)('service control over SSH and locally', () => {
     expect(performance.now() - began).toBeLessThan(10_000);
   });
 
+  it('a log it cannot open (its directory missing) fails the start at once, with the reason', async () => {
+    const cwd = join(dir, 'no-logs-dir');
+    await ssh.exec(['mkdir', '-p', cwd]);
+    const log = join(cwd, 'logs', 'server.log');
+    for (const runner of [localRunner(), ssh]) {
+      const error = await startService({
+        runner,
+        cwd,
+        command: ['sleep', '30'],
+        log,
+        health: { command: ['true'] },
+        intervalMs: 100,
+        timeoutMs: 10_000,
+      }).catch((e: unknown) => e);
+      expect(isUpgradeKitError(error, 'UPGRADEKIT_SERVICE')).toBe(true);
+      // Not "exited before it became healthy" with nothing to show: the shell's own reason.
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `^cannot start sleep on ${runner.host}: cannot write its log ${log} \\(.*(cannot create|No such file).*\\)$`,
+        ),
+      );
+    }
+  });
+
   it('start gives up after its timeout when the service stays unhealthy, saying what it saw', async () => {
     const { cwd, port, pid } = await launch(ssh, 'sick', 'exit');
     writeFileSync(join(cwd, 'UNHEALTHY'), '');
