@@ -7,6 +7,7 @@ export {
   type WaitHealthyOptions,
   waitHealthy,
 } from './health.js';
+export { type GroupStop, type ProcessGroup, processGroup } from './process-group.js';
 export { type CommandRunner, localRunner } from './runner.js';
 export { type StartResult, type StartServiceOptions, startService } from './start.js';
 export { type StopResult, type StopServiceOptions, stopService } from './stop.js';
