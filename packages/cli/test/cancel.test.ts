@@ -163,6 +163,13 @@ describe.runIf(hasMariaDB)('Ctrl-C during MariaDB tasks', () => {
     // The summary's time is the time the work took to stop, not that of the signal alone.
     expect(r.stdout).toMatch(/on site site-1: aborted in /);
     console.info(`transactional task: exit ${r.status} ${Math.round(r.afterMs)} ms after SIGINT`);
+    // Stopped, not interrupted: status shows it so, with nothing in doubt.
+    const status = cli(['status', '--config', config, ...ARGS.slice(0, 2)], { cwd: dir });
+    expect(status.status, status.stdout + status.stderr).toBe(0);
+    expect(status.stdout).toContain('0 in doubt');
+    expect(status.stdout).toMatch(
+      /ABORTED\s+preStart\s+fill — fill was cancelled \(received SIGINT\): rolled back/,
+    );
 
     await admin('slow').delete();
     const again = cli(['run', '--config', config, ...ARGS], { cwd: dir });
@@ -217,6 +224,18 @@ describe.runIf(hasMariaDB)('Ctrl-C during MariaDB tasks', () => {
       'rolled back: statement 2 of 3 (versions/2.0.0/ddl.sql:2) was stopped on the server before it took effect; statement 1 is committed; the next run resumes at statement 2',
     );
     console.info(`DDL task: exit ${r.status} ${Math.round(r.afterMs)} ms after SIGINT`);
+    const status = cli(['status', '--json', '--config', config, ...ARGS.slice(0, 2)], { cwd: dir });
+    expect(status.status, status.stdout + status.stderr).toBe(0);
+    expect(status.json().status).toMatchObject({
+      counts: { inDoubt: 0 },
+      steps: [
+        {
+          id: 'ddl',
+          status: 'aborted',
+          next: { action: 'resume', reason: expect.stringContaining('statement 2 of 3') },
+        },
+      ],
+    });
 
     const again = cli(['run', '--config', config, ...ARGS], { cwd: dir });
     expect(again.status, again.stdout + again.stderr).toBe(0);
