@@ -8,6 +8,9 @@ export const Exit = {
   badInput: 2,
   /** An operator must decide: a step in doubt, a confirmation. */
   decision: 3,
+  /** Stopped by SIGINT (Ctrl-C) / SIGTERM: 128 + the signal's number, as a shell reports it. */
+  interrupted: 130,
+  terminated: 143,
 } as const;
 export type ExitCode = (typeof Exit)[keyof typeof Exit];
 

@@ -132,9 +132,13 @@ function decisionLines(
   });
 }
 
-function exitFor(status: StageResult['status']): ExitCode {
+function exitFor(result: RunResult | StageResult): ExitCode {
+  const { status } = result;
   if (status === 'succeeded') return Exit.ok;
   if (status === 'needs-decision') return Exit.decision;
+  // Stopped by a signal: the shell's convention, so a script sees that it was interrupted.
+  if (status === 'aborted' && result.signal === 'SIGINT') return Exit.interrupted;
+  if (status === 'aborted' && result.signal === 'SIGTERM') return Exit.terminated;
   return Exit.failed;
 }
 
@@ -266,6 +270,12 @@ function reportRun(
         extra.repeats,
       ).join('\n'),
     );
+  } else if (result.status === 'aborted' && result.signal) {
+    // Each stopped step's line above says what it left: rolled back, or in doubt.
+    const stopped = stages.flatMap((s) => s.steps).filter((s) => s.status === 'aborted');
+    out.note(
+      `Stopped on ${result.signal}${stopped.length ? ` (${stopped.map((s) => s.id).join(', ')}: see above)` : ''}. Run the same command again to resume: done steps are skipped.`,
+    );
   } else if (result.rollbackOffered) {
     // A command ends its line: nothing after it that a paste could pick up as an argument.
     out.note(
@@ -274,5 +284,5 @@ function reportRun(
         : 'A core step failed: the upgrade stopped. Fix the cause and run again, or roll back.',
     );
   }
-  return exitFor(result.status);
+  return exitFor(result);
 }

@@ -56,6 +56,10 @@ export async function withTaskList<R>(
       stageWaits.get(event.stage)?.resolve({ status: 'succeeded' });
     } else if (event.type === 'retry' || event.type === 'progress' || event.type === 'timeout.warning') {
       outputs.get(key(stage, event.step ?? current.step, event.host))?.(describe(event));
+    } else if (event.type === 'log' && event.level === 'error' && !event.step) {
+      // A run-level error (a second Ctrl-C: what is left in doubt) may be the last thing this
+      // process does: written now, not at the list's next redraw.
+      process.stderr.write(`\n${event.message}\n`);
     } else if (event.type === 'log' && event.level !== 'debug') {
       outputs.get(key(stage, event.step ?? current.step, event.host))?.(event.message);
     }

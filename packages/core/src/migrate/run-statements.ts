@@ -2,6 +2,14 @@ import type { Knex } from 'knex';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { Task } from '../release/types.js';
 import type { StepContext } from '../stages/types.js';
+import {
+  answeredByServer,
+  BETWEEN_STATEMENTS,
+  NotSent,
+  statementAtStake,
+  statementInDoubt,
+  statementsStopped,
+} from './cancel.js';
 import type { EstimateTracking } from './estimate.js';
 import { type ServerMark, serverMark, settleInDoubt } from './in-doubt/index.js';
 import type { MarkerKey } from './marker.js';
@@ -209,31 +217,64 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
     /**
      * A failure: what is open rolls back, and the resume point is the first statement of the unit
      * it interrupted — unless MySQL's implicit commit before a DDL had already committed that unit.
+     *
+     * A cancel is settled the same way when its outcome is known — the statement was never sent,
+     * ran inside a transaction, or the server answered that it did not complete — and is then not
+     * a failure. A statement that commits on its own and got no such answer keeps its `started`
+     * mark: it is in doubt, and the error says so.
      */
     const fail = async (k: number, error: unknown, plan: StatementPlan, failed: number | undefined = k) => {
       const unitStart = tracker.unitStart;
-      if (!ctx.signal.aborted) {
-        if (knexTarget) await session.query('ROLLBACK').catch(() => {});
-        let resumeAt = unitStart ?? k;
-        if (plan.kind === 'commits-before' && unitStart !== undefined && row) {
-          const now = parseProgress(await (await currentRow())?.read().catch(() => undefined));
-          if (now?.started === k) resumeAt = k;
-        }
-        if (resumeAt !== k || plan.kind === 'in-unit') {
-          sessionNow = sessionAtUnit;
-          tracker.autocommit = autocommitAtUnit;
-        }
-        tracker.unitStart = undefined;
-        tracker.inTransaction = false;
-        await writeAlone(snapshot(resumeAt, failed === undefined ? {} : { failed })).catch(() => {});
+      const cancelled = ctx.signal.aborted;
+      const sent = !(error instanceof NotSent);
+      if (cancelled && sent && commitsOnItsOwn(plan) && !cancelSettles(k, error)) {
+        throw statementInDoubt(place, k, dialect, whyInDoubt(k, error));
       }
+      if (knexTarget) await session.query('ROLLBACK').catch(() => {});
+      let resumeAt = unitStart ?? k;
+      if (plan.kind === 'commits-before' && unitStart !== undefined && row) {
+        const now = parseProgress(await (await currentRow())?.read().catch(() => undefined));
+        if (now?.started === k) resumeAt = k;
+      }
+      if (resumeAt !== k || plan.kind === 'in-unit') {
+        sessionNow = sessionAtUnit;
+        tracker.autocommit = autocommitAtUnit;
+      }
+      tracker.unitStart = undefined;
+      tracker.inTransaction = false;
+      const mark = cancelled || failed === undefined ? {} : { failed };
+      await writeAlone(snapshot(resumeAt, mark)).catch(() => {});
+      if (cancelled) throw statementsStopped(place, resumeAt, k, sent);
       throw error;
     };
+    /**
+     * Whether the server's answer to a cancelled statement that commits on its own proves it did not
+     * take effect: MariaDB/MySQL roll back an interrupted DDL statement (atomic DDL). A procedure or
+     * prepared statement may have committed part of its work; PostgreSQL's statements outside a
+     * transaction block (CREATE INDEX CONCURRENTLY leaves an invalid index) and ClickHouse's
+     * (mutations go on) may not be undone by a cancel.
+     */
+    const whyInDoubt = (k: number, error: unknown): string => {
+      if (!answeredByServer(error, dialect)) return 'the server gave no answer that it stopped it';
+      if (dialect === 'postgres')
+        return 'cancelled there, it may leave part of its work behind (CREATE INDEX CONCURRENTLY leaves an invalid index)';
+      if (dialect === 'clickhouse')
+        return 'ClickHouse may go on with its work (a mutation) after the query is cancelled';
+      return opaqueStatement(statements[k]!, classes[k]!, dialect)
+        ? 'a procedure or prepared statement may have committed part of its work before it was stopped'
+        : 'the server stopped it, but not before it may have taken effect';
+    };
+    const cancelSettles = (k: number, error: unknown): boolean =>
+      dialect === 'mysql' &&
+      !opaqueStatement(statements[k]!, classes[k]!, dialect) &&
+      answeredByServer(error, dialect);
 
+    const place = { task, file, statements };
     const tracking = await input.track(ctx, progress.next);
     try {
       for (let k = progress.next; k < statements.length; k++) {
-        ctx.signal.throwIfAborted();
+        // Cancelled between statements: what is committed stays, an open unit rolls back.
+        if (ctx.signal.aborted) await fail(k, new NotSent('the run was cancelled'), { kind: 'alone' });
         const statement = statements[k]!;
         const c = classes[k]!;
         // What the classifier cannot see into — a prepared statement, a procedure, a compound block,
@@ -267,21 +308,28 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
             await (await sideRow()).write(before);
             await mirror(before);
           }
+          ctx.inFlight?.(statementAtStake(place, k, commits, dialect));
           try {
             result = await input.execute(ctx, session, statement);
           } catch (error) {
-            if (!ctx.signal.aborted) {
-              if (tracker.unitStart !== undefined || plan.kind === 'in-unit') {
-                await session.query('ROLLBACK').catch(() => {});
-                sessionNow = sessionAtUnit;
-                tracker.autocommit = autocommitAtUnit;
-              }
-              const after = snapshot(tracker.committedUpTo(k), { failed: k });
-              tracker.unitStart = undefined;
-              tracker.inTransaction = false;
-              await (await sideRow()).write(after).catch(() => {});
-              await mirror(after).catch(() => {});
+            const cancelled = ctx.signal.aborted;
+            const sent = !(error instanceof NotSent);
+            if (cancelled && sent && commits && !cancelSettles(k, error)) {
+              throw statementInDoubt(place, k, dialect, whyInDoubt(k, error));
             }
+            const unitStart = tracker.unitStart;
+            if (unitStart !== undefined || plan.kind === 'in-unit') {
+              await session.query('ROLLBACK').catch(() => {});
+              sessionNow = sessionAtUnit;
+              tracker.autocommit = autocommitAtUnit;
+            }
+            const resumeAt = tracker.committedUpTo(k);
+            const after = snapshot(resumeAt, cancelled ? {} : { failed: k });
+            tracker.unitStart = undefined;
+            tracker.inTransaction = false;
+            await (await sideRow()).write(after).catch(() => {});
+            await mirror(after).catch(() => {});
+            if (cancelled) throw statementsStopped(place, resumeAt, k, sent);
             throw error;
           }
           tracker.ran(k, c, plan);
@@ -294,8 +342,10 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
             await mirror(after);
           }
           tracking?.statementDone(k, result);
+          ctx.inFlight?.(BETWEEN_STATEMENTS);
           continue;
         }
+        ctx.inFlight?.(statementAtStake(place, k, commitsOnItsOwn(plan), dialect));
         try {
           switch (plan.kind) {
             case 'alone':
@@ -356,6 +406,7 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
             break;
         }
         tracking?.statementDone(k, result);
+        ctx.inFlight?.(BETWEEN_STATEMENTS);
         if (statements.length > 1) {
           ctx.events.emit({
             type: 'progress',
@@ -532,6 +583,11 @@ function edited(
       },
     },
   );
+}
+
+/** Marked `started` before it runs: it commits by itself, so a crash while it runs leaves it in doubt. */
+function commitsOnItsOwn(plan: StatementPlan): boolean {
+  return plan.kind === 'commits-before' && !('opensUnit' in plan && plan.opensUnit);
 }
 
 function opaqueStatement(statement: Statement, c: StatementClass, dialect: SqlDialect): boolean {

@@ -7,6 +7,7 @@ import type { Release, Task } from '../release/types.js';
 import { TASK_STAGES } from '../stages/names.js';
 import type { ResolveDecision, StepContext, StepDefinition } from '../stages/types.js';
 import type { Upgrade } from '../stages/upgrade.js';
+import { commitInDoubt, NotSent, transactionRolledBack } from './cancel.js';
 import { type EstimateTracking, trackEstimate } from './estimate.js';
 import { ensureMarkerTable, insertMarker, markerPresent } from './marker.js';
 import {
@@ -174,14 +175,20 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
       queryVolume: (sql) => queryNumber(sql),
     });
 
-  /** One statement on the session; an abort asks the server to stop it rather than walking away. */
+  /**
+   * One statement on the session; an abort asks the server to stop it rather than walking away.
+   * A statement the cancel came before is not sent at all (`NotSent`); a failure keeps the
+   * driver's error as its cause, so a cancelled task can tell the server's answer from a lost
+   * connection.
+   */
   const execute = async (ctx: StepContext, session: TaskSession, statement: Statement) => {
+    if (ctx.signal.aborted)
+      throw new NotSent(`statement ${statement.index + 1} was not sent: the run was cancelled`);
     const onAbort = () => void session.cancel();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       return await session.execute(statement);
     } catch (error) {
-      if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
       throw new SqlStatementError(
         { task: task.id, version: task.version, file, statement, total: statements.length, dialect },
         error,
@@ -192,6 +199,7 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
   };
 
   const marker = { component: options.release.component, task_version: task.version, task_id: task.id };
+  const place = { task, file, statements };
   const runTransaction = async (ctx: StepContext) => {
     const knex = connection as Knex;
     const sameDatabase = knex === ctx.stateKnex;
@@ -200,21 +208,48 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
     if (dialect === 'sqlite') await ensureMarkerTable(knex, undefined);
     const session = await openSession(connection, { shared });
     const tracking = await track(ctx, 0);
+    // A cancel stops the task before its COMMIT: whatever ran is rolled back with the transaction.
+    let running: number | undefined;
+    let stoppedDuring: number | undefined;
+    let committing = false;
+    const onAbort = () => {
+      stoppedDuring = running;
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const stopIfCancelled = () => {
+      if (ctx.signal.aborted) throw new NotSent('the run was cancelled');
+    };
     try {
       if (dialect !== 'sqlite') await ensureMarkerTable(knex, session.schema);
+      ctx.inFlight?.(
+        `its transaction is open and nothing of it is committed: the server rolls it back when the connection closes; the next run runs it again`,
+      );
       await session.transaction!(async (trx) => {
         for (const statement of statements) {
-          ctx.signal.throwIfAborted();
+          stopIfCancelled();
+          running = statement.index;
           const result = await execute(ctx, session, statement);
+          running = undefined;
           tracking?.statementDone(statement.index, result);
         }
         // The file may have moved the session (USE, search_path); the runner's rows go home.
         await session.restore();
+        stopIfCancelled();
         // The marker commits with the work: after a crash it tells "applied" from "rolled back".
         await insertMarker(trx, session.schema, { ...marker, checksum: task.checksum });
         if (sameDatabase) await ctx.succeedWithin(trx);
+        // The last moment at which a cancel still means "nothing committed".
+        stopIfCancelled();
+        committing = true;
+        ctx.inFlight?.(
+          `its COMMIT was sent: it may have committed; the next run finds out from its marker row in upgradekit_applied`,
+        );
       });
+    } catch (error) {
+      if (!ctx.signal.aborted) throw error;
+      throw committing ? commitInDoubt(place, error) : transactionRolledBack(place, stoppedDuring);
     } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
       tracking?.end();
       await session.close(ctx.signal.aborted);
     }

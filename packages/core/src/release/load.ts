@@ -261,6 +261,7 @@ export async function loadRelease(dir: string): Promise<Release> {
     const override = overrides.get(identity);
     // `defaults` in upgradekit.yaml apply to every task that does not set its own.
     const timeoutMs = toMilliseconds(input.timeout ?? manifest?.defaults.timeout);
+    const stopGraceMs = toMilliseconds(input.stopGrace ?? manifest?.defaults.stopGrace);
     const retry =
       input.retry || manifest?.defaults.retry ? { ...manifest?.defaults.retry, ...input.retry } : undefined;
     const criticality = input.criticality ?? manifest?.defaults.criticality;
@@ -282,6 +283,7 @@ export async function loadRelease(dir: string): Promise<Release> {
       ...(input.additive !== undefined ? { additive: input.additive } : {}),
       ...(input.sites ? { sites: input.sites } : {}),
       ...(timeoutMs ? { timeoutMs } : {}),
+      ...(stopGraceMs !== undefined ? { stopGraceMs } : {}),
       ...(retry
         ? {
             retry: {

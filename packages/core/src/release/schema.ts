@@ -107,6 +107,11 @@ export const taskSchema = z
     timeout: duration
       .describe('How long the task may run before it is stopped; default `defaults.timeout`.')
       .optional(),
+    stopGrace: duration
+      .describe(
+        'tool and command tasks: how long the program has, once asked to stop (Ctrl-C, SIGTERM, its timeout), before it is killed; default `defaults.stopGrace`, else 5s.',
+      )
+      .optional(),
     retry: retry.describe('How a failure of this task is retried; default `defaults.retry`.').optional(),
     criticality: criticality.optional(),
     idempotent: z.boolean().describe('Safe to run again after an interruption.').optional(),
@@ -273,6 +278,9 @@ export const manifestSchema = z
           .describe('The datasource of sql and clickhouse tasks that name none.')
           .optional(),
         timeout: duration.describe('Timeout of every task that sets none; else 1 hour.').optional(),
+        stopGrace: duration
+          .describe('Stop grace of every tool and command task that sets none; else 5s.')
+          .optional(),
         retry: retry
           .describe('Retry policy of every task that sets none (merged field by field).')
           .optional(),

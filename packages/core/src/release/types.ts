@@ -31,6 +31,8 @@ export interface Task {
   readonly additive?: boolean;
   readonly sites?: { readonly include?: readonly string[]; readonly exclude?: readonly string[] };
   readonly timeoutMs?: number;
+  /** tool/command: how long the program has to stop once asked (SIGTERM) before it is killed. */
+  readonly stopGraceMs?: number;
   readonly retry?: {
     readonly attempts?: number;
     readonly minDelayMs?: number;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import { z } from 'zod';
-import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
 import { nullSink } from '../events/bus.js';
 import type { EventSink } from '../events/types.js';
 import { validateOptions } from '../options/index.js';
@@ -156,6 +156,8 @@ export async function retry<T>(
     );
   } catch (error) {
     if (p.signal?.aborted) {
+      // An attempt that stopped on the signal said how (rolled back, in doubt): keep its words.
+      if (error !== p.signal.reason && isUpgradeKitError(error, ErrorCodes.ABORTED)) throw error;
       throw new UpgradeKitError(
         ErrorCodes.ABORTED,
         `${p.step} was cancelled: ${describeError(p.signal.reason).message}`,

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pTimeout from 'p-timeout';
 import { z } from 'zod';
-import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
 import { nullSink } from '../events/bus.js';
 import { formatDuration } from '../events/format.js';
 import type { EventSink } from '../events/types.js';
@@ -195,19 +195,72 @@ export async function withTimeout<T>(
   } catch (error) {
     if (o.signal?.aborted && !(error instanceof UpgradeKitTimeoutError)) {
       controller.abort(o.signal.reason);
-      throw new UpgradeKitError(
-        ErrorCodes.ABORTED,
-        `${o.step} was cancelled: ${describeError(o.signal.reason).message}`,
-        {
-          cause: o.signal.reason,
-          context,
-        },
-      );
+      return await afterCancel(work, finished, () => settled, {
+        step: o.step,
+        context,
+        reason: o.signal.reason,
+        graceMs: o.graceMs ?? Math.min(5000, Math.max(200, o.ms * 0.1)),
+      });
     }
     throw error;
   } finally {
     for (const timer of timers) clearTimeout(timer);
   }
+}
+
+/**
+ * A cancelled call does not return before its work has stopped: reporting "cancelled" while the
+ * work goes on (and commits) would be a lie. The work gets `graceMs` to stop; what it did decides
+ * the outcome — it finished after all (its value, a success), it stopped and said how (its own
+ * ABORTED error, e.g. "rolled back: …", is the account), or it ignored the signal (then it may
+ * still be running, and the message says so).
+ */
+async function afterCancel<T>(
+  work: Promise<T>,
+  finished: Promise<unknown>,
+  isSettled: () => boolean,
+  o: {
+    step: string;
+    context: Record<string, string>;
+    reason: unknown;
+    graceMs: number;
+  },
+): Promise<T> {
+  await Promise.race([finished, sleep(o.graceMs, undefined, { ref: false })]);
+  const why = describeError(o.reason).message;
+  if (!isSettled()) {
+    throw new UpgradeKitError(
+      ErrorCodes.ABORTED,
+      `${o.step} was cancelled (${why}) but did not stop within ${formatDuration(o.graceMs)}: it may still be running, so what it did is in doubt`,
+      { cause: o.reason, context: { ...o.context, stopped: false, graceMs: o.graceMs } },
+    );
+  }
+  let failure: unknown;
+  try {
+    return await work;
+  } catch (error) {
+    failure = error;
+  }
+  // The work's own account of how it stopped (`UPGRADEKIT_ABORTED` it raised itself) is the truth
+  // to tell; any other error is what it stopped with.
+  const own = isUpgradeKitError(failure, ErrorCodes.ABORTED) && failure !== o.reason;
+  const account = own
+    ? (failure as Error).message
+    : failure === o.reason
+      ? undefined
+      : `it stopped with: ${describeError(failure).message}`;
+  throw new UpgradeKitError(
+    ErrorCodes.ABORTED,
+    account ? `${o.step} was cancelled (${why}): ${account}` : `${o.step} was cancelled: ${why}`,
+    {
+      cause: own ? failure : o.reason,
+      context: {
+        ...o.context,
+        ...(own ? (failure as UpgradeKitError).context : {}),
+        stopped: true,
+      },
+    },
+  );
 }
 
 const NETWORK = /^(ECONN|EHOST|ENET|EPIPE|ETIMEDOUT|EAI_|ENOTCONN|UND_ERR)/;

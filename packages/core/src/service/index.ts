@@ -8,6 +8,7 @@ export {
   waitHealthy,
 } from './health.js';
 export { describeListeners, type PortListener, portListeners } from './port.js';
+export { type GroupStop, type ProcessGroup, processGroup } from './process-group.js';
 export { type CommandRunner, localRunner } from './runner.js';
 export { type StartResult, type StartServiceOptions, startService } from './start.js';
 export { type StopResult, type StopServiceOptions, stopService } from './stop.js';

@@ -69,6 +69,8 @@ export class Executor {
   readonly #attempted = new Map<string, PlannedStep>();
   /** The log row of the attempt in progress per step, for `succeedWithin`. */
   readonly #current = new Map<string, { logId: number; started: number; committed: boolean }>();
+  /** Steps running now, with what each says is at stake if the process exits (`ctx.inFlight`). */
+  readonly #inFlight = new Map<string, { step: PlannedStep; note?: string }>();
 
   constructor(invocation: Invocation) {
     this.#inv = invocation;
@@ -116,6 +118,12 @@ export class Executor {
       stepState: async (stepId: string, host = '') =>
         inv.states.get(stepKeyString({ host, taskVersion: step.key.taskVersion, taskId: stepId })),
       stateKnex: inv.store.knex,
+      inFlight: (note: string | undefined) => {
+        const entry = this.#inFlight.get(key);
+        if (!entry) return;
+        if (note === undefined) delete entry.note;
+        else entry.note = note;
+      },
       succeedWithin: async (trx: Knex.Transaction) => {
         const current = this.#current.get(key);
         if (!current) throw new Error(`succeedWithin: step ${step.id} has no attempt in progress`);
@@ -254,6 +262,7 @@ export class Executor {
     }
 
     let attempts = 0;
+    let succeeded = false;
     try {
       await retry(
         async ({ attempt }) => {
@@ -261,6 +270,7 @@ export class Executor {
           if (attempt > 1 && step.definition.cleanup)
             await step.definition.cleanup(this.context(step, attempt, inv.signal));
           await this.#attempt(step, attempt);
+          succeeded = true;
         },
         {
           attempts: step.scope === 'step' ? step.retry.attempts : 1,
@@ -279,6 +289,9 @@ export class Executor {
       );
       return { ...base, status: 'succeeded', attempts, durationMs: performance.now() - started };
     } catch (error) {
+      // Done (committed) just as a cancel came: that is the truth, and the stage stops after it.
+      if (succeeded)
+        return { ...base, status: 'succeeded', attempts, durationMs: performance.now() - started };
       // With a single attempt the retry wrapper adds nothing: report the error itself.
       const reported = attempts <= 1 && error instanceof UpgradeKitRetryError ? error.cause : error;
       const inDoubt = [reported, (reported as { cause?: unknown })?.cause].some((e) =>
@@ -322,10 +335,12 @@ export class Executor {
     const where = { stage: step.stage, step: step.id, ...(step.host ? { host: step.host } : {}) };
     const current = { logId, started, committed: false };
     this.#current.set(key, current);
+    this.#inFlight.set(key, { step });
     inv.events.emit({ type: 'step.start', ...where, attempt });
     try {
       await withTimeout((signal) => step.definition.run(this.context(step, attempt, signal)), {
         ms: step.timeoutMs,
+        ...(step.definition.stopGraceMs !== undefined ? { graceMs: step.definition.stopGraceMs } : {}),
         step: step.id,
         stage: step.stage,
         ...(step.host ? { host: step.host } : {}),
@@ -335,6 +350,7 @@ export class Executor {
       });
     } catch (error) {
       this.#current.delete(key);
+      this.#inFlight.delete(key);
       // The step found part of its own work in doubt (e.g. one statement of a file): say so.
       const status = inv.signal.aborted
         ? 'aborted'
@@ -363,6 +379,7 @@ export class Executor {
     }
     const durationMs = performance.now() - started;
     this.#current.delete(key);
+    this.#inFlight.delete(key);
     if (!current.committed) {
       await inv.store.endStep(step.key, logId, 'succeeded', {
         endedAt: Date.now(),
@@ -373,6 +390,28 @@ export class Executor {
     const { progress: _done, ...rest } = inv.states.get(key)!;
     inv.states.set(key, { ...rest, status: 'succeeded' });
     inv.events.emit({ type: 'step.end', ...where, status: 'succeeded', durationMs });
+  }
+
+  /**
+   * The steps running now and what each said is at stake if the process exits this instant
+   * (`ctx.inFlight`); a step that said nothing may have done part of its work.
+   */
+  inFlight(): Array<{
+    readonly id: string;
+    readonly stage: StageName;
+    readonly host?: string;
+    readonly note: string;
+  }> {
+    return [...this.#inFlight.values()].map(({ step, note }) => ({
+      id: step.id,
+      stage: step.stage,
+      ...(step.host ? { host: step.host } : {}),
+      note:
+        note ??
+        (step.idempotent
+          ? 'it was running: it may have done part of its work; it is idempotent, so the next run runs it again'
+          : 'it was running: it may have done part of its work, so it is in doubt until resolved'),
+    }));
   }
 
   /** Runs `cleanup` of each step in reverse order, then resets them all to pending. */

@@ -83,6 +83,15 @@ export function planStep(
       id: definition.id,
     });
   }
+  if (definition.stopGraceMs !== undefined && !(definition.stopGraceMs >= 0)) {
+    throw bad(
+      where,
+      `\`stopGraceMs\` must be a number of milliseconds ≥ 0 (got ${String(definition.stopGraceMs)})`,
+      {
+        id: definition.id,
+      },
+    );
+  }
   if (definition.scope !== undefined && !SCOPE.test(definition.scope)) {
     throw bad(where, '`scope` must be "step", "stage", "run" or "from:<stepId>"', { id: definition.id });
   }

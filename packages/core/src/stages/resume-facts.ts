@@ -18,6 +18,10 @@ export function resumeFacts(
     ...(record ? { runId: record.runId } : {}),
     runAlive: record !== undefined && record.runId === context.liveRunId,
     ...(context.outcome !== undefined ? { outcome: context.outcome } : {}),
+    // The step's own account of its cancel (see migrate/cancel.ts): rolled back, nothing in doubt.
+    ...(record?.status === 'aborted' && record.errorDetail?.outcome === 'rolled-back'
+      ? { settled: true }
+      : {}),
     idempotent: step.idempotent,
     changed: Boolean(now && record?.checksum && record.checksum !== now),
     check: step.definition.skipIf ? 'always' : 'none',

@@ -23,6 +23,11 @@ export interface ResumeFacts {
   readonly runAlive: boolean;
   /** How the last attempt's own log row says it ended, read when the state still says `running`. */
   readonly outcome?: string;
+  /**
+   * An `aborted` attempt stopped on its cancel and said exactly what it left — rolled back, its
+   * resume point saved — so nothing of it is in doubt: it was stopped, not interrupted.
+   */
+  readonly settled?: boolean;
   readonly idempotent: boolean;
   /** Its content (checksum) differs from the one recorded. */
   readonly changed: boolean;
@@ -96,7 +101,7 @@ export function decideResume(facts: ResumeFacts): ResumeDecision {
       ...(changed ? { note: 'its content changed since (see validate() and repair())' } : {}),
     };
   }
-  const dead = (status === 'running' || status === 'aborted') && !facts.runAlive;
+  const dead = (status === 'running' || (status === 'aborted' && !facts.settled)) && !facts.runAlive;
   if (dead && status === 'running' && facts.outcome === 'succeeded') {
     return {
       action: 'skip',
@@ -179,7 +184,12 @@ function notInterrupted(
   if (facts.check === 'always' && facts.answer === 'applied') {
     return { ...base, action: 'skip', reason: 'skipIf: already done', state: 'skipped', write: 'decided' };
   }
-  const why = state === 'failed' ? `failed in run ${facts.runId}` : undefined;
+  const why =
+    state === 'failed'
+      ? `failed in run ${facts.runId}`
+      : state === 'aborted'
+        ? `stopped in run ${facts.runId}, nothing of it left in doubt`
+        : undefined;
   return { ...base, ...runs(facts, why), state, ...(write ? { write } : {}) };
 }
 

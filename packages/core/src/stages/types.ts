@@ -85,6 +85,12 @@ export interface StepContext<S extends StageName = StageName> {
   readonly stateKnex: import('knex').Knex;
   /** The recorded state of another step of this upgrade. */
   stepState(stepId: string, host?: string): Promise<StepRecord | undefined>;
+  /**
+   * Says, in an operator's words, what is at stake if the process exits right now — what a second
+   * Ctrl-C prints (e.g. "statement 3 of 5 (a.sql:7) is running and commits on its own: it may have
+   * been applied"). `undefined` clears it. Absent outside a run.
+   */
+  inFlight?(note: string | undefined): void;
 }
 
 export interface StepDefinition<S extends StageName = StageName> {
@@ -98,6 +104,12 @@ export interface StepDefinition<S extends StageName = StageName> {
   readonly run: (ctx: StepContext<S>) => unknown;
   /** Default: the upgrade's `defaults.timeoutMs` (1 hour). */
   readonly timeoutMs?: number;
+  /**
+   * How long the step has to stop once its signal fires (a cancel, a timeout) before the run gives
+   * up waiting and reports it as possibly still running (in doubt). Default: 10% of the timeout,
+   * between 200 ms and 5 s.
+   */
+  readonly stopGraceMs?: number;
   readonly kind?: TimeoutCategory;
   /**
    * The step changes the application's data (a migration, a data fix). A compatible rollback keeps
@@ -196,6 +208,8 @@ export interface StageResult {
   readonly error?: UpgradeKitError | Error;
   /** A core step failed: the operator should consider a rollback. */
   readonly rollbackOffered: boolean;
+  /** The process signal that stopped it (`handleSignals`): a CLI exits 128 + its number. */
+  readonly signal?: 'SIGINT' | 'SIGTERM';
 }
 
 export interface RunResult {
@@ -205,4 +219,6 @@ export interface RunResult {
   readonly durationMs: number;
   readonly error?: UpgradeKitError | Error;
   readonly rollbackOffered: boolean;
+  /** The process signal that stopped the run (`handleSignals`): a CLI exits 128 + its number. */
+  readonly signal?: 'SIGINT' | 'SIGTERM';
 }

@@ -368,16 +368,19 @@ export class Upgrade {
   async runStage(stage: StageName, options: { signal?: AbortSignal } = {}): Promise<StageResult> {
     assertStage(stage, 'upgrade.runStage');
     const result = await this.#invoke([stage], options.signal);
-    return (
-      result.stages[0] ?? {
-        stage,
-        status: result.status,
-        steps: [],
-        durationMs: result.durationMs,
-        ...(result.error ? { error: result.error } : {}),
-        rollbackOffered: result.rollbackOffered,
-      }
-    );
+    const signal = result.signal ? { signal: result.signal } : {};
+    const first = result.stages[0];
+    return first
+      ? { ...first, ...signal }
+      : {
+          stage,
+          status: result.status,
+          steps: [],
+          durationMs: result.durationMs,
+          ...(result.error ? { error: result.error } : {}),
+          rollbackOffered: result.rollbackOffered,
+          ...signal,
+        };
   }
 
   /** Runs every cut-point in order (or from `from` on), stopping at the first that does not succeed. */
@@ -396,8 +399,19 @@ export class Upgrade {
     );
     const combined = AbortSignal.any(signals);
     const started = performance.now();
-    const onSignal = (name: NodeJS.Signals) =>
-      controller.abort(new UpgradeKitError(ErrorCodes.ABORTED, `received ${name}`));
+    let executor: Executor | undefined;
+    let received: 'SIGINT' | 'SIGTERM' | undefined;
+    const onSignal = (name: 'SIGINT' | 'SIGTERM') => {
+      if (received === undefined) {
+        received = name;
+        this.#stopping(name, executor);
+        controller.abort(
+          new UpgradeKitError(ErrorCodes.ABORTED, `received ${name}`, { context: { signal: name } }),
+        );
+        return;
+      }
+      this.#forcedExit(name, executor);
+    };
     const lock = await SiteLock.acquire(store, {
       component: this.component,
       site: this.site.id,
@@ -422,7 +436,7 @@ export class Upgrade {
         pid: process.pid,
         startedAt: Date.now(),
       });
-      const executor = new Executor({
+      executor = new Executor({
         store,
         runId,
         component: this.component,
@@ -435,7 +449,9 @@ export class Upgrade {
         signal: combined,
         states: await store.loadSteps(this.component, this.site.id),
       });
-      const result = await this.#execute(executor, stages, runId, started);
+      const executed = await this.#execute(executor, stages, runId, started);
+      const result: RunResult =
+        received && executed.status === 'aborted' ? { ...executed, signal: received } : executed;
       await store.finishRun(
         runId,
         result.status,
@@ -450,6 +466,41 @@ export class Upgrade {
       process.off('SIGTERM', onSignal);
       await lock.release().catch(() => {});
     }
+  }
+
+  /** The first SIGINT/SIGTERM: say what happens now, and that a second one exits at once. */
+  #stopping(name: 'SIGINT' | 'SIGTERM', executor: Executor | undefined): void {
+    const running = executor?.inFlight() ?? [];
+    const what = running.length
+      ? `stopping: ${running.map((r) => r.id).join(', ')} is cancelled (its running statement or program is stopped, its open transaction rolled back) and nothing more is committed`
+      : 'stopping before the next step';
+    this.events.emit({
+      type: 'log',
+      level: 'warn',
+      message: `received ${name}: ${what}; ${name === 'SIGINT' ? 'press Ctrl-C again' : 'send it again'} to exit at once, without waiting`,
+    });
+  }
+
+  /**
+   * A second signal while stopping: the operator will not wait. Exit now, with 128 + the signal's
+   * number as a shell reports it, after saying what the steps still running leave behind — the
+   * state is then that of a crash, which the next run resumes from. With `handleSignals` the
+   * process's signals belong to the upgrade (Node's own exit on SIGINT is replaced), so exiting is
+   * ours to do.
+   */
+  #forcedExit(name: 'SIGINT' | 'SIGTERM', executor: Executor | undefined): never {
+    const running = executor?.inFlight() ?? [];
+    const lines = running.map(
+      (r) => `  - ${r.id}${r.host ? ` on ${r.host}` : ''} (stage ${r.stage}): ${r.note}`,
+    );
+    this.events.emit({
+      type: 'log',
+      level: 'error',
+      message: running.length
+        ? `received ${name} again: exiting now, without waiting for the running step to stop. What may be left:\n${lines.join('\n')}\nThe next run resumes from here (it takes over this run's lock once this process is gone).`
+        : `received ${name} again: exiting now; no step was running, so nothing is in doubt.`,
+    });
+    process.exit(128 + (name === 'SIGINT' ? 2 : 15));
   }
 
   async #execute(

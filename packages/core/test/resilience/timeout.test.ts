@@ -6,6 +6,7 @@ import {
   EventBus,
   isUpgradeKitError,
   type TimeoutWarningEvent,
+  UpgradeKitError,
   UpgradeKitTimeoutError,
   withTimeout,
 } from '@upgradekit/core';
@@ -156,6 +157,64 @@ describe('withTimeout on real work', () => {
     expect(isUpgradeKitError(error, 'UPGRADEKIT_ABORTED')).toBe(true);
     expect((error as Error).message).toMatch(/operator pressed Ctrl-C/);
     expect(innerAborted).toBe(true);
+  });
+
+  it('a cancel waits for the work to stop and reports its own account of how it stopped', async () => {
+    const outer = new AbortController();
+    const started = performance.now();
+    let stoppedAt = 0;
+    setTimeout(() => outer.abort(new Error('received SIGINT')), 50);
+    const error = await rejection(
+      withTimeout(
+        (signal) =>
+          new Promise((_, reject) => {
+            // Rolling back takes a while: the call must not report before it is done.
+            signal.addEventListener('abort', () =>
+              setTimeout(() => {
+                stoppedAt = performance.now();
+                reject(new UpgradeKitError('UPGRADEKIT_ABORTED', 'rolled back: nothing was committed'));
+              }, 300),
+            );
+          }),
+        { step: 'tx', ms: 10_000, signal: outer.signal },
+      ),
+    );
+    expect(performance.now()).toBeGreaterThanOrEqual(stoppedAt);
+    expect(stoppedAt - started).toBeGreaterThanOrEqual(300);
+    expect((error as Error).message).toBe(
+      'tx was cancelled (received SIGINT): rolled back: nothing was committed',
+    );
+  });
+
+  it('a cancel that comes as the work finishes: the work succeeded, and the call says so', async () => {
+    const outer = new AbortController();
+    setTimeout(() => outer.abort(new Error('received SIGINT')), 20);
+    const value = await withTimeout(
+      (signal) =>
+        new Promise((resolve) =>
+          signal.addEventListener('abort', () => setTimeout(() => resolve('committed'), 50)),
+        ),
+      { step: 'late', ms: 10_000, signal: outer.signal },
+    );
+    expect(value).toBe('committed');
+  });
+
+  it('a cancel the work ignores: after graceMs the call says it may still be running', async () => {
+    const outer = new AbortController();
+    setTimeout(() => outer.abort(new Error('received SIGTERM')), 20);
+    const started = performance.now();
+    const error = await rejection(
+      withTimeout(() => new Promise((resolve) => setTimeout(resolve, 5000).unref()), {
+        step: 'deaf',
+        ms: 10_000,
+        graceMs: 300,
+        signal: outer.signal,
+      }),
+    );
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect((error as Error).message).toBe(
+      'deaf was cancelled (received SIGTERM) but did not stop within 300ms: it may still be running, so what it did is in doubt',
+    );
   });
 
   it('refuses bad options with the field named, before running anything', async () => {

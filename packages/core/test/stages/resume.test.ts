@@ -211,6 +211,21 @@ const TABLE: readonly Row[] = [
     reason: 'interrupted in run r1; its check found it not applied; runs again',
   },
   {
+    name: 'aborted by a dead run that rolled it back (settled): stopped, not interrupted',
+    facts: { status: 'aborted', ...dead, settled: true, idempotent: true, progress: 'statement 2 of 3 next' },
+    action: 'resume',
+    state: 'aborted',
+    interrupted: false,
+    reason: 'stopped in run r1, nothing of it left in doubt; resumes: statement 2 of 3 next',
+  },
+  {
+    name: 'aborted and settled, with a check: the check decides, nothing in doubt',
+    facts: { status: 'aborted', ...dead, settled: true, check: 'always' },
+    action: 'check',
+    state: 'aborted',
+    interrupted: false,
+  },
+  {
     name: 'interrupted, the check could not answer, idempotent',
     facts: { status: 'running', ...dead, check: 'interrupted', answer: 'unknown', idempotent: true },
     action: 'run',
