@@ -151,18 +151,18 @@ export async function runStatements(ctx: StepContext, input: StatementsInput): P
         : '';
       if (settled?.verdict === 'applied') {
         progress = { ...rest, next: k + 1 };
-        ctx.log.info(
+        ctx.log.warn(
           `${where} was in doubt${waited}: it took effect (${settled.evidence}); continuing with the next statement`,
         );
       } else if (settled && settled.verdict !== 'unknown') {
         if (settled.before) await session.execute({ sql: settled.before });
         progress = rest;
-        ctx.log.info(
+        ctx.log.warn(
           `${where} was in doubt${waited}: ${settled.verdict === 'rerun' ? settled.evidence : `it did not take effect (${settled.evidence})`}; running it again`,
         );
       } else if (task.idempotent) {
         progress = rest;
-        ctx.log.info(
+        ctx.log.warn(
           `${where} was in doubt${waited} (${settled?.evidence ?? 'no evidence'}); running it again: the task is idempotent`,
         );
       } else {

@@ -26,7 +26,7 @@ export interface SettleInput {
 }
 
 export interface Settlement extends Verdict {
-  /** How long the old statement was still running when the resume found it, ms. */
+  /** How long the resume waited for the old statement to end on the server, ms (0: it had ended). */
   readonly waitedMs: number;
   readonly cancelled: boolean;
 }
@@ -40,11 +40,13 @@ export async function settleInDoubt(input: SettleInput): Promise<Settlement> {
   const { session, mark, log } = input;
   const started = performance.now();
   let cancelled = false;
+  let sawRunning = false;
   let toldAt = -Infinity;
   if (mark) {
     for (;;) {
       const runningMs = await stillRunning(session, mark);
       if (runningMs === undefined) break;
+      sawRunning = true;
       const now = performance.now();
       if (now - toldAt >= 30_000) {
         log.warn(
@@ -64,5 +66,5 @@ export async function settleInDoubt(input: SettleInput): Promise<Settlement> {
     session,
     input.dialect,
   );
-  return { ...verdict, waitedMs: Math.round(performance.now() - started), cancelled };
+  return { ...verdict, waitedMs: sawRunning ? Math.round(performance.now() - started) : 0, cancelled };
 }
