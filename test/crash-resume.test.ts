@@ -163,7 +163,7 @@ function suite(backend: () => Backend) {
     expect(blocked.code).toBe(3);
     const report = JSON.parse(blocked.stdout);
     expect(report).toMatchObject({ status: 'needs-decision', code: 'UPGRADEKIT_IN_DOUBT' });
-    expect(report.error).toMatch(/Step "s09" \(stage preUpgrade\) was interrupted/);
+    expect(report.error).toMatch(/Step "s09" \(stage preUpgrade\): interrupted in run /);
     expect(report.error).toMatch(/resolve/);
     // Still blocked on a second try: nothing after s09 ran.
     expect((await runChild(env)).code).toBe(3);
