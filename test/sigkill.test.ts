@@ -1,4 +1,4 @@
-// A seeded sample of issue 16's SIGKILL trials: one per engine on 200,000 log rows (the soak runs 30 per
+// A seeded sample of issue 16's SIGKILL trials: one per engine on 100,000 log rows (the soak runs 30 per
 // engine on 1,000,000).
 
 import { sigkillTrials } from './crash/sigkill.js';
@@ -9,6 +9,6 @@ const has = {
   postgres: await requireService('postgres'),
   clickhouse: await requireService('clickhouse'),
 };
-if (has.mariadb) sigkillTrials('mariadb', 1, 16, 200_000);
-if (has.postgres) sigkillTrials('postgres', 1, 16, 200_000);
-if (has.clickhouse) sigkillTrials('clickhouse', 1, 16, 200_000);
+if (has.mariadb) sigkillTrials('mariadb', 1, 16, 100_000);
+if (has.postgres) sigkillTrials('postgres', 1, 16, 100_000);
+if (has.clickhouse) sigkillTrials('clickhouse', 1, 16, 100_000);

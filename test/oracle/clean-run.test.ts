@@ -28,7 +28,9 @@ const has = {
   postgres: await requireService('postgres'),
 };
 
-for (const fixture of dumpFixtures) {
+// A heavy fixture (Zabbix's 130,000-statement data transaction) runs in the soak's trials, which
+// include a full run each: `npm test` stays within its time.
+for (const fixture of dumpFixtures.filter((f) => !f.heavy)) {
   describe.runIf(has[fixture.engine] && requireDump(fixture))(
     `${fixture.name}: upgradekit run equals ${fixture.engine === 'mariadb' ? 'mariadb' : 'psql'}`,
     () => {
