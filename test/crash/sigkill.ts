@@ -292,8 +292,8 @@ export function sigkillTrials(engine: Engine, count: number, seed: number, rows 
           // Status right after the kill: it must answer, and agree with itself.
           const status = cli(['status', '--json', ...args], { cwd: dir, timeoutMs: 900_000 });
           expect([0, 3], status.stdout + status.stderr).toContain(status.status);
-          const report = status.json() as { status: { counts: { inDoubt: number } } };
-          if (report.status.counts.inDoubt > 0) expect(status.status).toBe(3);
+          const report = status.json() as { report: { counts: { inDoubt: number } } };
+          if (report.report.counts.inDoubt > 0) expect(status.status).toBe(3);
 
           const decisions: string[] = [];
           let runs = 0;

@@ -2,7 +2,7 @@
 // session-statement and COMMIT boundary, and a seeded sample of others): a failing statement is
 // injected into a public dump at a statement boundary, the run fails, the fault is removed, the run
 // is repeated — and the database must equal one clean load by the database's own client.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { classifyStatement, splitStatements } from '@upgradekit/core';
@@ -92,6 +92,8 @@ export function failureTrials(fixture: DumpFixture, trials: readonly Trial[]): v
       it(`fault before statement ${trial.statement + 1} of ${basename(fixture.files[trial.file]!)} (${trial.why})`, async () => {
         const db = await createTestDatabase(fixture.engine, 'trial');
         const knex = knexFactory(db.config);
+        const started = Date.now();
+        let passed = false;
         try {
           const files = await fixtureFiles(fixture, db.name, mkdtempSync(join(tmpdir(), 'uk-trial-')));
           const sources = files.map((f) => readFileSync(f, 'utf8'));
@@ -128,7 +130,14 @@ export function failureTrials(fixture: DumpFixture, trials: readonly Trial[]): v
           expect(resumed.status, `${bad?.message}\n${bad?.stack}`).toBe('succeeded');
           expect((await statusOf())?.status).toBe('succeeded');
           expect(diffSnapshots(oracle, view(await snapshot(fixture.engine, db.name)))).toEqual([]);
+          passed = true;
         } finally {
+          // The soak's figures survive a run that is stopped part-way: one JSON line per trial.
+          if (process.env.UPGRADEKIT_SOAK_LOG)
+            appendFileSync(
+              process.env.UPGRADEKIT_SOAK_LOG,
+              `${JSON.stringify({ fixture: fixture.name, file: basename(fixture.files[trial.file]!), statement: trial.statement + 1, why: trial.why, passed, ms: Date.now() - started })}\n`,
+            );
           await knex.destroy();
           await db.drop();
         }

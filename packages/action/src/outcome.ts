@@ -1,21 +1,15 @@
-// What each command hands back to run(): outputs, the report, the summary, and whether the step fails.
+// What only a bundled Action has to check: its missing native module.
 import { createRequire } from 'node:module';
-import type { Release, SiteConfig } from '@upgradekit/core';
-
-export interface Outcome {
-  readonly status: string;
-  readonly mode?: string;
-  readonly report: Record<string, unknown>;
-  readonly markdown: string;
-  /** Set when the step must fail, with the line an operator reads first. */
-  readonly failure?: string;
-}
+import { type CommandInput, loadRelease, type SiteConfig } from '@upgradekit/core';
 
 /**
  * SQLite (the embedded default) needs better-sqlite3, a native module that a single-file Action
  * cannot carry. Say so before knex fails with "Cannot find module".
  */
-export function assertNativeSqlite(release: Release | undefined, config: SiteConfig): void {
+export async function assertNativeSqlite(input: CommandInput, config: SiteConfig): Promise<void> {
+  // plan and backup keep no state; assess reads none.
+  if (input.command === 'plan' || input.command === 'backup' || input.command === 'assess') return;
+  const release = input.release ? await loadRelease(input.release) : undefined;
   const usesSqlite =
     !config.state?.client || Object.values(release?.datasources ?? {}).some((d) => d.type === 'sqlite');
   if (!usesSqlite) return;

@@ -9,52 +9,7 @@ import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, requireService, type TestDatabase } from '../../../test/support/index.js';
 
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-const committed = join(root, 'packages/action/dist/index.js');
-const demo = join(root, 'examples/demo');
-
-/** The bundle alone in a fresh directory: what a runner has after checking out the action. */
-const isolated = mkdtempSync(join(tmpdir(), 'uk-action-bundle-'));
-copyFileSync(committed, join(isolated, 'index.js'));
-
-interface ActionRun extends SpawnSyncReturns<string> {
-  outputs: Record<string, string>;
-  summary: string;
-}
-
-function action(inputs: Record<string, string>, env: Record<string, string> = {}): ActionRun {
-  const dir = mkdtempSync(join(tmpdir(), 'uk-action-run-'));
-  const outputFile = join(dir, 'output');
-  const summaryFile = join(dir, 'summary.md');
-  writeFileSync(outputFile, '');
-  writeFileSync(summaryFile, '');
-  const inputEnv = Object.fromEntries(
-    Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
-  );
-  const base: Record<string, string | undefined> = { ...process.env };
-  for (const key of Object.keys(base))
-    if (key.startsWith('INPUT_') || key.startsWith('GITHUB_')) delete base[key];
-  delete base.GITEA_ACTIONS;
-  const result = spawnSync(process.execPath, [join(isolated, 'index.js')], {
-    cwd: dir,
-    env: {
-      ...base,
-      ...inputEnv,
-      GITHUB_OUTPUT: outputFile,
-      GITHUB_STEP_SUMMARY: summaryFile,
-      RUNNER_TEMP: dir,
-      ...env,
-    },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  // GITHUB_OUTPUT holds `name<<delimiter\nvalue\ndelimiter` blocks.
-  const outputs: Record<string, string> = {};
-  for (const m of readFileSync(outputFile, 'utf8').matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) {
-    outputs[m[1] as string] = m[3] as string;
-  }
-  return Object.assign(result, { outputs, summary: readFileSync(summaryFile, 'utf8') });
-}
+import { action, committed, demo, root } from './support.js';
 
 describe('the committed bundle', () => {
   it('is up to date with the sources (rebuild with `npm run bundle`)', () => {
@@ -87,12 +42,14 @@ describe('the committed bundle', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('::error::UPGRADEKIT_BAD_INPUT: Invalid inputs of the upgradekit action');
     expect(r.stdout).toContain(
-      '`command` must be one of plan, assess, run, status, backup, rollback (got "deploy")',
+      '`command` must be one of plan, assess, run, status, resolve, backup, rollback (got "deploy")',
     );
     expect(r.stdout).toContain('`release` is required');
     expect(r.stdout).toMatch(/^ERROR upgradekit: UPGRADEKIT_BAD_INPUT: Invalid inputs/m);
     expect(r.stdout).not.toContain('`to` is required');
-    expect(r.outputs).toEqual({});
+    // The status says why, for a later step's `if:`; nothing else ran.
+    expect(r.outputs.status).toBe('bad-input');
+    expect(r.outputs['upgrade-mode']).toBeUndefined();
   });
 
   it('no summary file (GITHUB_STEP_SUMMARY unset) is not a failure', () => {
@@ -195,7 +152,10 @@ describe.runIf(hasPostgres)('run on PostgreSQL state and datasource, secrets fro
     });
     expect(r.status).toBe(1);
     expect(r.outputs.status).toBe('failed');
-    expect(r.stdout).toMatch(/::error title=upgradekit%3A preUpgrade\/broken failed::.*no_such_table/);
+    // At the statement's file and line, relative to the workspace when the release is.
+    expect(r.stdout).toMatch(
+      /::error title=upgradekit%3A preUpgrade\/broken failed,file=.*versions\/2\.1\.0\/broken\.sql,line=1::.*no_such_table/,
+    );
     expect(r.stdout).toMatch(/^ERROR upgradekit: preUpgrade\/broken failed: .*no_such_table/m);
     expect(r.summary).toContain('| FAILED |');
   });
@@ -222,8 +182,10 @@ describe.runIf(hasPostgres)('run on PostgreSQL state and datasource, secrets fro
       { command: 'status', release: join(dir, 'release'), config: join(dir, 'site.yaml') },
       env,
     );
-    expect(r.status, r.stdout).toBe(0);
-    expect(r.outputs.status).toBe('failed'); // the last run, 2.0.0 → 2.1.0, failed at `broken`
+    // The last run, 2.0.0 → 2.1.0, failed at `broken`: a failed upgrade fails the status step too,
+    // as `upgradekit status` exits 1.
+    expect(r.status, r.stdout).toBe(1);
+    expect(r.outputs.status).toBe('failed');
     expect(r.stdout).toContain('ledger 2.0.0 → 2.1.0 on site site-9: 0 done, 0 pending, 1 failed');
   });
 });
@@ -387,6 +349,8 @@ describe.runIf(hasPostgres)('backup, then roll back after the upgrade (`if: fail
   it('a backup id that is not one fails before anything is opened', () => {
     const r = action(inputs('rollback', { backup: '../etc' }), env());
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain('`backup` must be latest or a backup id');
+    expect(r.stdout).toContain(
+      '"../etc" is not a backup id: give latest or one such as backup_20240101_120000 for `backup`',
+    );
   });
 });

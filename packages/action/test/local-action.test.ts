@@ -103,13 +103,12 @@ describe('the Action under @github/local-action', { timeout: 120_000 }, () => {
     expect(r.summary).toContain('### Plan: demo-shop 2.16.5 → 2.16.7 on site default — stop mode, 5 tasks');
   });
 
-  it('bad input: an error annotation and no outputs', () => {
+  it('bad input: an error annotation, and the status says bad-input', () => {
     const r = localAction({ command: 'bogus', release: demo });
     // The stubbed setFailed only records the failure, so local-action itself still exits 0.
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('::error::');
     expect(r.stdout).toContain('UPGRADEKIT_BAD_INPUT');
-    expect(r.stdout).toContain('No outputs were set!');
-    expect(r.outputs).toEqual({});
+    expect(r.outputs.status).toBe('bad-input');
   });
 });

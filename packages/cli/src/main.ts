@@ -1,19 +1,23 @@
 // The `upgradekit` command: argument parsing and dispatch only. Every command module (and the
 // core behind it) is imported when its command runs, so `upgradekit --help` starts fast.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
-import { Exit, type ExitCode, type GlobalFlags, Output, reportError } from './output.js';
+import type { RawCommandInput } from '@upgradekit/core';
+import { Command, CommanderError } from 'commander';
+import type { CommandFlags } from './commands/execute.js';
+import { Exit, type ExitCode, type GlobalFlags, Output } from './output.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
+// Which options a command needs, and every other rule, is core's input schema (parseCommandInput):
+// the parser only collects what was typed, so the CLI and the Action refuse the same things alike.
 function releaseOptions(command: Command, versions: 'required' | 'optional'): Command {
-  command.requiredOption('--release <dir>', 'the release (upgrade package) directory');
+  command.option('--release <dir>', 'the release (upgrade package) directory (required)');
   if (versions === 'required') {
     command
-      .requiredOption('--from <version>', 'the version running now, e.g. 2.16.5')
-      .requiredOption('--to <version>', 'the version to upgrade to, e.g. 2.16.7');
+      .option('--from <version>', 'the version running now, e.g. 2.16.5 (required)')
+      .option('--to <version>', 'the version to upgrade to, e.g. 2.16.7 (required)');
   } else {
     command
       .option('--from <version>', 'the version running before (default: the last recorded run)')
@@ -41,23 +45,23 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
-  const act =
-    <A extends unknown[]>(fn: (out: Output, flags: GlobalFlags, ...args: A) => Promise<ExitCode>) =>
-    async (...args: A) => {
+  // Flags and arguments become core's command input; core validates it and runs the command.
+  const run =
+    (name: string, raw: (flags: Record<string, unknown>, args: unknown[]) => RawCommandInput = () => ({})) =>
+    async (...args: unknown[]) => {
       const command = args[args.length - 1] as Command;
-      const flags = command.optsWithGlobals() as GlobalFlags;
-      const out = new Output(flags);
-      try {
-        exit = await fn(out, flags, ...args);
-      } catch (error) {
-        exit = reportError(out, error, flags.verbose);
-      }
+      const flags = command.optsWithGlobals() as CommandFlags & Record<string, unknown>;
+      const { execute } = await import('./commands/execute.js');
+      exit = await execute(
+        { ...(flags as RawCommandInput), config: undefined, command: name, ...raw(flags, args.slice(0, -2)) },
+        flags,
+      );
     };
 
   releaseOptions(
     program.command('plan').description('show which tasks an upgrade runs, per stage, and its mode'),
     'required',
-  ).action(act(async (out, flags) => (await import('./commands/plan.js')).planCommand(flags as never, out)));
+  ).action(run('plan'));
 
   releaseOptions(
     program
@@ -66,9 +70,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     'required',
   )
     .option('--markdown <file>', 'also write the report as Markdown')
-    .action(
-      act(async (out, flags) => (await import('./commands/assess.js')).assessCommand(flags as never, out)),
-    );
+    .action(run('assess'));
 
   releaseOptions(
     program.command('run').description('run the upgrade: every stage in order, or one --stage (resumes)'),
@@ -83,14 +85,12 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       '--kill-in-doubt',
       'a statement an interrupted run left running on the database server is cancelled there, instead of awaited, before its outcome is decided',
     )
-    .action(act(async (out, flags) => (await import('./commands/run.js')).runCommand(flags as never, out)));
+    .action(run('run'));
 
   releaseOptions(
     program.command('status').description('what is done, pending, failed or in doubt'),
     'optional',
-  ).action(
-    act(async (out, flags) => (await import('./commands/status.js')).statusCommand(flags as never, out)),
-  );
+  ).action(run('status'));
 
   releaseOptions(
     program
@@ -99,32 +99,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       .argument('<task>', 'the step or task id'),
     'optional',
   )
-    .addOption(
-      new Option('--applied', 'the failed or in-doubt part took effect: continue after it').conflicts([
-        'retry',
-        'restart',
-        'fromStatement',
-      ]),
-    )
-    .addOption(
-      new Option('--retry', 'the failed or in-doubt part did not take effect: run it again').conflicts([
-        'restart',
-        'fromStatement',
-      ]),
-    )
-    .addOption(
-      new Option('--restart', 'forget saved progress: run the task from its very start').conflicts(
-        'fromStatement',
-      ),
-    )
+    .option('--applied', 'the failed or in-doubt part took effect: continue after it')
+    .option('--retry', 'the failed or in-doubt part did not take effect: run it again')
+    .option('--restart', 'forget saved progress: run the task from its very start')
     .option('--from-statement <n>', 'continue the task at statement N (1-based)')
     .option('--version <version>', 'the version that introduced the task, when its id is in more than one')
     .option('--host <name>', 'the host of a host-level step')
-    .action(
-      act(async (out, flags, task: string) =>
-        (await import('./commands/status.js')).resolveCommand(task, flags as never, out),
-      ),
-    );
+    .action(run('resolve', (_flags, [task]) => ({ task: task as string })));
 
   releaseOptions(
     program
@@ -133,9 +114,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         'a verified backup of the site (database, program directory, configuration) before upgrading',
       ),
     'required',
-  ).action(
-    act(async (out, flags) => (await import('./commands/backup.js')).backupCommand(flags as never, out)),
-  );
+  ).action(run('backup'));
 
   const rollback = program
     .command('rollback')
@@ -161,11 +140,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     if (extra.alias) command.alias(extra.alias);
     if (extra.compatible) {
       command
-        .addOption(
-          new Option(
-            '--compatible',
-            'the upgrade only added things: restore program and configuration, keep the data',
-          ).conflicts('full'),
+        .option(
+          '--compatible',
+          'the upgrade only added things: restore program and configuration, keep the data',
         )
         .option(
           '--full',
@@ -173,14 +150,18 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         );
     }
     command.action(
-      act(async (out, flags, ...args: unknown[]) =>
-        (await import('./commands/backup.js')).rollbackCommand(
-          (extra.as?.action ?? name) as never,
-          extra.as?.arg ?? (typeof args[0] === 'string' ? args[0] : undefined),
-          flags as never,
-          out,
-        ),
-      ),
+      run('rollback', (_flags, args) => {
+        const action = extra.as?.action ?? name;
+        const arg = extra.as?.arg ?? (typeof args[0] === 'string' ? args[0] : undefined);
+        return {
+          action,
+          ...(arg === undefined
+            ? {}
+            : action === 'auto' || action === 'manual'
+              ? { backup: arg }
+              : { step: arg }),
+        };
+      }),
     );
   };
   rollbackAction('list', 'the backups, newest first, and the rollback history');
@@ -219,11 +200,15 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     .requiredOption('--component <name>', 'the component the release upgrades')
     .option('--first-version <version>', 'the first version with tasks', '1.0.0')
     .option('--datasource <type>', 'sqlite, mariadb, mysql, postgres or clickhouse', 'sqlite')
-    .action(
-      act(async (out, flags, dir: string) =>
-        (await import('./commands/init.js')).initCommand(dir, flags as never, out),
-      ),
-    );
+    .action(async (dir: string, _options: unknown, command: Command) => {
+      const flags = command.optsWithGlobals() as GlobalFlags;
+      const out = new Output(flags);
+      try {
+        exit = await (await import('./commands/init.js')).initCommand(dir, flags as never, out);
+      } catch (error) {
+        exit = report(out, error);
+      }
+    });
 
   // Before any command, `--version` is upgradekit's own version, as every tool has it.
   const args = argv[0] === '--version' ? ['-V', ...argv.slice(1)] : [...argv];
@@ -234,7 +219,17 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       // --help and --version end here too, successfully.
       return error.exitCode === 0 ? Exit.ok : Exit.badInput;
     }
-    return reportError(new Output({}), error);
+    return report(new Output({}), error);
   }
   return exit;
+}
+
+/** An error outside a command's run (init, or the parser itself): its message, exit 2 for bad input. */
+function report(out: Output, error: unknown): ExitCode {
+  const e = error as Error & { code?: string };
+  out.document({ ok: false, status: 'failed', error: { name: e?.name, code: e?.code, message: e?.message } });
+  out.note(`upgradekit: ${e?.code ? `${e.code}: ` : ''}${e?.message ?? String(error)}`);
+  return e?.code === 'UPGRADEKIT_BAD_INPUT' || e?.code === 'UPGRADEKIT_BAD_VERSION'
+    ? Exit.badInput
+    : Exit.failed;
 }

@@ -1,5 +1,6 @@
-// How the CLI speaks: one JSON document on stdout with --json, plain text otherwise; logs and
-// events always on stderr; the exit code is the contract of DESIGN §4.
+// How the CLI speaks: one JSON document on stdout with --json, plain text otherwise; notes, logs
+// and events always on stderr; the exit code is the contract of DESIGN §4.
+import type { CommandResult, ExitClass } from '@upgradekit/core';
 
 /** Exit codes: tools and CI steps branch on these. */
 export const Exit = {
@@ -14,6 +15,15 @@ export const Exit = {
 } as const;
 export type ExitCode = (typeof Exit)[keyof typeof Exit];
 
+const EXIT_OF: Record<ExitClass, ExitCode> = {
+  ok: Exit.ok,
+  failed: Exit.failed,
+  'bad-input': Exit.badInput,
+  decision: Exit.decision,
+  interrupted: Exit.interrupted,
+  terminated: Exit.terminated,
+};
+
 export interface GlobalFlags {
   readonly json?: boolean;
   readonly config?: string;
@@ -24,6 +34,7 @@ export interface GlobalFlags {
 /** An error the CLI itself raises about its input; exits 2 with the message alone. */
 export class UsageError extends Error {
   override name = 'UsageError';
+  readonly code = 'UPGRADEKIT_BAD_INPUT';
 }
 
 export class Output {
@@ -37,7 +48,7 @@ export class Output {
     this.#stderr = stderr;
   }
 
-  /** The human report (stdout); nothing under --json, where `document` is the only stdout. */
+  /** The human report (stdout); nothing under --json, where the document is the only stdout. */
   text(lines: string | readonly string[]): void {
     if (this.json) return;
     this.#stdout.write(`${typeof lines === 'string' ? lines : lines.join('\n')}\n`);
@@ -50,49 +61,15 @@ export class Output {
 
   /** The one JSON document of a --json run. */
   document(value: unknown): void {
-    if (this.json) this.#stdout.write(`${JSON.stringify(value, jsonSafe, 2)}\n`);
+    if (this.json) this.#stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
-}
 
-/** Errors become their operator-facing parts; never a stack in a document. */
-export function jsonSafe(_key: string, value: unknown): unknown {
-  if (value instanceof Error) {
-    const e = value as Error & { code?: unknown; context?: unknown };
-    return {
-      name: e.name,
-      ...(e.code !== undefined ? { code: e.code } : {}),
-      message: e.message,
-      ...(e.context !== undefined ? { context: e.context } : {}),
-    };
+  /** A command's result: the document or the text, its notes, and the exit code of its class. */
+  result(result: CommandResult, verbose = false): ExitCode {
+    if (this.json) this.document(result.document);
+    else if (result.text.length > 0) this.text(result.text);
+    if (result.notes.length > 0) this.note(result.notes.join('\n'));
+    if (verbose) for (const line of result.details) this.note(line);
+    return EXIT_OF[result.exitClass];
   }
-  return value;
-}
-
-// A backup that fails verification is refused before anything is touched: the operator picks another.
-const BAD_INPUT_CODES = new Set([
-  'UPGRADEKIT_BAD_INPUT',
-  'UPGRADEKIT_BAD_VERSION',
-  'UPGRADEKIT_BACKUP_INVALID',
-]);
-const DECISION_CODES = new Set(['UPGRADEKIT_IN_DOUBT']);
-
-/** The exit code for a thrown error. */
-export function exitCodeOf(error: unknown): ExitCode {
-  if (error instanceof UsageError) return Exit.badInput;
-  const code = (error as { code?: unknown })?.code;
-  if (typeof code === 'string' && BAD_INPUT_CODES.has(code)) return Exit.badInput;
-  if (typeof code === 'string' && DECISION_CODES.has(code)) return Exit.decision;
-  return Exit.failed;
-}
-
-/** Reports a thrown error the way the operator needs it, and returns the exit code. */
-export function reportError(out: Output, error: unknown, verbose = false): ExitCode {
-  const exit = exitCodeOf(error);
-  const e = error as Error & { code?: string };
-  out.document({ ok: false, exitCode: exit, error });
-  const head = e?.code ? `${e.code}: ` : '';
-  out.note(`upgradekit: ${head}${e?.message ?? String(error)}`);
-  if (verbose && e?.stack) out.note(e.stack);
-  else if (exit === Exit.failed && !e?.code) out.note('(run with --verbose for the stack trace)');
-  return exit;
 }

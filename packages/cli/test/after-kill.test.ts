@@ -78,7 +78,7 @@ async function runningStep(
 }
 
 interface StatusDocument {
-  status: {
+  report: {
     counts: Record<string, number>;
     lock: { runId: string; pid: number; stale: boolean; takeoverAt: number; liveness: { state: string } };
     interrupted: { runId: string; host: string; pid: number; liveness: string; why: string };
@@ -151,11 +151,11 @@ describe.runIf(hasMariaDB)('MariaDB: killed inside a statement that commits on i
       const json = cli(['status', '--json', ...ARGS], { cwd: dir });
       expect(json.status).toBe(3);
       const doc = json.json() as unknown as StatusDocument;
-      expect(doc.status.counts).toMatchObject({ inDoubt: 1, interrupted: 0, running: 0, done: 0 });
-      expect(doc.status.interrupted).toMatchObject({ runId, pid, liveness: 'dead', why: /zombie/ });
-      expect(doc.status.lock).toMatchObject({ runId, pid, stale: true, liveness: { state: 'dead' } });
-      expect(doc.status.lock.takeoverAt).toBeGreaterThan(0);
-      expect(doc.status.steps[0]).toMatchObject({
+      expect(doc.report.counts).toMatchObject({ inDoubt: 1, interrupted: 0, running: 0, done: 0 });
+      expect(doc.report.interrupted).toMatchObject({ runId, pid, liveness: 'dead', why: /zombie/ });
+      expect(doc.report.lock).toMatchObject({ runId, pid, stale: true, liveness: { state: 'dead' } });
+      expect(doc.report.lock.takeoverAt).toBeGreaterThan(0);
+      expect(doc.report.steps[0]).toMatchObject({
         id: 'slow',
         status: 'in_doubt',
         next: { action: 'resume', needsOperator: true },
@@ -225,12 +225,12 @@ describe.runIf(hasMariaDB)('MariaDB: killed inside a statement that commits on i
       /^ {2}INTERRUPTED preStart {6}slow — resumes by itself \(interrupted in run \S+; resumes: statement 2 of 3 \(versions\/1\.1\.0\/slow\.sql:2\) next\)$/m,
     );
     const doc = cli(['status', '--json', ...ARGS], { cwd: dir }).json() as unknown as StatusDocument;
-    expect(doc.status.counts).toMatchObject({ inDoubt: 0, interrupted: 1 });
-    expect(doc.status.steps[0]).toMatchObject({
+    expect(doc.report.counts).toMatchObject({ inDoubt: 0, interrupted: 1 });
+    expect(doc.report.steps[0]).toMatchObject({
       status: 'interrupted',
       next: { action: 'resume', needsOperator: false },
     });
-    expect(doc.status.interrupted).toMatchObject({ runId, pid, liveness: 'dead' });
+    expect(doc.report.interrupted).toMatchObject({ runId, pid, liveness: 'dead' });
   }, 60_000);
 });
 
@@ -276,11 +276,11 @@ describe.runIf(hasPostgres)('PostgreSQL: killed inside a transactional file', ()
       /^ {2}INTERRUPTED preStart {6}slow — resumes by itself \(interrupted in run \S+; its check decides\)$/m,
     );
     const doc = cli(['status', '--json', ...ARGS], { cwd: dir }).json() as unknown as StatusDocument;
-    expect(doc.status.steps[0]).toMatchObject({
+    expect(doc.report.steps[0]).toMatchObject({
       status: 'interrupted',
       next: { action: 'check', needsOperator: false },
     });
-    expect(doc.status.lock).toMatchObject({ stale: true, liveness: { state: 'dead' } });
+    expect(doc.report.lock).toMatchObject({ stale: true, liveness: { state: 'dead' } });
   }, 60_000);
 });
 

@@ -226,7 +226,7 @@ describe.runIf(hasMariaDB)('Ctrl-C during MariaDB tasks', () => {
     console.info(`DDL task: exit ${r.status} ${Math.round(r.afterMs)} ms after SIGINT`);
     const status = cli(['status', '--json', '--config', config, ...ARGS.slice(0, 2)], { cwd: dir });
     expect(status.status, status.stdout + status.stderr).toBe(0);
-    expect(status.json().status).toMatchObject({
+    expect(status.json().report).toMatchObject({
       counts: { inDoubt: 0 },
       steps: [
         {

@@ -61,11 +61,13 @@ describe('the embedded demo: SQLite state, a local host, no services', () => {
     expect(r.status).toBe(0);
     const doc = r.json() as {
       ok: boolean;
-      status: { counts: Record<string, number>; from: string; to: string };
+      status: string;
+      report: { counts: Record<string, number>; from: string; to: string };
     };
     expect(doc.ok).toBe(true);
-    expect(doc.status.counts).toMatchObject({ done: 4, pending: 0, failed: 0, inDoubt: 0 });
-    expect([doc.status.from, doc.status.to]).toEqual(['2.16.6', '2.16.7']);
+    expect(doc.status).toBe('succeeded');
+    expect(doc.report.counts).toMatchObject({ done: 4, pending: 0, failed: 0, inDoubt: 0 });
+    expect([doc.report.from, doc.report.to]).toEqual(['2.16.6', '2.16.7']);
   });
 
   it('plan --json and --dry-run describe without executing', async () => {
@@ -167,13 +169,13 @@ describe('the assessment', () => {
     const r = cli(['assess', '--json', '--markdown', 'report.md', ...args], { cwd });
     expect(r.status, r.stderr).toBe(0);
     const doc = r.json() as {
-      verdict: string;
-      compatibility: { mode: string };
-      resources: { checks: unknown[] };
+      status: string;
+      assessment: { verdict: string; compatibility: { mode: string }; resources: { checks: unknown[] } };
     };
-    expect(doc.verdict).toBe('pass');
-    expect(doc.compatibility.mode).toBe('rolling');
-    expect(doc.resources.checks.length).toBeGreaterThanOrEqual(3);
+    expect(doc.status).toBe('pass');
+    expect(doc.assessment.verdict).toBe('pass');
+    expect(doc.assessment.compatibility.mode).toBe('rolling');
+    expect(doc.assessment.resources.checks.length).toBeGreaterThanOrEqual(3);
     expect(readFileSync(join(cwd, 'report.md'), 'utf8')).toContain(
       '## Upgrade assessment: demo-shop 2.16.6 → 2.16.7',
     );
@@ -216,7 +218,7 @@ describe('bad input: exit 2, the file, line and field, nothing executed', () => 
   it('a missing required option', () => {
     const r = cli(['run', '--release', demo, '--to', '2.16.7']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("required option '--from <version>' not specified");
+    expect(r.stderr).toContain('--from is required for run: the version running now, e.g. 2.16.5');
   });
 
   it('a version that is not one', () => {

@@ -5,6 +5,7 @@
  */
 export * from './assess/index.js';
 export * from './backup/index.js';
+export * from './commands/index.js';
 export * from './errors/index.js';
 export * from './events/index.js';
 export * from './migrate/index.js';

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Exit, type ExitCode, type GlobalFlags, type Output, UsageError } from '../output.js';
-import { upgradekit } from './paste.js';
 
 export interface InitFlags extends GlobalFlags {
   readonly component: string;
@@ -57,7 +56,7 @@ ${siteExample}
 }
 
 export async function initCommand(dir: string, flags: InitFlags, out: Output): Promise<ExitCode> {
-  const { parseVersion } = await import('@upgradekit/core');
+  const { commandLine, parseVersion } = await import('@upgradekit/core');
   parseVersion(flags.firstVersion); // a bad version fails here, before anything is written
   if (!DATASOURCE_TYPES.includes(flags.datasource)) {
     throw new UsageError(
@@ -82,7 +81,7 @@ export async function initCommand(dir: string, flags: InitFlags, out: Output): P
     ...Object.keys(files).map((f) => `  ${f}`),
     // Only the operator knows the version running now: the command ends with --from, for it.
     'Next, see its plan: add the version running now after --from:',
-    `  ${upgradekit(['plan', '--release', dir, '--to', flags.firstVersion, '--from'])}`,
+    `  ${commandLine(['upgradekit', 'plan', '--release', dir, '--to', flags.firstVersion, '--from'])}`,
   ]);
   return Exit.ok;
 }

@@ -1,12 +1,8 @@
+// `plan`: which tasks an upgrade runs, per stage, and its mode.
 import { isAbsolute, relative } from 'node:path';
-import type { Plan, Release, Task } from '@upgradekit/core';
-import { Exit, type ExitCode, type Output } from '../output.js';
-import { openSession, type ReleaseFlags } from './session.js';
-
-export interface PlanFlags extends ReleaseFlags {
-  readonly from: string;
-  readonly to: string;
-}
+import { formatPlanMarkdown, type Plan } from '../plan/index.js';
+import type { Release, Task } from '../release/index.js';
+import { type CommandResult, commandResult } from './result.js';
 
 /** A task as a report shows it: paths relative to the release, no checksums. */
 export function describeTask(release: Release, task: Task) {
@@ -32,6 +28,7 @@ export function planDocument(release: Release, plan: Plan) {
     to: plan.to,
     ...(plan.site ? { site: plan.site } : {}),
     mode: plan.mode,
+    tasks: plan.tasks.map((t) => describeTask(release, t)),
     stages: Object.fromEntries(
       Object.entries(plan.stages).map(([stage, tasks]) => [
         stage,
@@ -77,32 +74,25 @@ export function planLines(release: Release, plan: Plan): string[] {
   return lines;
 }
 
-export async function planCommand(flags: PlanFlags, out: Output): Promise<ExitCode> {
-  const session = await openSession(flags);
-  try {
-    const release = await session.core.loadRelease(flags.release);
-    const plan = session.core.plan({ release, from: flags.from, to: flags.to, site: session.siteId });
-    // The site's backup is a step of every run, though not a task of the release: say so here too.
-    const backup = session.config.backup
-      ? session.core.backupSettings(session.config, { release, credentials: false })
-      : undefined;
-    const where = backup && {
-      root: backup.options.root,
-      ...(backup.host ? { host: backup.host.name } : {}),
-    };
-    out.document({ ok: true, plan: planDocument(release, plan), ...(where ? { backup: where } : {}) });
-    const [header, ...rest] = planLines(release, plan);
-    out.text([
-      header as string,
-      ...(where
-        ? [
-            `  preUpgrade begins with a verified backup to ${where.root}${where.host ? ` on ${where.host}` : ''} (site configuration)`,
-          ]
-        : []),
-      ...rest,
-    ]);
-    return Exit.ok;
-  } finally {
-    session.close();
-  }
+/** Where the site's backup goes: a step of every run, though not a task of the release. */
+export interface BackupWhere {
+  readonly root: string;
+  readonly host?: string;
+}
+
+export function planResult(release: Release, plan: Plan, backup?: BackupWhere): CommandResult {
+  const [header, ...rest] = planLines(release, plan);
+  const backupLine = backup
+    ? `preUpgrade begins with a verified backup to ${backup.root}${backup.host ? ` on ${backup.host}` : ''} (site configuration)`
+    : undefined;
+  const markdown = formatPlanMarkdown(release, plan);
+  return commandResult({
+    command: 'plan',
+    status: 'planned',
+    exitClass: 'ok',
+    mode: plan.mode,
+    document: { plan: planDocument(release, plan), ...(backup ? { backup } : {}) },
+    text: [header as string, ...(backupLine ? [`  ${backupLine}`] : []), ...rest],
+    markdown: backupLine ? markdown.replace('\n\n', `\n\n${backupLine}.\n\n`) : markdown,
+  });
 }

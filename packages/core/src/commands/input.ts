@@ -1,0 +1,323 @@
+// One input schema for every command, whichever surface it came from: the CLI's flags and the
+// Action's inputs are both mapped onto these field names, and the rules (which versions a command
+// needs, both-or-neither, backup ids, booleans, stage names, one resolve decision) live here once.
+import { z } from 'zod';
+import { BACKUP_ID } from '../backup/index.js';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { type ResolveDecision, STAGES, type StageName } from '../stages/index.js';
+
+export const COMMAND_NAMES = ['plan', 'assess', 'run', 'status', 'resolve', 'backup', 'rollback'] as const;
+export type CommandName = (typeof COMMAND_NAMES)[number];
+
+export const ROLLBACK_ACTIONS = [
+  'list',
+  'status',
+  'auto',
+  'manual',
+  'step',
+  'auto-continue-from',
+  'abandon',
+] as const;
+export type RollbackAction = (typeof ROLLBACK_ACTIONS)[number];
+
+/** Where the input came from: it decides how a field is named in a message (`--from` or `from`). */
+export type Surface = 'cli' | 'action' | 'script';
+
+interface Common {
+  readonly site?: string;
+  readonly config?: string;
+  /** Confirms what would otherwise need a person's yes (warnings, unannotated tasks, order). */
+  readonly yes: boolean;
+}
+interface Versions {
+  readonly release: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+export type CommandInput =
+  | ({ readonly command: 'plan' } & Common & Versions)
+  | ({ readonly command: 'assess' } & Common & Versions)
+  | ({
+      readonly command: 'run';
+      readonly stage?: StageName;
+      readonly dryRun: boolean;
+      readonly killInDoubt: boolean;
+    } & Common &
+      Versions)
+  | ({
+      readonly command: 'status';
+      readonly release: string;
+      readonly from?: string;
+      readonly to?: string;
+    } & Common)
+  | ({
+      readonly command: 'resolve';
+      readonly release: string;
+      readonly from?: string;
+      readonly to?: string;
+      readonly task: string;
+      readonly decision: ResolveDecision;
+      readonly host?: string;
+      readonly version?: string;
+    } & Common)
+  | ({ readonly command: 'backup' } & Common & Versions)
+  | ({
+      readonly command: 'rollback';
+      readonly action: RollbackAction;
+      readonly release?: string;
+      readonly component?: string;
+      /** auto and manual: `latest` or a backup id. */
+      readonly backup: string;
+      /** step and auto-continue-from: 1 to 6. */
+      readonly step?: number;
+      /** Keep the data (true), restore it (false), or judge from the release's additive tasks. */
+      readonly compatible: boolean | 'auto';
+    } & Common);
+
+// Strings as the Action gives them ('' when unset), or the values a parser gives: one meaning.
+const text = z
+  .string()
+  .transform((s) => s.trim())
+  .optional()
+  .transform((s) => (s ? s : undefined));
+const flag = z
+  .union([z.boolean(), z.string()])
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || typeof v === 'boolean') return v ?? false;
+    const s = v.trim().toLowerCase();
+    if (s === '' || s === 'false') return false;
+    if (s === 'true') return true;
+    ctx.addIssue({ code: 'custom', message: `must be true or false (got ${JSON.stringify(v)})` });
+    return false;
+  });
+
+const raw = z.object({
+  command: text,
+  release: text,
+  from: text,
+  to: text,
+  site: text,
+  config: text,
+  yes: flag,
+  stage: text,
+  dryRun: flag,
+  killInDoubt: flag,
+  task: text,
+  applied: flag,
+  retry: flag,
+  restart: flag,
+  fromStatement: z.union([z.string(), z.number()]).optional(),
+  host: text,
+  version: text,
+  action: text,
+  component: text,
+  backup: text,
+  step: z.union([z.string(), z.number()]).optional(),
+  compatible: z.union([z.boolean(), z.string()]).optional(),
+  full: flag,
+});
+export type RawCommandInput = z.input<typeof raw>;
+
+/** How each surface names a field in its messages. */
+export function spellField(surface: Surface, field: string): string {
+  const kebab = field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  if (surface !== 'cli') return `\`${kebab}\``;
+  return CLI_ARGUMENTS[field] ?? `--${kebab}`;
+}
+const CLI_ARGUMENTS: Record<string, string> = {
+  command: 'the command',
+  task: '<task>',
+  action: 'the rollback subcommand',
+  backup: '[backup]',
+  step: '<n>',
+};
+
+const NEEDS_VERSIONS = new Set<CommandName>(['plan', 'assess', 'run', 'backup']);
+
+/**
+ * The input, checked against every rule at once: a bad one is one `UPGRADEKIT_BAD_INPUT` error
+ * that lists each problem under the name the operator typed, before anything is opened.
+ */
+export function parseCommandInput(value: RawCommandInput, surface: Surface = 'script'): CommandInput {
+  const problems: string[] = [];
+  const name = (field: string) => spellField(surface, field);
+  const parsed = raw.safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues)
+      problems.push(`${name(String(issue.path[0] ?? 'input'))} ${issue.message}`);
+    throw badInput(surface, problems);
+  }
+  const v = parsed.data;
+  const command = (v.command ?? 'plan') as CommandName;
+  if (!COMMAND_NAMES.includes(command)) {
+    problems.push(
+      `${name('command')} must be one of ${COMMAND_NAMES.join(', ')} (got ${JSON.stringify(v.command)})`,
+    );
+    // Which versions are needed depends on the command: nothing more to say until it is known.
+    if (!v.release) problems.push(`${name('release')} is required: the release (upgrade package) directory`);
+    throw badInput(surface, problems);
+  }
+  const common = {
+    ...(v.site ? { site: v.site } : {}),
+    ...(v.config ? { config: v.config } : {}),
+    yes: v.yes,
+  };
+  if (!v.release && command !== 'rollback')
+    problems.push(`${name('release')} is required: the release (upgrade package) directory`);
+  if (NEEDS_VERSIONS.has(command)) {
+    if (!v.from)
+      problems.push(`${name('from')} is required for ${command}: the version running now, e.g. 2.16.5`);
+    if (!v.to)
+      problems.push(`${name('to')} is required for ${command}: the version to upgrade to, e.g. 2.16.7`);
+  } else if ((command === 'status' || command === 'resolve') && Boolean(v.from) !== Boolean(v.to)) {
+    problems.push(
+      `${name('from')} and ${name('to')}: give both or neither (without them, the last recorded run is used)`,
+    );
+  }
+  const versions = { release: v.release ?? '', from: v.from ?? '', to: v.to ?? '' };
+  const optionalVersions = {
+    release: v.release ?? '',
+    ...(v.from && v.to ? { from: v.from, to: v.to } : {}),
+  };
+  let input: CommandInput | undefined;
+  switch (command) {
+    case 'plan':
+    case 'assess':
+    case 'backup':
+      input = { command, ...common, ...versions };
+      break;
+    case 'run': {
+      if (v.stage !== undefined && !(STAGES as readonly string[]).includes(v.stage))
+        problems.push(
+          `${name('stage')} must be one of ${STAGES.join(', ')} (got ${JSON.stringify(v.stage)})`,
+        );
+      input = {
+        command,
+        ...common,
+        ...versions,
+        ...(v.stage ? { stage: v.stage as StageName } : {}),
+        dryRun: v.dryRun,
+        killInDoubt: v.killInDoubt,
+      };
+      break;
+    }
+    case 'status':
+      input = { command, ...common, ...optionalVersions };
+      break;
+    case 'resolve': {
+      if (!v.task) problems.push(`${name('task')} is required: the step or task id to resolve`);
+      const decision = decisionOf(v, name, problems);
+      input = {
+        command,
+        ...common,
+        ...optionalVersions,
+        task: v.task ?? '',
+        decision: decision ?? { kind: 'retry' },
+        ...(v.host ? { host: v.host } : {}),
+        ...(v.version ? { version: v.version } : {}),
+      };
+      break;
+    }
+    case 'rollback': {
+      const action = (v.action ?? 'auto') as RollbackAction;
+      if (!ROLLBACK_ACTIONS.includes(action))
+        problems.push(
+          `${name('action')} must be one of ${ROLLBACK_ACTIONS.join(', ')} (got ${JSON.stringify(v.action)})`,
+        );
+      const backup = v.backup ?? 'latest';
+      if ((action === 'auto' || action === 'manual') && backup !== 'latest' && !BACKUP_ID.test(backup))
+        problems.push(
+          `${JSON.stringify(backup)} is not a backup id: give latest or one such as backup_20240101_120000 for ${name('backup')} (see rollback list)`,
+        );
+      let step: number | undefined;
+      if (action === 'step' || action === 'auto-continue-from') {
+        step = Number(v.step);
+        if (
+          v.step === undefined ||
+          String(v.step).trim() === '' ||
+          !Number.isInteger(step) ||
+          step < 1 ||
+          step > 6
+        )
+          problems.push(
+            `${name('step')}: the step must be a number from 1 to 6 (got ${JSON.stringify(v.step ?? '')})`,
+          );
+      }
+      input = {
+        command,
+        ...common,
+        action,
+        ...(v.release ? { release: v.release } : {}),
+        ...(v.component ? { component: v.component } : {}),
+        backup,
+        ...(step !== undefined ? { step } : {}),
+        compatible: compatibleOf(v.compatible, v.full, name, problems),
+      };
+      break;
+    }
+  }
+  if (problems.length > 0 || !input) throw badInput(surface, problems);
+  return input;
+}
+
+/** The one decision `resolve` was given; exactly one of the four. */
+function decisionOf(
+  v: z.output<typeof raw>,
+  name: (field: string) => string,
+  problems: string[],
+): ResolveDecision | undefined {
+  const from =
+    v.fromStatement === undefined || String(v.fromStatement).trim() === '' ? undefined : v.fromStatement;
+  const given = [v.applied, v.retry, v.restart, from !== undefined].filter(Boolean).length;
+  if (given !== 1) {
+    problems.push(
+      `say what happened to the task: exactly one of ${['applied', 'retry', 'restart'].map(name).join(', ')} or ${name('fromStatement')} N`,
+    );
+    return undefined;
+  }
+  if (v.applied) return { kind: 'applied' };
+  if (v.retry) return { kind: 'retry' };
+  if (v.restart) return { kind: 'restart' };
+  const position = Number(from);
+  if (!Number.isInteger(position) || position < 1) {
+    problems.push(`${name('fromStatement')} must be a whole number ≥ 1 (got ${JSON.stringify(from)})`);
+    return undefined;
+  }
+  return { kind: 'from', position };
+}
+
+/** `compatible: true|false|auto` (Action), or `--compatible` / `--full` (CLI): one answer. */
+function compatibleOf(
+  compatible: boolean | string | undefined,
+  full: boolean,
+  name: (field: string) => string,
+  problems: string[],
+): boolean | 'auto' {
+  const said =
+    typeof compatible === 'boolean'
+      ? compatible
+      : (compatible ?? '').trim().toLowerCase() || (full ? undefined : 'auto');
+  if (said === true && full) {
+    problems.push(`${name('compatible')} and ${name('full')}: give one or the other`);
+    return 'auto';
+  }
+  if (full || said === false || said === 'false') return false;
+  if (said === true || said === 'true') return true;
+  if (said === 'auto' || said === undefined) return 'auto';
+  problems.push(`${name('compatible')} must be auto, true or false (got ${JSON.stringify(compatible)})`);
+  return 'auto';
+}
+
+function badInput(surface: Surface, problems: readonly string[]): UpgradeKitError {
+  const what =
+    surface === 'action' ? 'inputs of the upgradekit action' : surface === 'cli' ? 'arguments' : 'input';
+  return new UpgradeKitError(
+    ErrorCodes.BAD_INPUT,
+    problems.length === 1
+      ? (problems[0] as string)
+      : `Invalid ${what}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    { context: { problems } },
+  );
+}
