@@ -27,6 +27,7 @@ const INPUTS = {
   backup: 'backup',
   step: 'step',
   compatible: 'compatible',
+  accept: 'accept',
 } as const satisfies Partial<Record<keyof RawCommandInput, string>>;
 
 export function readInputs(): RawCommandInput {

@@ -26,6 +26,13 @@ function releaseOptions(command: Command, versions: 'required' | 'optional'): Co
   return command.option('--site <id>', 'the site (局点) id; also UPGRADEKIT_SITE or `site:` in --config');
 }
 
+/** `--accept ID`, repeatable: an assessment check whose failure or warning this run accepts. */
+const ACCEPT = [
+  '--accept <check>',
+  'accept this assessment check for this run (its id, e.g. resources.local.cpu; repeatable)',
+  (value: string, previous: string[] = []) => [...previous, value],
+] as const;
+
 /**
  * Parses `argv` and runs the command; resolves to the exit code (0 ok, 1 failed, 2 bad input,
  * 3 needs an operator decision). Never throws and never calls `process.exit`.
@@ -70,6 +77,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     'required',
   )
     .option('--markdown <file>', 'also write the report as Markdown')
+    .option(...ACCEPT)
     .action(run('assess'));
 
   releaseOptions(
@@ -81,6 +89,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       'run only this cut-point: install, resourceCheck, businessCheck, preUpgrade, preStart, postStart, openTraffic, postUpgrade',
     )
     .option('--dry-run', 'show what would run and what is skipped, and why; execute nothing')
+    .option(...ACCEPT)
     .option(
       '--kill-in-doubt',
       'a statement an interrupted run left running on the database server is cancelled there, instead of awaited, before its outcome is decided',

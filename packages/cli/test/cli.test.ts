@@ -1,6 +1,6 @@
 // The `upgradekit` command as an operator or a CI step runs it: the built bin in a child process,
 // real SQLite and MariaDB, a real SIGKILL. Exit codes and documents are the contract.
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,6 +203,44 @@ describe('the assessment', () => {
     const accepted = cli(['run', '--yes', ...warn, ...args], { cwd });
     expect(accepted.status, accepted.stderr).toBe(0);
     expect(accepted.stdout).toContain('demo-shop 2.16.6 → 2.16.7 on site default: succeeded');
+  });
+
+  describe('with both cores of this machine busy (two busy loops), as on a shared CI runner', () => {
+    let loops: ChildProcess[] = [];
+    beforeAll(() => {
+      loops = [0, 1].map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+    });
+    afterAll(() => {
+      for (const loop of loops) loop.kill('SIGKILL');
+    });
+
+    it("the README's first command succeeds: this machine only orchestrates, its CPU is not judged", () => {
+      const cwd = mkdtempSync(join(tmpdir(), 'uk-busy-'));
+      // No relaxed thresholds: the defaults a newcomer has.
+      const r = cli(['run', ...args], { cwd, env: { UPGRADEKIT_CONFIG: undefined } });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(
+        /\[SKIP\] CPU idle on local: [\d.]+% idle, not judged: this machine only orchestrates/,
+      );
+      expect(r.stdout).toContain('demo-shop 2.16.6 → 2.16.7 on site default: succeeded');
+    });
+
+    it('where it runs the components, a busy CPU fails the assessment, naming --accept; --accept takes it for this run', () => {
+      const cwd = mkdtempSync(join(tmpdir(), 'uk-busy-host-'));
+      writeFileSync(
+        join(cwd, 'site.yaml'),
+        'assessment:\n  localIsHost: true\n  thresholds: { cpuIdlePercent: 100 }\n',
+      );
+      const site = ['--config', join(cwd, 'site.yaml')];
+      const refused = cli(['run', ...site, ...args], { cwd });
+      expect(refused.status).toBe(1);
+      expect(refused.stdout).toMatch(/\[FAIL\] CPU idle on local: [\d.]+% idle of \d+ CPUs \(need ≥ 100%\)/);
+      expect(refused.stdout).toContain('--accept resources.local.cpu');
+      const accepted = cli(['run', ...site, '--accept', 'resources.local.cpu', ...args], { cwd });
+      expect(accepted.status, accepted.stdout + accepted.stderr).toBe(0);
+      expect(accepted.stdout).toMatch(/\[FAIL\] CPU idle on local: .* — accepted for this run/);
+      expect(accepted.stdout).toContain('demo-shop 2.16.6 → 2.16.7 on site default: succeeded');
+    });
   });
 
   it('a single --stage (a CI cut-point) does not assess: CI runs `assess` as its own step', () => {

@@ -11,8 +11,30 @@ import { assessDataQuality } from './quality.js';
 import { assessResources } from './resources.js';
 import { isRoute, type UpgradeRoute } from './route.js';
 import { connectionSecrets } from './sql.js';
-import { verdictOf } from './status.js';
-import type { AssessmentReport, CheckStatus, RouteSummary } from './types.js';
+import { sectionStatus, verdictOf } from './status.js';
+import type {
+  AssessmentReport,
+  CheckResult,
+  CheckStatus,
+  DataQualitySection,
+  DurationSection,
+  ResourcesSection,
+  RouteSummary,
+} from './types.js';
+
+/** Marks the failed or warning checks whose ids the operator accepted; a section's status then leaves them out. */
+function acceptance(patterns: readonly string[]) {
+  const res = patterns.map(
+    (p) => new RegExp(`^${p.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*')}$`),
+  );
+  return <S extends { readonly status: CheckStatus; readonly checks: readonly CheckResult[] }>(section: S): S => {
+    if (res.length === 0) return section;
+    const checks = section.checks.map((c) =>
+      (c.status === 'fail' || c.status === 'warn') && res.some((r) => r.test(c.id)) ? { ...c, accepted: true } : c,
+    );
+    return { ...section, checks, status: sectionStatus(checks.filter((c) => !c.accepted)) };
+  };
+}
 
 async function section<T>(events: EventSink, name: string, fn: () => Promise<T>): Promise<T> {
   const step = `assess.${name}`;
@@ -94,15 +116,20 @@ export async function assess(
   const tasks = hops.flatMap((h) => h.tasks);
   const versions = [plan.from, ...hops.map((h) => h.to)];
 
-  const compatibility = assessCompatibility(hops, o);
-  const [resources, dataQuality, duration] = await Promise.all([
-    section(events, 'resources', () => assessResources(tasks, o)),
-    section(events, 'dataQuality', () => assessDataQuality(versions, o)),
-    section(events, 'duration', () => assessDuration(hops, o)),
-  ]);
+  const accept = acceptance(o.accept);
+  const compatibility = accept(assessCompatibility(hops, o));
+  const [resources, dataQuality, duration] = (await Promise.all([
+    section(events, 'resources', () => assessResources(tasks, o)).then(accept),
+    section(events, 'dataQuality', () => assessDataQuality(versions, o)).then(accept),
+    section(events, 'duration', () => assessDuration(hops, o)).then(accept),
+  ])) as [ResourcesSection, DataQualitySection, DurationSection];
 
   const all: CheckStatus[] = [resources, dataQuality, compatibility, duration].flatMap((s) =>
     s.checks.map((c) => c.status),
+  );
+  // What the operator accepted for this run is reported as measured and blocks nothing.
+  const blocking: CheckStatus[] = [resources, dataQuality, compatibility, duration].flatMap((s) =>
+    s.checks.map((c) => (c.accepted ? 'pass' : c.status)),
   );
   const counts = { pass: 0, warn: 0, fail: 0, skip: 0 };
   for (const s of all) counts[s]++;
@@ -129,7 +156,7 @@ export async function assess(
     ...(plan.site !== undefined ? { site: plan.site } : {}),
     generatedAt: new Date().toISOString(),
     elapsedMs: Math.round(performance.now() - started),
-    verdict: verdictOf(all),
+    verdict: verdictOf(blocking),
     counts,
     ...(route ? { route } : {}),
     resources,

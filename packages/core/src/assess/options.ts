@@ -40,10 +40,24 @@ export const assessOptionsSchema = z
         z.custom<Connection>((v) => !!v && (typeof v === 'function' || typeof v === 'object')),
       )
       .default({}),
-    /** This machine (where the upgrade tool runs); `false` to leave it out. */
+    /**
+     * This machine (where the upgrade tool runs); `false` to leave it out. Its CPU is judged only
+     * when it runs the site's components (`host: true`) or tasks that run here declare CPU: a
+     * machine that merely orchestrates is not made to wait for its own idle time.
+     */
     local: z
-      .union([z.literal(false), z.object({ paths: z.array(z.string().min(1)).min(1).optional() }).strict()])
+      .union([
+        z.literal(false),
+        z
+          .object({ paths: z.array(z.string().min(1)).min(1).optional(), host: z.boolean().optional() })
+          .strict(),
+      ])
       .default({}),
+    /**
+     * Check ids (`resources.local.cpu`; `*` matches any part, as in `resources.*.cpu`) whose failure
+     * or warning the operator accepts for this run: reported as measured, blocking nothing.
+     */
+    accept: z.array(z.string().min(1)).default([]),
     /** Remote hosts, each probed in one round trip. */
     hosts: z
       .array(
@@ -148,8 +162,11 @@ export const assessOptionsSchema = z
       .default({ longTaskMs: 300_000, rates: { bytes: 50 * 1024 * 1024 }, queryTimeoutMs: 30_000 }),
     /** What the operator planned: `rolling` fails the assessment if the plan needs a stop. */
     expectMode: z.enum(['rolling', 'stop']).optional(),
-    /** The CPU sample window of the resource probe. */
-    cpuSampleMs: z.number().int().min(10).max(5000).default(250),
+    /**
+     * The CPU sample window of the resource probe: long enough to mean something, and taken while
+     * the data-quality checks and backup sizing run, so it rarely costs wall time.
+     */
+    cpuSampleMs: z.number().int().min(10).max(5000).default(1000),
     probeTimeoutMs: positive('milliseconds').default(30_000),
     /** More strings never to print (connection passwords are found by themselves). */
     secrets: z.array(z.string()).default([]),

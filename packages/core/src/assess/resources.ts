@@ -177,8 +177,21 @@ export async function assessResources(
     }
     const isTool = h.host === toolHost;
     const cpuNeed = Math.max(o.thresholds.cpuIdlePercent, isTool ? declared.cpu : 0);
+    // This machine merely orchestrates unless it runs components or tasks here declare CPU: how
+    // busy it is (a shared CI runner always is) says nothing about the upgrade.
+    const orchestratorOnly =
+      h.host === 'local' && o.local !== false && !o.local.host && !(isTool && declared.cpu > 0);
     checks.push(
-      h.cpuIdlePercent === undefined
+      orchestratorOnly
+        ? {
+            id: `${id}.cpu`,
+            title: `CPU idle on ${h.host}`,
+            status: 'skip',
+            host: h.host,
+            detail: `${h.cpuIdlePercent ?? '?'}% idle, not judged: this machine only orchestrates the upgrade (set assessment.localIsHost: true in the site configuration when it runs the components)`,
+            ...(h.cpuIdlePercent === undefined ? {} : { data: { cpuIdlePercent: h.cpuIdlePercent, cpus: h.cpus } }),
+          }
+        : h.cpuIdlePercent === undefined
         ? {
             id: `${id}.cpu`,
             title: `CPU idle on ${h.host}`,
@@ -195,8 +208,7 @@ export async function assessResources(
             ...(h.cpuIdlePercent >= cpuNeed
               ? {}
               : {
-                  suggestion:
-                    'Lower the upgrade tool’s concurrency, or stop batch jobs / wait for an off-peak window.',
+                  suggestion: `Stop batch jobs or wait for an off-peak window; or accept it for this run (--accept ${id}.cpu, the Action's accept input), or lower assessment.thresholds.cpuIdlePercent in the site configuration.`,
                 }),
             data: { cpuIdlePercent: h.cpuIdlePercent, cpus: h.cpus, requiredIdlePercent: cpuNeed },
           },
@@ -224,7 +236,9 @@ export async function assessResources(
             detail: `${bytes(h.memoryAvailableBytes)} available of ${bytes(h.memoryTotalBytes)} (need ≥ ${bytes(memNeed)})`,
             ...(h.memoryAvailableBytes >= memNeed
               ? {}
-              : { suggestion: 'Free memory on the host, or lower the tool’s heap (-Xmx) and concurrency.' }),
+              : {
+                  suggestion: `Free memory on the host; or accept it for this run (--accept ${id}.memory, the Action's accept input), or lower assessment.thresholds.memoryBytes in the site configuration.`,
+                }),
             data: {
               availableBytes: h.memoryAvailableBytes,
               totalBytes: h.memoryTotalBytes,

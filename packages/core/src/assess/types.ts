@@ -19,6 +19,11 @@ export interface CheckResult {
   readonly host?: string;
   /** The measured numbers, for tools. */
   readonly data?: Readonly<Record<string, unknown>>;
+  /**
+   * The operator accepted this failed or warning check for this run (`accept`): it is reported as
+   * measured but blocks nothing.
+   */
+  readonly accepted?: boolean;
 }
 
 export interface DiskFigures {

@@ -88,7 +88,7 @@ async function dispatch(input: CommandInput, io: CommandIO): Promise<CommandResu
     }
     case 'assess':
       return withPrepared(input, io, {}, async (prepared) => {
-        const report = await assessSite(prepared, config, { events });
+        const report = await assessSite(prepared, config, { events, accept: input.accept });
         return assessResult(report, {
           accepted: input.yes,
           yes,
@@ -111,6 +111,7 @@ async function dispatch(input: CommandInput, io: CommandIO): Promise<CommandResu
             ...(input.stage ? { stage: input.stage } : {}),
             ...(input.dryRun ? { dryRun: true } : {}),
             events,
+            accept: input.accept,
             confirm: (tasks) =>
               confirm(
                 [

@@ -29,6 +29,10 @@ interface Common {
   /** Confirms what would otherwise need a person's yes (warnings, unannotated tasks, order). */
   readonly yes: boolean;
 }
+interface Accept {
+  /** Assessment check ids (or `*` patterns) whose failure or warning is accepted for this run. */
+  readonly accept: readonly string[];
+}
 interface Versions {
   readonly release: string;
   readonly from: string;
@@ -37,14 +41,15 @@ interface Versions {
 
 export type CommandInput =
   | ({ readonly command: 'plan' } & Common & Versions)
-  | ({ readonly command: 'assess' } & Common & Versions)
+  | ({ readonly command: 'assess' } & Common & Versions & Accept)
   | ({
       readonly command: 'run';
       readonly stage?: StageName;
       readonly dryRun: boolean;
       readonly killInDoubt: boolean;
     } & Common &
-      Versions)
+      Versions &
+      Accept)
   | ({
       readonly command: 'status';
       readonly release: string;
@@ -116,6 +121,15 @@ const raw = z.object({
   backup: text,
   step: z.union([z.string(), z.number()]).optional(),
   compatible: z.union([z.boolean(), z.string()]).optional(),
+  // A list (repeated --accept) or one string of ids separated by commas, spaces or lines (the Action).
+  accept: z
+    .union([z.array(z.string()), z.string()])
+    .optional()
+    .transform((v) =>
+      (Array.isArray(v) ? v : [v ?? ''])
+        .flatMap((s) => s.split(/[\s,]+/))
+        .filter(Boolean),
+    ),
   full: flag,
 });
 export type RawCommandInput = z.input<typeof raw>;
@@ -184,9 +198,11 @@ export function parseCommandInput(value: RawCommandInput, surface: Surface = 'sc
   let input: CommandInput | undefined;
   switch (command) {
     case 'plan':
-    case 'assess':
     case 'backup':
       input = { command, ...common, ...versions };
+      break;
+    case 'assess':
+      input = { command, ...common, ...versions, accept: acceptOf(v.accept, name, problems) };
       break;
     case 'run': {
       if (v.stage !== undefined && !(STAGES as readonly string[]).includes(v.stage))
@@ -200,6 +216,7 @@ export function parseCommandInput(value: RawCommandInput, surface: Surface = 'sc
         ...(v.stage ? { stage: v.stage as StageName } : {}),
         dryRun: v.dryRun,
         killInDoubt: v.killInDoubt,
+        accept: acceptOf(v.accept, name, problems),
       };
       break;
     }
@@ -260,6 +277,16 @@ export function parseCommandInput(value: RawCommandInput, surface: Surface = 'sc
   }
   if (problems.length > 0 || !input) throw badInput(surface, problems);
   return input;
+}
+
+/** Check ids as the report names them: `resources.local.cpu`, `quality.orders_null_user`, `resources.*.cpu`. */
+function acceptOf(ids: readonly string[], name: (field: string) => string, problems: string[]): string[] {
+  for (const id of ids)
+    if (!/^[\w*-]+(\.[\w*-]+)+$/.test(id))
+      problems.push(
+        `${name('accept')}: ${JSON.stringify(id)} is not a check id; give one as the assessment names it, such as resources.local.cpu`,
+      );
+  return [...ids];
 }
 
 /** The one decision `resolve` was given; exactly one of the four. */

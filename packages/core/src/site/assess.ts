@@ -24,6 +24,8 @@ export interface AssessSiteOptions {
   readonly signal?: AbortSignal;
   /** Judge a multi-hop upgrade over the release's compatibility matrix. Default: when it has one. */
   readonly route?: boolean;
+  /** Check ids whose failure or warning the operator accepts for this run (`--accept`). */
+  readonly accept?: readonly string[];
 }
 
 /**
@@ -62,7 +64,11 @@ export async function assessSite(
     const report = await assess(subject, {
       release: input.release,
       connections: input.connections,
-      local: { paths: (config.assessment.paths ?? [cwd]).map((p) => resolve(cwd, p)) },
+      local: {
+        paths: (config.assessment.paths ?? [cwd]).map((p) => resolve(cwd, p)),
+        ...(config.assessment.localIsHost ? { host: true } : {}),
+      },
+      ...(options.accept?.length ? { accept: [...options.accept] } : {}),
       hosts: connected.map(({ host, session }) => ({ name: host.name, session, paths: host.paths })),
       thresholds: config.assessment.thresholds,
       ...(config.assessment.backupPath

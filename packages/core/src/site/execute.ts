@@ -45,6 +45,8 @@ export interface ExecuteOptions {
   readonly onAssessment?: (report: AssessmentReport) => void | Promise<void>;
   /** Where the assessment's events go (SSH drops, retries). */
   readonly events?: EventBus;
+  /** Assessment check ids whose failure or warning the operator accepts for this run (`--accept`). */
+  readonly accept?: readonly string[];
 }
 
 export type ExecuteOutcome =
@@ -91,11 +93,10 @@ export async function executeUpgrade(
   }
   let assessment: AssessmentReport | undefined;
   if (options.assess ?? stage === undefined) {
-    assessment = await assessSite(
-      prepared,
-      prepared.config,
-      options.events ? { events: options.events } : {},
-    );
+    assessment = await assessSite(prepared, prepared.config, {
+      ...(options.events ? { events: options.events } : {}),
+      ...(options.accept?.length ? { accept: options.accept } : {}),
+    });
     await options.onAssessment?.(assessment);
     if (assessment.verdict === 'fail') return { kind: 'assessment-failed', assessment };
     if (assessment.verdict === 'warn' && !(await options.confirmWarnings?.(assessment))) {

@@ -111,6 +111,12 @@ export const assessmentConfigSchema = z
       .strict()
       .default({}),
     backupPath: z.string().min(1).describe('Where backups are written on this machine.').optional(),
+    localIsHost: z
+      .boolean()
+      .describe(
+        'This machine runs the components too (a one-machine site): its CPU is judged. Default: it only orchestrates.',
+      )
+      .optional(),
     paths: z
       .array(z.string().min(1))
       .min(1)

@@ -130,9 +130,39 @@ describe('resource probes', () => {
     },
   );
 
-  it('applies the configured thresholds: CPU by the three bands, memory short → fail', async () => {
+  it('this machine only orchestrates by default: its CPU is measured, not judged', async () => {
     const report = await assess(emptyPlan, {
       local: { paths: [tmpdir()] },
+      thresholds: { cpuIdlePercent: 100 },
+      cpuSampleMs: 20,
+    });
+    const cpu = report.resources.checks.find((c) => c.id === 'resources.local.cpu')!;
+    expect(cpu.status).toBe('skip');
+    expect(cpu.detail).toMatch(/^[\d.]+% idle, not judged: this machine only orchestrates the upgrade/);
+    expect(typeof cpu.data?.cpuIdlePercent).toBe('number');
+  });
+
+  it('accepted checks are reported as measured and block nothing', async () => {
+    const options = {
+      local: { paths: [tmpdir()], host: true },
+      thresholds: { cpuIdlePercent: 100, memoryBytes: 1e18 },
+      cpuSampleMs: 20,
+    };
+    const refused = await assess(emptyPlan, { ...options, accept: ['resources.local.cpu'] });
+    expect(refused.verdict).toBe('fail'); // memory is not accepted
+    const accepted = await assess(emptyPlan, {
+      ...options,
+      accept: ['resources.*.cpu', 'resources.local.memory'],
+    });
+    const memory = accepted.resources.checks.find((c) => c.id === 'resources.local.memory')!;
+    expect(memory).toMatchObject({ status: 'fail', accepted: true });
+    expect(accepted.verdict).toBe('pass');
+    expect(accepted.counts.fail).toBeGreaterThanOrEqual(1);
+  });
+
+  it('applies the configured thresholds: CPU by the three bands, memory short → fail', async () => {
+    const report = await assess(emptyPlan, {
+      local: { paths: [tmpdir()], host: true },
       thresholds: { cpuIdlePercent: 100, memoryBytes: 1e18 },
       cpuSampleMs: 20,
     });

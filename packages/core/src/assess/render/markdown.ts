@@ -29,8 +29,8 @@ function checks(list: readonly CheckResult[]): string[] {
     list.map((c) => [
       `${ICON[c.status]} ${STATUS_WORD[c.status]}`,
       c.title,
-      c.detail,
-      c.status === 'warn' || c.status === 'fail' ? (c.suggestion ?? '') : '',
+      c.accepted ? `${c.detail} — accepted for this run` : c.detail,
+      !c.accepted && (c.status === 'warn' || c.status === 'fail') ? (c.suggestion ?? '') : '',
     ]),
   );
 }

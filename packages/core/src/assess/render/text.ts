@@ -36,8 +36,8 @@ export function renderAssessmentText(report: AssessmentReport, options: TextRend
     });
   }
   const check = (c: CheckResult) => {
-    lines.push(`  ${tag(c.status)} ${c.title}: ${c.detail}`);
-    if (c.suggestion && (c.status === 'fail' || c.status === 'warn'))
+    lines.push(`  ${tag(c.status)} ${c.title}: ${c.detail}${c.accepted ? ' — accepted for this run' : ''}`);
+    if (c.suggestion && !c.accepted && (c.status === 'fail' || c.status === 'warn'))
       lines.push(`         → ${c.suggestion}`);
   };
   for (const name of SECTIONS) {
