@@ -43,6 +43,16 @@ function readme(command: 'plan' | 'run', from: string, to: string): string[] {
   return found;
 }
 
+/** Every README command for this upgrade, in the README's order: a stop-mode run is several. */
+function readmeAll(command: 'run', from: string, to: string): string[][] {
+  const all = README.filter(
+    (a) => a[0] === command && a[a.indexOf('--from') + 1] === from && a[a.indexOf('--to') + 1] === to,
+  );
+  if (all.length === 0)
+    throw new Error(`examples/mariadb-clickhouse/README.md has no \`upgradekit ${command}\` ${from} → ${to}`);
+  return all;
+}
+
 /** What the application writes while the site runs 2.16.6. */
 const ORDERS = [
   { customer_id: 1, total_cents: 1250, status: 'paid', created_at: '2026-11-01 09:15:00' },
@@ -57,6 +67,8 @@ interface Site {
   readonly clickhouse: ClickHouseClient;
   readonly events: string;
   cli(args: readonly string[]): SpawnSyncReturns<string>;
+  /** Each command in turn, every one succeeding; their output together. */
+  cliAll(commands: readonly (readonly string[])[]): { stdout: string; stderr: string };
   chRows<T>(query: string): Promise<T[]>;
   close(): Promise<void>;
 }
@@ -98,24 +110,36 @@ async function openSite(release = example): Promise<Site> {
       },
     }),
   );
+  const cli = (args: readonly string[]) => {
+    const env: Record<string, string | undefined> = { ...process.env, CI: 'true', NO_COLOR: '1' };
+    delete env.UPGRADEKIT_CONFIG;
+    delete env.UPGRADEKIT_SITE;
+    return spawnSync(process.execPath, [bin, ...args], {
+      cwd,
+      env: {
+        ...env,
+        UK_TEST_MAIN_PASSWORD: settings.mariadb.password,
+        UK_TEST_EVENTS_PASSWORD: settings.clickhouse.password,
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  };
   return {
     maria,
     clickhouse,
     events,
-    cli(args) {
-      const env: Record<string, string | undefined> = { ...process.env, CI: 'true', NO_COLOR: '1' };
-      delete env.UPGRADEKIT_CONFIG;
-      delete env.UPGRADEKIT_SITE;
-      return spawnSync(process.execPath, [bin, ...args], {
-        cwd,
-        env: {
-          ...env,
-          UK_TEST_MAIN_PASSWORD: settings.mariadb.password,
-          UK_TEST_EVENTS_PASSWORD: settings.clickhouse.password,
-        },
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+    cli,
+    cliAll(commands) {
+      let stdout = '';
+      let stderr = '';
+      for (const args of commands) {
+        const r = cli(args);
+        stdout += r.stdout;
+        stderr += r.stderr;
+        expect(r.status, `upgradekit ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(0);
+      }
+      return { stdout, stderr };
     },
     async chRows<T>(query: string) {
       return (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
@@ -255,8 +279,10 @@ describe.runIf(hasMariaDB && hasClickHouse)('examples/mariadb-clickhouse, one ve
   });
 
   it('upgrades 2.16.6 → 2.16.7 once confirmed: MariaDB column, index and procedure; ClickHouse column, view and backfill', async () => {
-    const r = site.cli(readme('run', '2.16.6', '2.16.7'));
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const r = site.cliAll(readmeAll('run', '2.16.6', '2.16.7'));
+    expect(r.stdout).toContain(
+      'order-center 2.16.6 → 2.16.7 on site site-test: paused after preUpgrade for the services to be stopped',
+    );
     for (const name of ALL_2167_TASKS) expect(r.stdout).toContain(`[SUCCESS] ${name}`);
     expect(r.stderr).toContain(`copied ${ORDERS.length} orders into order_events`);
     await expect2167Schema(site);
@@ -325,8 +351,7 @@ describe.runIf(hasMariaDB && hasClickHouse)('examples/mariadb-clickhouse, both v
   });
 
   it('runs end to end on a fresh site, to the schema the one-at-a-time site has', async () => {
-    const r = site.cli(readme('run', '2.16.5', '2.16.7'));
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const r = site.cliAll(readmeAll('run', '2.16.5', '2.16.7'));
     for (const name of [
       'Create the ClickHouse order_events table',
       'Create the orders table',
@@ -334,7 +359,7 @@ describe.runIf(hasMariaDB && hasClickHouse)('examples/mariadb-clickhouse, both v
     ]) {
       expect(r.stdout).toContain(`[SUCCESS] ${name}`);
     }
-    expect(r.stdout).toContain('order-center 2.16.5 → 2.16.7 on site site-test: succeeded');
+    expect(r.stdout).toContain('order-center 2.16.5 → 2.16.7 on site site-test, stage postStart: succeeded');
     await expect2167Schema(site);
   });
 });

@@ -14,6 +14,7 @@ const INPUTS = {
   config: 'config',
   dryRun: 'dry-run',
   killInDoubt: 'kill-in-doubt',
+  services: 'services',
   yes: 'yes',
   task: 'task',
   applied: 'applied',

@@ -89,6 +89,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       'run only this cut-point: install, resourceCheck, businessCheck, preUpgrade, preStart, postStart, openTraffic, postUpgrade',
     )
     .option('--dry-run', 'show what would run and what is skipped, and why; execute nothing')
+    .option(
+      '--services <who>',
+      'external: your pipeline stops and starts the services; a stop-mode run stops after preUpgrade and prints the next command',
+    )
     .option(...ACCEPT)
     .option(
       '--kill-in-doubt',

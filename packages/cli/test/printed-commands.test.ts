@@ -7,7 +7,22 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bin, cli, writeTree } from './support.js';
+import { bin, cli, demo, relaxed, sqlite, writeTree } from './support.js';
+
+/** The demo application's tables (not upgradekit's own) in `cwd`'s `.upgradekit/main.sqlite`. */
+async function demoTables(cwd: string): Promise<string[]> {
+  if (!existsSync(join(cwd, '.upgradekit/main.sqlite'))) return [];
+  const db = sqlite(join(cwd, '.upgradekit/main.sqlite'));
+  try {
+    const rows: Array<{ name: string }> = await db('sqlite_master').where({ type: 'table' }).select('name');
+    return rows
+      .map((r) => r.name)
+      .filter((n) => !n.startsWith('upgradekit_') && !n.startsWith('sqlite_'))
+      .sort();
+  } finally {
+    await db.destroy();
+  }
+}
 
 const NASTY = `rel 'q' "dq" $(touch pwned) x`;
 const CONFIG = 'my site.yaml';
@@ -205,6 +220,55 @@ export default { run() {
       ['rollback', 'auto-continue-from', '1', ...site],
       ['rollback', 'abandon', ...site],
     ]);
+  });
+
+  it('a stop-mode whole run: refused (exit 2, nothing run) without --services external; with it, it stops after preUpgrade and the printed --stage preStart, pasted, runs the next cut-point', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'uk-paste-stop-'));
+    const args = ['run', '--release', demo, '--from', '2.16.5', '--to', '2.16.7'];
+    const refused = cli(args, { cwd });
+    expect(refused.status, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(
+      'demo-shop 2.16.5 → 2.16.7 needs its services stopped (stop mode), and a whole run does not stop or start them: nothing was run.',
+    );
+    expect(lineAfter(refused.stderr, 'Either your pipeline stops and starts them')).toBe(
+      `upgradekit run --release ${demo} --from 2.16.5 --to 2.16.7 --services external --config ${relaxed}`,
+    );
+    expect(lineAfter(refused.stderr, 'Or run each stage yourself')).toBe(
+      `upgradekit run --release ${demo} --from 2.16.5 --to 2.16.7 --stage preUpgrade --config ${relaxed}`,
+    );
+    expect(await demoTables(cwd)).toEqual([]);
+
+    const paused = cli([...args, '--services', 'external', '--json'], { cwd });
+    expect(paused.status, paused.stderr).toBe(0);
+    expect(paused.json()).toMatchObject({ status: 'paused', exitClass: 'ok', mode: 'stop' });
+    expect((paused.json().stages as Array<{ stage: string }>).map((s) => s.stage)).toEqual([
+      'install',
+      'resourceCheck',
+      'businessCheck',
+      'preUpgrade',
+    ]);
+    expect(await demoTables(cwd)).toEqual(['order_notes']); // preUpgrade's task, nothing of preStart
+    const next = lineAfter(paused.stderr, 'Stopped after preUpgrade, as --services external asks');
+    expect(next).toBe(
+      `upgradekit run --release ${demo} --from 2.16.5 --to 2.16.7 --stage preStart --config ${relaxed}`,
+    );
+
+    // The services are stopped (the demo has none); the printed command, pasted, runs preStart.
+    const real = onPath(`#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} "$@"\n`);
+    const r = spawnSync('bash', ['-c', next], {
+      cwd,
+      env: {
+        ...process.env,
+        CI: 'true',
+        NO_COLOR: '1',
+        UPGRADEKIT_CONFIG: relaxed,
+        PATH: `${real}:${process.env.PATH}`,
+      },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('demo-shop 2.16.5 → 2.16.7 on site default, stage preStart: succeeded');
+    expect(await demoTables(cwd)).toEqual(['customers', 'order_notes', 'orders']);
   });
 
   it('init: the plan command for the new release, ending with --from for the version that runs now', () => {

@@ -25,12 +25,22 @@ import type {
 /** Marks the failed or warning checks whose ids the operator accepted; a section's status then leaves them out. */
 function acceptance(patterns: readonly string[]) {
   const res = patterns.map(
-    (p) => new RegExp(`^${p.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*')}$`),
+    (p) =>
+      new RegExp(
+        `^${p
+          .split('*')
+          .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('[^.]*')}$`,
+      ),
   );
-  return <S extends { readonly status: CheckStatus; readonly checks: readonly CheckResult[] }>(section: S): S => {
+  return <S extends { readonly status: CheckStatus; readonly checks: readonly CheckResult[] }>(
+    section: S,
+  ): S => {
     if (res.length === 0) return section;
     const checks = section.checks.map((c) =>
-      (c.status === 'fail' || c.status === 'warn') && res.some((r) => r.test(c.id)) ? { ...c, accepted: true } : c,
+      (c.status === 'fail' || c.status === 'warn') && res.some((r) => r.test(c.id))
+        ? { ...c, accepted: true }
+        : c,
     );
     return { ...section, checks, status: sectionStatus(checks.filter((c) => !c.accepted)) };
   };

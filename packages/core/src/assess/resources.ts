@@ -189,29 +189,31 @@ export async function assessResources(
             status: 'skip',
             host: h.host,
             detail: `${h.cpuIdlePercent ?? '?'}% idle, not judged: this machine only orchestrates the upgrade (set assessment.localIsHost: true in the site configuration when it runs the components)`,
-            ...(h.cpuIdlePercent === undefined ? {} : { data: { cpuIdlePercent: h.cpuIdlePercent, cpus: h.cpus } }),
+            ...(h.cpuIdlePercent === undefined
+              ? {}
+              : { data: { cpuIdlePercent: h.cpuIdlePercent, cpus: h.cpus } }),
           }
         : h.cpuIdlePercent === undefined
-        ? {
-            id: `${id}.cpu`,
-            title: `CPU idle on ${h.host}`,
-            status: 'skip',
-            host: h.host,
-            detail: 'CPU figures unavailable',
-          }
-        : {
-            id: `${id}.cpu`,
-            title: `CPU idle on ${h.host}`,
-            host: h.host,
-            status: band(h.cpuIdlePercent, cpuNeed, cpuNeed / 2),
-            detail: `${h.cpuIdlePercent}% idle of ${h.cpus ?? '?'} CPUs (need ≥ ${cpuNeed}%)`,
-            ...(h.cpuIdlePercent >= cpuNeed
-              ? {}
-              : {
-                  suggestion: `Stop batch jobs or wait for an off-peak window; or accept it for this run (--accept ${id}.cpu, the Action's accept input), or lower assessment.thresholds.cpuIdlePercent in the site configuration.`,
-                }),
-            data: { cpuIdlePercent: h.cpuIdlePercent, cpus: h.cpus, requiredIdlePercent: cpuNeed },
-          },
+          ? {
+              id: `${id}.cpu`,
+              title: `CPU idle on ${h.host}`,
+              status: 'skip',
+              host: h.host,
+              detail: 'CPU figures unavailable',
+            }
+          : {
+              id: `${id}.cpu`,
+              title: `CPU idle on ${h.host}`,
+              host: h.host,
+              status: band(h.cpuIdlePercent, cpuNeed, cpuNeed / 2),
+              detail: `${h.cpuIdlePercent}% idle of ${h.cpus ?? '?'} CPUs (need ≥ ${cpuNeed}%)`,
+              ...(h.cpuIdlePercent >= cpuNeed
+                ? {}
+                : {
+                    suggestion: `Stop batch jobs or wait for an off-peak window; or accept it for this run (--accept ${id}.cpu, the Action's accept input), or lower assessment.thresholds.cpuIdlePercent in the site configuration.`,
+                  }),
+              data: { cpuIdlePercent: h.cpuIdlePercent, cpus: h.cpus, requiredIdlePercent: cpuNeed },
+            },
     );
     const memNeed = Math.max(
       o.thresholds.memoryBytes,

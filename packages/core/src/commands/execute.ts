@@ -112,6 +112,7 @@ async function dispatch(input: CommandInput, io: CommandIO): Promise<CommandResu
             ...(input.dryRun ? { dryRun: true } : {}),
             events,
             accept: input.accept,
+            ...(input.services ? { services: input.services } : {}),
             confirm: (tasks) =>
               confirm(
                 [

@@ -47,6 +47,8 @@ export type CommandInput =
       readonly stage?: StageName;
       readonly dryRun: boolean;
       readonly killInDoubt: boolean;
+      /** `external`: the pipeline stops and starts the services; a stop-mode run stops after preUpgrade. */
+      readonly services?: 'external';
     } & Common &
       Versions &
       Accept)
@@ -109,6 +111,7 @@ const raw = z.object({
   stage: text,
   dryRun: flag,
   killInDoubt: flag,
+  services: text,
   task: text,
   applied: flag,
   retry: flag,
@@ -125,11 +128,7 @@ const raw = z.object({
   accept: z
     .union([z.array(z.string()), z.string()])
     .optional()
-    .transform((v) =>
-      (Array.isArray(v) ? v : [v ?? ''])
-        .flatMap((s) => s.split(/[\s,]+/))
-        .filter(Boolean),
-    ),
+    .transform((v) => (Array.isArray(v) ? v : [v ?? '']).flatMap((s) => s.split(/[\s,]+/)).filter(Boolean)),
   full: flag,
 });
 export type RawCommandInput = z.input<typeof raw>;
@@ -205,6 +204,10 @@ export function parseCommandInput(value: RawCommandInput, surface: Surface = 'sc
       input = { command, ...common, ...versions, accept: acceptOf(v.accept, name, problems) };
       break;
     case 'run': {
+      if (v.services !== undefined && v.services !== 'external')
+        problems.push(
+          `${name('services')} can only be external: the pipeline stops and starts the services (got ${JSON.stringify(v.services)})`,
+        );
       if (v.stage !== undefined && !(STAGES as readonly string[]).includes(v.stage))
         problems.push(
           `${name('stage')} must be one of ${STAGES.join(', ')} (got ${JSON.stringify(v.stage)})`,
@@ -216,6 +219,7 @@ export function parseCommandInput(value: RawCommandInput, surface: Surface = 'sc
         ...(v.stage ? { stage: v.stage as StageName } : {}),
         dryRun: v.dryRun,
         killInDoubt: v.killInDoubt,
+        ...(v.services === 'external' ? { services: 'external' as const } : {}),
         accept: acceptOf(v.accept, name, problems),
       };
       break;

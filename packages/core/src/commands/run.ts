@@ -11,13 +11,16 @@ import {
   formatRunMarkdown,
   formatStageSummary,
   idRepeats,
+  markdownCell,
   type RunResult,
+  STAGES,
+  type StageName,
   type StageResult,
   type StepResult,
 } from '../stages/index.js';
 import { failedChecks } from './assess.js';
 import type { CommandInput } from './input.js';
-import { resolveCommand, rollbackCommand } from './next.js';
+import { resolveCommand, rollbackCommand, siteArgs } from './next.js';
 import { planDocument, planLines } from './plan.js';
 import {
   type Annotation,
@@ -109,8 +112,47 @@ export function runResult(outcome: ExecuteOutcome, ctx: RunContext): CommandResu
         failure,
       });
     }
+    case 'needs-services': {
+      const external = runCommandLine(
+        ctx,
+        ['--services', 'external'],
+        'run up to preUpgrade, for the pipeline to stop the services',
+      );
+      const staged = runCommandLine(
+        ctx,
+        ['--stage', 'preUpgrade'],
+        'run the first stage that runs with the services up',
+      );
+      const failure = `${release.component} ${plan.from} → ${plan.to} needs its services stopped (stop mode), and a whole run does not stop or start them: nothing was run.`;
+      return commandResult({
+        command: 'run',
+        status: 'services-required',
+        exitClass: 'bad-input',
+        mode,
+        document: { reasons: outcome.reasons },
+        text: [],
+        notes: [
+          failure,
+          ...outcome.reasons.map((r) => `  - ${r.id} (${r.version}): ${r.reason}`),
+          'Either your pipeline stops and starts them — this runs up to preUpgrade and stops there, then prints the next command:',
+          `  ${pasteable(external)}`,
+          `Or run each stage yourself, around your own stop and start (preUpgrade; stop; preStart; start; postStart; openTraffic; postUpgrade):`,
+          `  ${pasteable(staged)}`,
+        ],
+        markdown: `### ❌ ${markdownCell(failure)}\n\n${planMarkdown}`,
+        nextCommands: [external, staged],
+        failure,
+      });
+    }
     case 'ran':
-      return ranResult(outcome.result, outcome.stages, outcome.assessment, ctx, `${assessed}${planMarkdown}`);
+      return ranResult(
+        outcome.result,
+        outcome.stages,
+        outcome.assessment,
+        ctx,
+        `${assessed}${planMarkdown}`,
+        outcome.until,
+      );
   }
 }
 
@@ -120,6 +162,7 @@ function ranResult(
   assessment: AssessmentReport | undefined,
   ctx: RunContext,
   before: string,
+  until?: StageName,
 ): CommandResult {
   const { input, release, plan } = ctx;
   const where = `${release.component} ${plan.from} → ${plan.to} on site ${ctx.site}`;
@@ -139,6 +182,24 @@ function ranResult(
     notes.push(
       `Stopped on ${result.signal}${stopped.length ? ` (${stopped.map((s) => s.id).join(', ')}: see above)` : ''}. Run the same command again to resume: done steps are skipped.`,
     );
+  } else if (until && result.status === 'succeeded') {
+    // The pipeline stops the services now; each later cut-point is its own command.
+    const later = STAGES.slice(STAGES.indexOf(until) + 1);
+    const [first, ...rest] = later.map((stage) =>
+      runCommandLine(
+        ctx,
+        ['--stage', stage],
+        stage === later[0] ? 'once the services are stopped' : `then ${stage}`,
+      ),
+    );
+    if (first) {
+      next.push(first, ...rest);
+      notes.push(
+        `Stopped after ${until}, as --services external asks: stop the services now, then run:`,
+        `  ${pasteable(first)}`,
+        `then start them, and run --stage ${later.slice(1).join(', then --stage ')} the same way.`,
+      );
+    }
   } else if (result.rollbackOffered) {
     const rollback = ctx.hasBackup
       ? rollbackCommand(
@@ -155,9 +216,10 @@ function ranResult(
         : 'A core step failed: the upgrade stopped. Fix the cause and run again, or roll back.',
     );
   }
+  const paused = until !== undefined && result.status === 'succeeded';
   return commandResult({
     command: 'run',
-    status: result.status,
+    status: paused ? 'paused' : result.status,
     exitClass: exitClassOfRun(result),
     mode: plan.mode,
     document: {
@@ -168,7 +230,12 @@ function ranResult(
       stages,
       ...(result.error ? { error: result.error } : {}),
     },
-    text: [...stages.filter((s) => s.steps.length > 0).map((s) => formatStageSummary(s)), headline],
+    text: [
+      ...stages.filter((s) => s.steps.length > 0).map((s) => formatStageSummary(s)),
+      paused
+        ? `${where}: paused after ${until} for the services to be stopped, in ${formatDuration(result.durationMs)}`
+        : headline,
+    ],
     notes,
     // The whole failure: the message, then the full statement a SQL failure carries. A step in
     // doubt has its whole message in the decision.
@@ -190,6 +257,26 @@ function ranResult(
           failure: `${where}: ${result.status}${result.error ? ` — ${result.error.message.split('\n')[0]}` : ''}`,
         }),
   });
+}
+
+/** `upgradekit run` for the same upgrade and site, with `extra` instead of how this one was run. */
+function runCommandLine(ctx: RunContext, extra: readonly string[], why: string): NextCommand {
+  const { input } = ctx;
+  return {
+    why,
+    argv: [
+      'run',
+      '--release',
+      input.release,
+      '--from',
+      input.from,
+      '--to',
+      input.to,
+      ...extra,
+      ...(input.yes ? ['--yes'] : []),
+      ...siteArgs(input),
+    ],
+  };
 }
 
 /** What needs a person's yes, and how to give it on this surface. */

@@ -305,7 +305,14 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
           },
         }
       : {}),
-    run: (ctx: StepContext) => (mode === 'transaction' ? runTransaction(ctx) : runPerStatement(ctx)),
+    // A file an earlier attempt ran statement by statement — another version of it, classified
+    // otherwise (a typo'd keyword "may commit on its own") — has committed part of itself: it
+    // continues the same way, past what it committed, instead of starting one transaction at
+    // statement 1 and applying that part twice.
+    run: (ctx: StepContext) =>
+      mode === 'transaction' && !((parseProgress(ctx.progress)?.next ?? 0) > 0)
+        ? runTransaction(ctx)
+        : runPerStatement(ctx),
     // The runner owns its progress format: an operator's decision and `status` go through it.
     ...(mode === 'per-statement'
       ? {

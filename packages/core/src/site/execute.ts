@@ -47,6 +47,12 @@ export interface ExecuteOptions {
   readonly events?: EventBus;
   /** Assessment check ids whose failure or warning the operator accepts for this run (`--accept`). */
   readonly accept?: readonly string[];
+  /**
+   * Who stops and starts the services around a stop-mode upgrade. A whole run does not (yet): it
+   * is refused (`needs-services`) unless they are `external` — the pipeline's — and then it runs
+   * up to `preUpgrade` and stops there, for the pipeline to stop them and call `preStart`.
+   */
+  readonly services?: 'external';
 }
 
 export type ExecuteOutcome =
@@ -61,11 +67,15 @@ export type ExecuteOutcome =
       readonly order?: readonly StageOrderWarning[];
     }
   | { readonly kind: 'assessment-failed'; readonly assessment: AssessmentReport }
+  /** A whole run of a stop-mode plan, with nobody named to stop the services: nothing ran. */
+  | { readonly kind: 'needs-services'; readonly reasons: readonly IncompatibleTask[] }
   | {
       readonly kind: 'ran';
       readonly result: RunResult | StageResult;
       readonly stages: readonly StageResult[];
       readonly assessment?: AssessmentReport;
+      /** The last cut-point this run went to: `preUpgrade` when the services are the pipeline's to stop. */
+      readonly until?: StageName;
     };
 
 /**
@@ -91,6 +101,12 @@ export async function executeUpgrade(
     const message = `Nothing to do: ${release.component} ${plan.from} → ${plan.to} on site ${upgrade.site.id}${stage ? `, stage ${stage}` : ''} — all ${steps.length} step${steps.length === 1 ? '' : 's'} already done.`;
     return { kind: 'nothing-to-do', steps, message };
   }
+  // A stop-mode upgrade changes what the running version cannot live with: a whole run must not
+  // go past preUpgrade while the services may still run, and it cannot stop them itself yet.
+  const stopMode = plan.mode === 'stop' && stage === undefined;
+  if (stopMode && options.services !== 'external')
+    return { kind: 'needs-services', reasons: plan.incompatible };
+  const until: StageName | undefined = stopMode ? 'preUpgrade' : undefined;
   let assessment: AssessmentReport | undefined;
   if (options.assess ?? stage === undefined) {
     assessment = await assessSite(prepared, prepared.config, {
@@ -132,12 +148,15 @@ export async function executeUpgrade(
   });
   if (unannotated.length > 0 && !(await options.confirm?.(unannotated))) return refused(unannotated);
   if (order.length > 0 && !(await options.confirmOrder?.(order))) return refused([]);
-  const go = (): Promise<RunResult | StageResult> => (stage ? upgrade.runStage(stage) : upgrade.run());
-  const result = options.around ? await options.around(stage ? [stage] : STAGES, go) : await go();
+  const go = (): Promise<RunResult | StageResult> =>
+    stage ? upgrade.runStage(stage) : upgrade.run(until ? { until } : {});
+  const stages = stage ? [stage] : until ? STAGES.slice(0, STAGES.indexOf(until) + 1) : STAGES;
+  const result = options.around ? await options.around(stages, go) : await go();
   return {
     kind: 'ran',
     result,
     stages: 'stages' in result ? result.stages : [result],
     ...(assessment ? { assessment } : {}),
+    ...(until ? { until } : {}),
   };
 }

@@ -383,10 +383,17 @@ export class Upgrade {
         };
   }
 
-  /** Runs every cut-point in order (or from `from` on), stopping at the first that does not succeed. */
-  async run(options: { signal?: AbortSignal; from?: StageName } = {}): Promise<RunResult> {
+  /**
+   * Runs every cut-point in order (or from `from` on, up to `until`), stopping at the first that
+   * does not succeed.
+   */
+  async run(options: { signal?: AbortSignal; from?: StageName; until?: StageName } = {}): Promise<RunResult> {
     if (options.from !== undefined) assertStage(options.from, 'upgrade.run: `from`');
-    const stages = options.from ? STAGES.slice(STAGES.indexOf(options.from)) : [...STAGES];
+    if (options.until !== undefined) assertStage(options.until, 'upgrade.run: `until`');
+    const stages = STAGES.slice(
+      options.from ? STAGES.indexOf(options.from) : 0,
+      options.until ? STAGES.indexOf(options.until) + 1 : STAGES.length,
+    );
     return this.#invoke(stages, options.signal);
   }
 

@@ -111,6 +111,24 @@ describe.runIf(hasMariaDB)('MariaDB: exact after a failure and a fix', () => {
     expect((await rows('SELECT x FROM c3 ORDER BY x')).map((r) => r.x)).toEqual([1, 2]);
   });
 
+  it('3c. a typo that made a file of INSERTs run statement by statement: after the fix it resumes past what it committed, not in one transaction from the start (Zabbix images.sql, found by the soak)', async () => {
+    await knex.raw('CREATE TABLE i3 (x INT PRIMARY KEY)');
+    const file = (typo: string) =>
+      `INSERT INTO i3 VALUES (1);\nINSERT INTO i3 VALUES (2);\n${typo};\nINSERT INTO i3 VALUES (3);\n`;
+    const t = oneTask('mariadb', file('INSRT INTO i3 VALUES (9)'));
+    expect((await runOnce(t.dir, knex, t.state)).status).toBe('failed');
+    expect((await rows('SELECT x FROM i3 ORDER BY x')).map((r) => r.x)).toEqual([1, 2]); // committed one by one
+    t.edit(file('SELECT 1'));
+    // Alone, the fixed file would run in one transaction; its first two rows are already there.
+    const upgrade = await prepareRelease(t.dir, knex, t.state);
+    const [entry] = await upgrade.dryRun();
+    await upgrade.close();
+    expect(entry?.summary).toMatch(/in one transaction/);
+    const resumed = await runOnce(t.dir, knex, t.state);
+    expect(resumed.status, resumed.steps[0]?.error?.message).toBe('succeeded');
+    expect((await rows('SELECT x FROM i3 ORDER BY x')).map((r) => r.x)).toEqual([1, 2, 3]);
+  });
+
   it('3b. /*!50001 CREATE VIEW */ is DDL: the task runs statement by statement and resumes after it', async () => {
     const file = (typo: string) =>
       `CREATE TABLE v3 (x INT);\n/*!50001 CREATE VIEW v3v AS SELECT x FROM v3 */;\nINSERT INTO v3 VALUES (1);\n${typo};\n`;
