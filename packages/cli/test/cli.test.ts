@@ -70,6 +70,19 @@ describe('the embedded demo: SQLite state, a local host, no services', () => {
     expect([doc.report.from, doc.report.to]).toEqual(['2.16.6', '2.16.7']);
   });
 
+  it('every run and status says where the state is; from another directory, status says which state it read', () => {
+    const again = cli(['run', '--release', demo, '--from', '2.16.6', '--to', '2.16.7'], { cwd });
+    expect(again.stdout).toContain(`  state: SQLite file ${join(cwd, '.upgradekit/state.sqlite')}`);
+    const status = cli(['status', '--json', '--release', demo], { cwd });
+    expect(status.json().state).toBe(`SQLite file ${join(cwd, '.upgradekit/state.sqlite')}`);
+    const elsewhere = mkdtempSync(join(tmpdir(), 'uk-elsewhere-'));
+    const none = cli(['status', '--release', demo], { cwd: elsewhere });
+    expect(none.status).toBe(0);
+    expect(none.stdout).toContain(
+      `No upgrade of demo-shop recorded on site default yet (state: SQLite file ${join(elsewhere, '.upgradekit/state.sqlite')}).`,
+    );
+  });
+
   it('plan --json and --dry-run describe without executing', async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'uk-demo-dry-'));
     const plan = cli(['plan', '--json', '--release', demo, '--from', '2.16.5', '--to', '2.16.7'], {
@@ -331,7 +344,7 @@ describe('bad input: exit 2, the file, line and field, nothing executed', () => 
 });
 
 describe('operator decisions: exit 3', () => {
-  it('tasks without a compatibility annotation need --yes off a terminal', () => {
+  it('tasks without a compatibility annotation need --yes off a terminal (and, making it a stop-mode upgrade, --services external or --stage)', () => {
     const dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-confirm-')), {
       'upgradekit.yaml':
         'component: x\ndatasources:\n  main: { type: sqlite }\ndefaults: { datasource: main }\n',
@@ -339,10 +352,13 @@ describe('operator decisions: exit 3', () => {
       'versions/1.1.0/a.sql': 'CREATE TABLE a (id INTEGER);\n',
     });
     const args = ['run', '--release', dir, '--from', '1.0.0', '--to', '1.1.0'];
-    const refused = cli(args, { cwd: dir });
+    const whole = cli(args, { cwd: dir });
+    expect(whole.status).toBe(2);
+    expect(whole.stderr).toContain('needs its services stopped (stop mode)');
+    const refused = cli([...args, '--stage', 'preStart'], { cwd: dir });
     expect(refused.status).toBe(3);
     expect(refused.stderr).toContain('Confirm with --yes');
-    const yes = cli([...args, '--yes'], { cwd: dir });
+    const yes = cli([...args, '--stage', 'preStart', '--yes'], { cwd: dir });
     expect(yes.status, yes.stderr).toBe(0);
     expect(yes.stdout).toContain('[SUCCESS] versions/1.1.0/a.sql');
   });

@@ -35,7 +35,7 @@ defaults:
     kind: ${type === 'clickhouse' ? 'clickhouse' : 'sql'}
     stage: in_stop            # pre_stop → preUpgrade, in_stop → preStart, post_start → postStart
     file: sql/001_create_example.sql
-    compatibleFrom: ${v}      # the oldest running version this change is compatible with
+    compatibleFrom: 0.0.0     # the oldest running version this change is compatible with: a new table suits any
     description: An example table; replace with your own change
 `,
     [`versions/${v}/sql/001_create_example.sql`]:

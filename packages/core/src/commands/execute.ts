@@ -10,6 +10,7 @@ import {
   backupSettings,
   backupSite,
   DEFAULT_SITE,
+  describeStateLocation,
   executeUpgrade,
   lastRecordedUpgrade,
   openSiteRollback,
@@ -141,6 +142,7 @@ async function dispatch(input: CommandInput, io: CommandIO): Promise<CommandResu
             // A printed `resolve` names the version of a step whose id another version has too.
             repeats: idRepeats(STAGES.flatMap((stage) => prepared.upgrade.planned(stage))),
             yes,
+            state: describeStateLocation(config),
           });
         },
       );
@@ -155,7 +157,8 @@ async function dispatch(input: CommandInput, io: CommandIO): Promise<CommandResu
               site: config.site ?? { id: siteOf(config) },
             });
       if (!versions) {
-        if (input.command === 'status') return noStatusResult(release.component, siteOf(config));
+        if (input.command === 'status')
+          return noStatusResult(release.component, siteOf(config), describeStateLocation(config));
         return errorResult(
           'resolve',
           Object.assign(
@@ -176,6 +179,7 @@ async function dispatch(input: CommandInput, io: CommandIO): Promise<CommandResu
               await prepared.upgrade.status(),
               { ...input, ...versions },
               prepared.plan.mode,
+              describeStateLocation(config),
             );
           const resolved = await prepared.upgrade.resolve(input.task, input.decision, {
             ...(input.host ? { host: input.host } : {}),

@@ -44,9 +44,22 @@ export interface RunContext {
   readonly repeats: (step: { readonly id: string; readonly version: string }) => boolean;
   /** How the surface says "confirm": `--yes` or `yes: true`. */
   readonly yes: string;
+  /** Where this site's state is (`describeStateLocation`): said on every run. */
+  readonly state?: string;
 }
 
 export function runResult(outcome: ExecuteOutcome, ctx: RunContext): CommandResult {
+  const result = outcomeResult(outcome, ctx);
+  // Its default is relative to the working directory: every run says where it read and wrote.
+  if (!ctx.state) return result;
+  return {
+    ...result,
+    text: [...result.text, `  state: ${ctx.state}`],
+    document: { ...result.document, state: ctx.state },
+  };
+}
+
+function outcomeResult(outcome: ExecuteOutcome, ctx: RunContext): CommandResult {
   const { release, plan } = ctx;
   const mode = plan.mode;
   const planMarkdown = formatPlanMarkdown(release, plan);

@@ -11,13 +11,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const LIVENESS = { alive: 'alive', dead: 'dead', unknown: 'cannot be checked' } as const;
 
 /** Nothing recorded yet for this component and site. */
-export function noStatusResult(component: string, site: string): CommandResult {
-  const message = `No upgrade of ${component} recorded on site ${site} yet.`;
+export function noStatusResult(component: string, site: string, state?: string): CommandResult {
+  // Run from another directory, the default state is another file: say which was read.
+  const message = `No upgrade of ${component} recorded on site ${site} yet${state ? ` (state: ${state})` : ''}.`;
   return commandResult({
     command: 'status',
     status: 'none',
     exitClass: 'ok',
-    document: { component, site, runs: 0, message },
+    document: { component, site, runs: 0, message, ...(state ? { state } : {}) },
     text: [message],
     markdown: `### ${message}\n`,
   });
@@ -27,7 +28,12 @@ export function noStatusResult(component: string, site: string): CommandResult {
  * The upgrade's state is the command's status: in doubt needs a decision (exit 3), a failed step
  * is a failure (exit 1), steps not done yet are pending (exit 0; the next run resumes them).
  */
-export function statusResult(report: StatusReport, input: StatusInput, mode?: string): CommandResult {
+export function statusResult(
+  report: StatusReport,
+  input: StatusInput,
+  mode?: string,
+  state?: string,
+): CommandResult {
   const c = report.counts;
   const unfinished = c.pending + c.interrupted + c.running;
   const status =
@@ -47,13 +53,13 @@ export function statusResult(report: StatusReport, input: StatusInput, mode?: st
         resolveCommand(target, 'retry', versions, `${s.id} did not take effect`),
       ];
     });
-  const lines = statusLines(report);
+  const lines = [...statusLines(report), ...(state ? [`  state: ${state}`] : [])];
   return commandResult({
     command: 'status',
     status,
     exitClass: status === 'needs-decision' ? 'decision' : status === 'failed' ? 'failed' : 'ok',
     ...(mode ? { mode } : {}),
-    document: { report },
+    document: { report, ...(state ? { state } : {}) },
     text: lines,
     markdown: `### ${lines[0]}\n\n${lines
       .slice(1)

@@ -153,6 +153,20 @@ async function importClickHouse(name: string): Promise<typeof import('@clickhous
 }
 
 /** Where the state store lives, from the site configuration; secrets registered with the bus. */
+/**
+ * Where the state (runs, steps, progress) of this configuration lives, in words an operator can
+ * check: `SQLite file /srv/ci/.upgradekit/state.sqlite` or `postgres database upgrades on
+ * db1:5432`. Its default is relative to the working directory, so a run from elsewhere starts over:
+ * every `run` and `status` says where it looked.
+ */
+export function describeStateLocation(config: SiteConfig, options: { readonly cwd?: string } = {}): string {
+  const state = config.state;
+  const cwd = options.cwd ?? process.cwd();
+  if (!state || state.filename !== undefined || !state.client)
+    return `SQLite file ${resolve(cwd, state?.filename ?? '.upgradekit/state.sqlite')}`;
+  return `${state.client} database ${state.database} on ${state.host ?? '127.0.0.1'}:${state.port ?? DEFAULT_PORTS[state.client]}`;
+}
+
 export function stateOptions(config: SiteConfig, options: OpenDatasourcesOptions = {}): StateOptions {
   const state = config.state;
   const cwd = options.cwd ?? process.cwd();

@@ -11,7 +11,13 @@ export {
   type SiteRollback,
   siteBackupStep,
 } from './backup.js';
-export { type Datasources, type OpenDatasourcesOptions, openDatasources, stateOptions } from './connect.js';
+export {
+  type Datasources,
+  describeStateLocation,
+  type OpenDatasourcesOptions,
+  openDatasources,
+  stateOptions,
+} from './connect.js';
 export { type ExecuteOptions, type ExecuteOutcome, executeUpgrade } from './execute.js';
 export { type ConnectHostOptions, connectHost } from './hosts.js';
 export {
