@@ -140,13 +140,43 @@ describe.runIf(hasPostgres)('PostgreSQL: CREATE INDEX CONCURRENTLY left running 
           )
         ).rows[0].n,
       ) > 0;
-    await killWhenRunning(startRun(dir), running);
-    const resumed = cli(['run', '--kill-in-doubt', ...args], { cwd: dir });
-    const text = resumed.stdout + resumed.stderr;
-    expect(resumed.status, text).toBe(0);
-    expect(text).toMatch(
-      /index big_v exists but is INVALID \(its build was interrupted\): it is dropped and built again/,
-    );
+    // A transaction holding an older snapshot keeps the build waiting (CREATE INDEX CONCURRENTLY
+    // waits for older snapshots before it finishes): on a fast machine it would otherwise finish in
+    // the moment between the kill and the resume, and there would be nothing left to cancel.
+    const blocker = await knex.transaction({ isolationLevel: 'repeatable read' });
+    await blocker.raw('SELECT 1');
+    let released = false;
+    const unblock = async () => {
+      if (released) return;
+      released = true;
+      await blocker.commit().catch(() => {});
+    };
+    try {
+      await killWhenRunning(startRun(dir), running);
+      const resume = spawn(process.execPath, [bin, 'run', '--kill-in-doubt', ...args], {
+        cwd: dir,
+        env: { ...process.env, CI: 'true', NO_COLOR: '1', UPGRADEKIT_CONFIG: relaxed },
+      });
+      let text = '';
+      resume.stdout?.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      resume.stderr?.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      const exited = new Promise<number | null>((r) => resume.once('exit', (code) => r(code)));
+      // Once the resume has cancelled the old build, the rebuild may go on.
+      const until = Date.now() + 60_000;
+      while (!text.includes('is dropped and built again') && resume.exitCode === null && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 50));
+      await unblock();
+      expect(await exited, text).toBe(0);
+      expect(text).toMatch(
+        /index big_v exists but is INVALID \(its build was interrupted\): it is dropped and built again/,
+      );
+    } finally {
+      await unblock();
+    }
     const index = (
       await knex.raw("SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass('big_v')")
     ).rows;
