@@ -233,7 +233,14 @@ export const outcomes: Record<Engine, TrialOutcome[]> = { mariadb: [], postgres:
  * ClickHouse INSERTs in doubt are the decisions the catalog cannot make: the trial's operator
  * checks the row count against the oracle's and answers.
  */
-export function sigkillTrials(engine: Engine, count: number, seed: number, rows = 1_000_000): void {
+export function sigkillTrials(
+  engine: Engine,
+  count: number,
+  seed: number,
+  rows = 1_000_000,
+  /** Trials before this one are skipped (run by an earlier piece); their kill moments are still drawn. */
+  from = 0,
+): void {
   const base = scenarios[engine].base.replaceAll('ROWS', String(rows));
   describe(`${engine}: SIGKILL at a random moment of a ${rows.toLocaleString('en')}-row schema upgrade, then status, then run again`, () => {
     let oracle: Snapshot;
@@ -276,6 +283,7 @@ export function sigkillTrials(engine: Engine, count: number, seed: number, rows 
     };
     for (let i = 0; i < count; i++) {
       const fraction = random();
+      if (i < from) continue;
       it(`trial ${i + 1}: killed at ${Math.round(fraction * 100)}% of a clean run`, async () => {
         const t = await target(engine, 'trial');
         try {

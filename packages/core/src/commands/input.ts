@@ -4,7 +4,9 @@
 import { z } from 'zod';
 import { BACKUP_ID } from '../backup/index.js';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { siteIdSchema } from '../release/index.js';
 import { type ResolveDecision, STAGES, type StageName } from '../stages/index.js';
+import { compareVersions, parseVersion, type Version } from '../version/index.js';
 
 export const COMMAND_NAMES = ['plan', 'assess', 'run', 'status', 'resolve', 'backup', 'rollback'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
@@ -156,6 +158,12 @@ const NEEDS_VERSIONS = new Set<CommandName>(['plan', 'assess', 'run', 'backup'])
 export function parseCommandInput(value: RawCommandInput, surface: Surface = 'script'): CommandInput {
   const problems: string[] = [];
   const name = (field: string) => spellField(surface, field);
+  // On a command line an empty value is a mistake (`--site "$SITE"` with SITE unset), never "not
+  // given"; the Action gives '' for every input it was not given, so there it means unset.
+  if (surface === 'cli')
+    for (const [field, given] of Object.entries(value ?? {}))
+      if (given === '' || (Array.isArray(given) && given.some((g) => String(g).trim() === '')))
+        problems.push(`${name(field)} is empty: give a value, or leave the option out`);
   const parsed = raw.safeParse(value);
   if (!parsed.success) {
     for (const issue of parsed.error.issues)
@@ -172,6 +180,10 @@ export function parseCommandInput(value: RawCommandInput, surface: Surface = 'sc
     if (!v.release) problems.push(`${name('release')} is required: the release (upgrade package) directory`);
     throw badInput(surface, problems);
   }
+  if (v.site && !siteIdSchema.safeParse(v.site).success)
+    problems.push(
+      `${name('site')} ${JSON.stringify(v.site)} is not a site id: letters, digits, _ . - (at most 128), starting with a letter or digit`,
+    );
   const common = {
     ...(v.site ? { site: v.site } : {}),
     ...(v.config ? { config: v.config } : {}),
@@ -189,6 +201,30 @@ export function parseCommandInput(value: RawCommandInput, surface: Surface = 'sc
       `${name('from')} and ${name('to')}: give both or neither (without them, the last recorded run is used)`,
     );
   }
+  const parsedVersion = (field: 'from' | 'to'): Version | undefined => {
+    const given = v[field];
+    if (!given) return undefined;
+    try {
+      return parseVersion(given);
+    } catch {
+      problems.push(
+        `${name(field)} ${JSON.stringify(given)} is not a version (expected e.g. 2.16.7, V2.16.7-P1 or 2.17.0-rc.1)`,
+      );
+      return undefined;
+    }
+  };
+  const fromVersion = parsedVersion('from');
+  const toVersion = parsedVersion('to');
+  if (
+    fromVersion &&
+    toVersion &&
+    command !== 'backup' &&
+    NEEDS_VERSIONS.has(command) &&
+    compareVersions(fromVersion.canonical, toVersion.canonical) >= 0
+  )
+    problems.push(
+      `${name('to')} ${toVersion.canonical} is not above ${name('from')} ${fromVersion.canonical}: an upgrade goes forward; to go back, roll back instead`,
+    );
   const versions = { release: v.release ?? '', from: v.from ?? '', to: v.to ?? '' };
   const optionalVersions = {
     release: v.release ?? '',

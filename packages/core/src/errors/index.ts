@@ -25,6 +25,11 @@ export const ErrorCodes = {
   UNHEALTHY: 'UPGRADEKIT_UNHEALTHY',
   ROLLOUT_HALTED: 'UPGRADEKIT_ROLLOUT_HALTED',
   TRANSFER: 'UPGRADEKIT_TRANSFER',
+  /**
+   * A database could not be reached or refused the configured credentials or database: the
+   * environment failed (exit 1), not the input — the same files may work once it is fixed.
+   */
+  CONNECTION: 'UPGRADEKIT_CONNECTION',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

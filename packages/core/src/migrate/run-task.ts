@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Knex } from 'knex';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
@@ -16,6 +15,7 @@ import {
   resolveStatementProgress,
   statementInDoubt,
 } from './progress.js';
+import { readSqlText } from './read-sql.js';
 import { commandStep, toolStep } from './run-program.js';
 import { runStatements } from './run-statements.js';
 import {
@@ -157,11 +157,17 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
   }
   const file = relative(options.release.dir, task.file);
   const statements = applyPlaceholders(
-    splitStatements(readFileSync(task.file, 'utf8'), dialect, file),
+    splitStatements(readSqlText(task.file, file), dialect, file),
     options.placeholders ?? {},
     file,
     { dialect, inStrings: task.placeholdersInStrings === true },
   );
+  // A task that would do nothing is a file saved empty or a wrong path: say so before anything runs.
+  if (statements.length === 0)
+    throw bad(
+      task,
+      `${file} holds no statements (only whitespace and comments): add them, or remove the task`,
+    );
   const whyNot = outsideTransaction(dialect, statements, task);
   const mode: SqlMode = whyNot ? 'per-statement' : 'transaction';
 

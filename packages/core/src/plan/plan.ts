@@ -47,6 +47,11 @@ export interface PlanInput {
   readonly from: string;
   readonly to: string;
   readonly site?: string;
+  /**
+   * Plan a target past the newest version the release names (its last tasks, then nothing) instead
+   * of refusing it. For judging a recorded upgrade, never for running one.
+   */
+  readonly pastNewest?: boolean;
 }
 
 function forSite(task: Task, site: string | undefined): string | undefined {
@@ -85,6 +90,14 @@ export function plan(input: PlanInput): Plan {
       ErrorCodes.BAD_INPUT,
       `plan: the target ${to} is not above the running version ${from}; to go back, roll back instead`,
       { context: { from, to } },
+    );
+  }
+  const newest = input.release.newest;
+  if (newest && !input.pastNewest && compare(to, newest) > 0) {
+    throw new UpgradeKitError(
+      ErrorCodes.BAD_INPUT,
+      `plan: the target ${to} is past the newest version of release ${input.release.component}, ${newest}; give a target it reaches, or (when ${to} changes nothing here) add an empty versions/${to}/ directory to the release`,
+      { context: { from, to, newest } },
     );
   }
   const tasks: Task[] = [];

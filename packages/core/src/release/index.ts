@@ -1,8 +1,10 @@
 export { releaseJsonSchemas } from './json-schema.js';
 export { loadRelease } from './load.js';
 export {
+  MAX_DURATION_MS,
   manifestSchema,
   qualityCheckSchema,
+  siteIdSchema,
   TASK_KINDS,
   TASK_STAGE_NAMES,
   taskSchema,

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { compareVersions, parseVersion } from '../version/index.js';
 import { toMilliseconds } from './duration.js';
 import { assessmentFields } from './extras.js';
-import { insideRoot } from './paths.js';
+import { insideRoot, readInsideRoot } from './paths.js';
 import { parseOrchestration, parseTaskProperties } from './properties.js';
 import { manifestSchema, TASK_STAGE_NAMES, type TaskInput, taskSchema, tasksFileSchema } from './schema.js';
 import { toBytes } from './size.js';
@@ -16,6 +16,8 @@ import { parseYaml, schemaProblems } from './yaml-source.js';
 const MANIFEST = 'upgradekit.yaml';
 const TASKS_PROPERTIES = /^upgrade_tasks_(.+)\.properties$/;
 const ORCHESTRATION_PROPERTIES = /^upgrade_orchestration_(.+)\.properties$/;
+/** A name that was meant to be one of the two above: refused, never silently ignored. */
+const LOOKS_LIKE_SEED_FILE = /^upgrade[\W_]*(tasks?|orchestrations?)(?![a-z]).*\.properties$/i;
 
 /** A task before its paths are checked: from YAML or from the seed's .properties. */
 interface Declared {
@@ -31,6 +33,15 @@ interface Declared {
 }
 
 const PROPERTY_FIELD: Record<string, string> = { compatibleFrom: 'compatible_version' };
+
+/** A dangling link is no file, but it is still a mistake to report. */
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
 
 function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
@@ -85,7 +96,14 @@ export async function loadRelease(dir: string): Promise<Release> {
       { context: { dir } },
     );
   }
-  const manifestSource = parseYaml(readFileSync(manifestPath, 'utf8'), MANIFEST);
+  const manifestFile = readInsideRoot(root, root, MANIFEST);
+  if ('problem' in manifestFile)
+    throw new UpgradeKitError(
+      ErrorCodes.BAD_INPUT,
+      formatProblems(dir, [{ file: MANIFEST, message: manifestFile.problem }]),
+      { context: { dir } },
+    );
+  const manifestSource = parseYaml(manifestFile.data.toString('utf8'), MANIFEST);
   problems.push(...manifestSource.problems);
   const manifestResult =
     manifestSource.problems.length === 0 ? manifestSchema.safeParse(manifestSource.value ?? {}) : undefined;
@@ -98,9 +116,12 @@ export async function loadRelease(dir: string): Promise<Release> {
   // Versions: directories under versions/, and seed .properties files at the root or inside them.
   const declared: Declared[] = [];
   const orchestration: { file: string; version: string; text: string }[] = [];
+  const named = new Set<string>();
   const versionOf = (label: string, file: string): string | undefined => {
     try {
-      return parseVersion(label).canonical;
+      const canonical = parseVersion(label).canonical;
+      named.add(canonical);
+      return canonical;
     } catch {
       problems.push({ file, message: `"${label}" is not a version (expected e.g. 2.16.7 or V2.16.7-P1)` });
       return undefined;
@@ -111,7 +132,14 @@ export async function loadRelease(dir: string): Promise<Release> {
       const tasksMatch = TASKS_PROPERTIES.exec(name);
       const orchMatch = ORCHESTRATION_PROPERTIES.exec(name);
       const match = tasksMatch ?? orchMatch;
-      if (!match) continue;
+      if (!match) {
+        if (LOOKS_LIKE_SEED_FILE.test(name))
+          problems.push({
+            file: rel(join(folder, name)),
+            message: `not a name upgradekit reads, so its tasks would be ignored: name it upgrade_tasks_V<version>.properties or upgrade_orchestration_V<version>.properties (e.g. upgrade_tasks_V${fixedVersion ?? '1.2.0'}.properties)`,
+          });
+        continue;
+      }
       const file = rel(join(folder, name));
       const version = versionOf(match[1] ?? '', file);
       if (!version) continue;
@@ -122,24 +150,42 @@ export async function loadRelease(dir: string): Promise<Release> {
         });
         continue;
       }
-      const text = readFileSync(join(folder, name), 'latin1');
+      const read = readInsideRoot(root, folder, name);
+      if ('problem' in read) {
+        problems.push({ file, message: read.problem });
+        continue;
+      }
+      const text = read.data.toString('latin1');
       if (orchMatch) orchestration.push({ file, version, text });
       else declared.push(...fromProperties(text, file, version, folder, problems));
     }
   };
   scanProperties(root);
   const versionsDir = join(root, 'versions');
-  if (existsSync(versionsDir)) {
+  if (existsSync(versionsDir) && !statSync(versionsDir).isDirectory()) {
+    problems.push({
+      file: 'versions',
+      message:
+        'is a file: it must be a directory holding one directory per version (versions/1.2.0/tasks.yaml)',
+    });
+  } else if (existsSync(versionsDir)) {
     for (const name of readdirSync(versionsDir).sort()) {
+      const inside = insideRoot(root, versionsDir, name);
+      if ('problem' in inside) {
+        problems.push({ file: rel(join(versionsDir, name)), message: inside.problem });
+        continue;
+      }
       const folder = join(versionsDir, name);
       if (!statSync(folder).isDirectory()) continue;
       const version = versionOf(name, rel(folder));
       if (!version) continue;
       const tasksFile = join(folder, 'tasks.yaml');
-      if (existsSync(tasksFile))
-        declared.push(
-          ...fromYaml(readFileSync(tasksFile, 'utf8'), rel(tasksFile), version, folder, problems),
-        );
+      if (existsSync(tasksFile) || isLink(tasksFile)) {
+        const read = readInsideRoot(root, folder, 'tasks.yaml');
+        if ('problem' in read) problems.push({ file: rel(tasksFile), message: read.problem });
+        else
+          declared.push(...fromYaml(read.data.toString('utf8'), rel(tasksFile), version, folder, problems));
+      }
       scanProperties(folder, version);
     }
   }
@@ -206,11 +252,11 @@ export async function loadRelease(dir: string): Promise<Release> {
         const base = d.base === root ? 'the release directory' : rel(d.base);
         at('file', `a ${input.kind} task needs \`file\`: the statements file, relative to ${base}`);
       } else {
-        const resolved = insideRoot(root, d.base, input.file);
-        if ('problem' in resolved) at('file', resolved.problem);
+        const read = readInsideRoot(root, d.base, input.file);
+        if ('problem' in read) at('file', read.problem);
         else {
-          file = resolved.path;
-          checksum = sha256(readFileSync(file));
+          file = read.path;
+          checksum = sha256(read.data);
         }
       }
       const name = input.datasource ?? manifest?.defaults.datasource;
@@ -235,11 +281,11 @@ export async function loadRelease(dir: string): Promise<Release> {
         input.package.startsWith('.') ||
         (input.package.includes('/') && !input.package.startsWith('@'))
       ) {
-        const resolved = insideRoot(root, d.base, input.package);
-        if ('problem' in resolved) at('package', resolved.problem);
+        const read = readInsideRoot(root, d.base, input.package);
+        if ('problem' in read) at('package', read.problem);
         else {
-          pkg = resolved.path;
-          checksum = sha256(readFileSync(pkg));
+          pkg = read.path;
+          checksum = sha256(read.data);
         }
       } else {
         pkg = input.package;
@@ -349,6 +395,7 @@ export async function loadRelease(dir: string): Promise<Release> {
       ...(manifest.defaults.retry?.attempts ? { retry: { attempts: manifest.defaults.retry.attempts } } : {}),
     },
     versions: [...new Set(ordered.map((t) => t.version))],
+    ...(named.size > 0 ? { newest: [...named].sort(compareVersions).at(-1) } : {}),
     tasks: ordered,
     ...(extras?.dataQuality ? { dataQuality: extras.dataQuality } : {}),
     ...(extras?.compatibility ? { compatibility: extras.compatibility } : {}),
@@ -483,7 +530,13 @@ function fromProperties(
       ...(get('timeout')
         ? { timeout: /^\d+$/.test(get('timeout') ?? '') ? Number(get('timeout')) : get('timeout') }
         : {}),
-      ...(get('idempotent') ? { idempotent: get('idempotent') === 'true' } : {}),
+      // Only `true` and `false`: `TRUE`, `yes` or `maybe` are refused by the schema, not read as false.
+      ...(get('idempotent')
+        ? {
+            idempotent:
+              get('idempotent') === 'true' ? true : get('idempotent') === 'false' ? false : get('idempotent'),
+          }
+        : {}),
       ...(get('check') ? { check: get('check') } : {}),
     };
     const result = taskSchema.safeParse(input);
@@ -491,7 +544,11 @@ function fromProperties(
       for (const issue of result.error.issues) {
         const field = String(issue.path[0] ?? '');
         const propertyField =
-          field === 'compatibleFrom' ? 'compatible_version' : field === 'sites' ? 'sites' : field;
+          field === 'compatibleFrom'
+            ? 'compatible_version'
+            : field === 'sites' && issue.path[1] === 'exclude'
+              ? 'exclude_sites'
+              : field;
         const line = group.fields.get(propertyField)?.line ?? group.line;
         const missing = input[field] === undefined;
         problems.push({

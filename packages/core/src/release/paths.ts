@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 /**
@@ -19,4 +19,22 @@ export function insideRoot(root: string, base: string, path: string): { path: st
   }
   if (!within(real)) return { problem: `"${path}" is a link that leads outside the release directory` };
   return { path: real };
+}
+
+/**
+ * The bytes of a release file, once it is proven a regular file inside the release: a directory
+ * would fail with a raw EISDIR, a FIFO would block the read for ever, a link could lead anywhere.
+ */
+export function readInsideRoot(
+  root: string,
+  base: string,
+  path: string,
+): { path: string; data: Buffer } | { problem: string } {
+  const resolved = insideRoot(root, base, path);
+  if ('problem' in resolved) return resolved;
+  const stat = statSync(resolved.path);
+  if (stat.isDirectory()) return { problem: `"${path}" is a directory, not a file` };
+  if (!stat.isFile())
+    return { problem: `"${path}" is not a regular file (a FIFO, socket or device cannot be read safely)` };
+  return { path: resolved.path, data: readFileSync(resolved.path) };
 }

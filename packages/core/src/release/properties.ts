@@ -37,6 +37,15 @@ export function parseTaskProperties(
   const line = lineOf(text);
   const groups = new Map<string, PropertyTask>();
   const problems: ReleaseProblem[] = [];
+  // dot-properties reads a malformed `\uZZZZ` as `uZZZZ`; Java refuses it, and so do we.
+  text.split('\n').forEach((content, index) => {
+    if (/(^|[^\\])(\\\\)*\\u(?![0-9a-fA-F]{4})/.test(content))
+      problems.push({
+        file,
+        line: index + 1,
+        message: 'a \\u escape needs four hex digits (\\u00e9); write \\\\u for a backslash followed by u',
+      });
+  });
   for (const node of parseLines(text, true)) {
     if (node.type !== 'PAIR') continue;
     const pair = node as unknown as { key: string; value: string; range: [number, number, number, number] };

@@ -1,4 +1,45 @@
 import { z } from 'zod';
+import { parseVersion } from '../version/index.js';
+import { toMilliseconds } from './duration.js';
+
+/**
+ * Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer timeout fires after 1 ms. No
+ * upgrade step is meant to run that long, so a longer duration is a typo, refused at load.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** What the state store keeps in a VARCHAR(255) (descriptions) — refused at load, not at run time. */
+const text255 = z.string().max(255, 'at most 255 characters');
+
+/** Names that end up in logs, state keys and paths: no spaces, separators or control characters. */
+// Letters include CJK ideographs: site and component names are often Chinese (局点).
+const nameText = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff_.-]{0,63}$/,
+    'letters, digits, _ . - (at most 64), starting with a letter or digit',
+  );
+
+/** A site (局点) id, wherever one is written: tasks' `sites`, the site configuration, --site. */
+export const siteIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff_.-]{0,127}$/,
+    'a site id: letters, digits, _ . - (at most 128), starting with a letter or digit',
+  );
+
+/** A version as upgradekit reads one (2.16.7, V2.16.7-P1), checked where it is written. */
+const versionText = z.string().refine(
+  (v) => {
+    try {
+      parseVersion(v);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'not a version (expected e.g. 2.16.7 or V2.16.7-P1)' },
+);
 
 // One schema validates upgradekit.yaml and tasks.yaml and is emitted as the JSON Schema that
 // editors use (scripts/generate-schema.ts); keep descriptions written for the person typing.
@@ -8,6 +49,9 @@ const duration = z
     z.number().positive(),
     z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'a duration like 500ms, 30s, 10m or 2h'),
   ])
+  .refine((d) => (toMilliseconds(d) ?? 0) <= MAX_DURATION_MS, {
+    error: 'at most 596h (about 24.8 days, the longest timer Node can hold)',
+  })
   .meta({ title: 'duration' })
   .describe('A duration: milliseconds as a number, or a string such as "30s", "10m", "2h".');
 
@@ -37,8 +81,16 @@ const retry = z
 
 const sites = z
   .object({
-    include: z.array(z.string().min(1)).describe('Only these site ids (局点ID) run the task.').optional(),
-    exclude: z.array(z.string().min(1)).describe('These site ids never run the task.').optional(),
+    include: z
+      .array(siteIdSchema)
+      .min(1, 'an empty list would run the task nowhere: list site ids, or leave `sites` out')
+      .describe('Only these site ids (局点ID) run the task.')
+      .optional(),
+    exclude: z
+      .array(siteIdSchema)
+      .min(1, 'an empty list excludes nothing: list site ids, or leave `exclude` out')
+      .describe('These site ids never run the task.')
+      .optional(),
   })
   .strict()
   .describe('Which sites (局点) run the task; default every site.');
@@ -69,8 +121,7 @@ export const taskSchema = z
     stage: z
       .enum(TASK_STAGE_NAMES)
       .describe('pre_stop (before the graceful stop), in_stop (services stopped), post_start (after start).'),
-    description: z
-      .string()
+    description: text255
       .describe('What the task does, for people: shown in plans, logs and summaries.')
       .optional(),
     file: z
@@ -93,8 +144,7 @@ export const taskSchema = z
       .min(1)
       .describe('Which datasource of upgradekit.yaml the task runs on.')
       .optional(),
-    compatibleFrom: z
-      .string()
+    compatibleFrom: versionText
       .describe('The oldest running version this change is compatible with (seed: compatible_version).')
       .optional(),
     additive: z
@@ -265,10 +315,10 @@ export const manifestSchema = z
       .string()
       .describe('The JSON Schema editors complete this file with; ignored when loading.')
       .optional(),
-    component: z.string().min(1).max(128).describe('The component this release upgrades.'),
+    component: nameText.describe('The component this release upgrades.'),
     description: z.string().describe('What the release is, for people.').optional(),
     datasources: z
-      .record(z.string().meta({ title: 'name' }), datasourceSchema)
+      .record(nameText.meta({ title: 'name' }), datasourceSchema)
       .describe('The databases tasks run on, by the name tasks use in `datasource`.')
       .default({}),
     defaults: z

@@ -86,6 +86,11 @@ export interface Release {
   };
   /** Every version with tasks, ascending (canonical). */
   readonly versions: readonly string[];
+  /**
+   * The newest version the release names — a version directory or a seed file, with tasks or not
+   * (an empty `versions/3.0.0/` says "this release reaches 3.0.0"). An upgrade past it is refused.
+   */
+  readonly newest?: string;
   /** All tasks, by version then declaration order. */
   readonly tasks: readonly Task[];
   /** Data-quality checks of `upgradekit.yaml` (seed 001 §5.2.2). */

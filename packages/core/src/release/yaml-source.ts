@@ -29,7 +29,21 @@ export function parseYaml(text: string, file: string): YamlSource {
     }
     return { line: 1, column: 1 };
   };
-  return { value: problems.length > 0 ? undefined : doc.toJS(), problems, locate };
+  let value: unknown;
+  if (problems.length === 0) {
+    try {
+      // An alias bomb ("billion laughs") expands to gigabytes: refuse it instead of trying.
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      problems.push({
+        file,
+        line: 1,
+        column: 1,
+        message: `YAML: ${(error as Error).message.split('\n')[0]}`,
+      });
+    }
+  }
+  return { value, problems, locate };
 }
 
 /** `tasks[2].stage` */
@@ -53,8 +67,14 @@ export function schemaProblems(error: z.ZodError, source: YamlSource, file: stri
     const path = issue.path as PropertyKey[];
     const got = valueAt(source.value, path);
     const { line, column } = source.locate(path);
+    // zod 4 names the keys in its message already; older messages did not.
     const unknownKeys =
-      issue.code === 'unrecognized_keys' ? ` ${issue.keys.map((k) => `"${k}"`).join(', ')}` : '';
+      issue.code === 'unrecognized_keys'
+        ? issue.keys
+            .filter((k) => !issue.message.includes(`"${k}"`))
+            .map((k) => ` "${k}"`)
+            .join(',')
+        : '';
     return {
       file,
       line,

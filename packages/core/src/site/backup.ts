@@ -521,6 +521,8 @@ export function rollbackModeFromRelease(
         from: manifest.version_from,
         to: manifest.version_to,
         ...(site ? { site } : {}),
+        // The backup records what was run; a target past this release's versions changed nothing here.
+        pastNewest: true,
       });
       const other = planned.tasks.find((t) => t.additive !== true);
       if (other) {

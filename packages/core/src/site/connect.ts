@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventBus } from '../events/bus.js';
-import type { Connection } from '../migrate/index.js';
+import { type Connection, poolQuery } from '../migrate/index.js';
 import type { Release } from '../release/types.js';
 import type { StateOptions } from '../state/index.js';
 import { resolveSecret, type SiteConfig } from './load.js';
@@ -132,6 +132,49 @@ export async function openDatasources(
       await Promise.allSettled(closers.map((close) => close()));
     },
   };
+}
+
+/**
+ * One round trip to each datasource the plan's tasks use, before anything runs: a refused password
+ * or a missing database is reported once, naming the datasource and where it is configured, and
+ * not as a driver error from the middle of the assessment. An environment failure (exit 1).
+ */
+export async function checkConnections(
+  release: Release,
+  config: SiteConfig,
+  connections: Readonly<Record<string, Connection>>,
+  names: Iterable<string>,
+): Promise<void> {
+  for (const name of new Set(names)) {
+    const connection = connections[name];
+    const type = release.datasources[name]?.type;
+    if (!connection || type === 'sqlite') continue;
+    try {
+      await poolQuery(connection, 'SELECT 1');
+    } catch (error) {
+      const e = error as { code?: unknown; message?: string };
+      const code = typeof e.code === 'string' ? `${e.code}: ` : '';
+      throw new UpgradeKitError(
+        ErrorCodes.CONNECTION,
+        `datasource "${name}" (${type}, ${describeEndpoint(type, config.datasources[name])}) cannot be used: ${code}${String(e.message ?? error).split('\n')[0]} — check ${config.at(`datasources.${name}`)}, its password and that the server is up`,
+        { cause: error, context: { datasource: name, type } },
+      );
+    }
+  }
+}
+
+/** `user@host:port/database` or the ClickHouse URL without credentials: never a password. */
+function describeEndpoint(type: string | undefined, entry: DatasourceConfig | undefined): string {
+  if (type === 'clickhouse') {
+    try {
+      const url = new URL(entry?.url ?? '');
+      return `${url.origin}${entry?.database ? `, database ${entry.database}` : ''}`;
+    } catch {
+      return 'no url';
+    }
+  }
+  const port = entry?.port ?? DEFAULT_PORTS[type === 'postgres' ? 'postgres' : 'mysql'];
+  return `${entry?.user ?? (type === 'postgres' ? 'postgres' : 'root')}@${entry?.host ?? '127.0.0.1'}:${port}/${entry?.database ?? ''}`;
 }
 
 function knexLog(events: EventBus | undefined) {

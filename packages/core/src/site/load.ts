@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { siteIdSchema } from '../release/index.js';
 import type { ReleaseProblem } from '../release/types.js';
 import { parseYaml, schemaProblems } from '../release/yaml-source.js';
 import type { SiteInfo } from '../stages/types.js';
@@ -34,6 +35,11 @@ export interface SiteConfig {
   readonly assessment: AssessmentConfig;
   readonly placeholders: Readonly<Record<string, string>>;
   readonly backup?: BackupConfig;
+  /**
+   * Where a field was written, for messages: `site.yaml:12 datasources.main.passwordEnv`; the
+   * field alone when the configuration came from no file.
+   */
+  readonly at: (field: string) => string;
 }
 
 export interface LoadSiteConfigOptions {
@@ -67,10 +73,15 @@ export function loadSiteConfig(options: LoadSiteConfigOptions = {}): SiteConfig 
   const cwd = options.cwd ?? process.cwd();
   let raw: unknown = {};
   let file: string | undefined;
+  let at = (field: string) => field;
   if (options.file) {
     file = resolve(cwd, options.file);
     let text: string;
     try {
+      // A FIFO or a device would block the read for ever, a directory fails with a raw EISDIR.
+      const stat = statSync(file);
+      if (!stat.isFile())
+        throw new Error(stat.isDirectory() ? 'it is a directory, not a file' : 'it is not a regular file');
       text = readFileSync(file, 'utf8');
     } catch (error) {
       throw new UpgradeKitError(
@@ -97,9 +108,19 @@ export function loadSiteConfig(options: LoadSiteConfigOptions = {}): SiteConfig 
       });
     }
     raw = parsed.data;
+    const name = options.file;
+    at = (field) => `${name}:${source.locate(field.split('.')).line} ${field}`;
   }
   const value = siteConfigSchema.parse(raw);
   const siteId = options.overrides?.site ?? env.UPGRADEKIT_SITE;
+  if (siteId !== undefined && !siteIdSchema.safeParse(siteId).success) {
+    const from = options.overrides?.site !== undefined ? 'the site id given' : 'UPGRADEKIT_SITE';
+    throw new UpgradeKitError(
+      ErrorCodes.BAD_INPUT,
+      `${from} ${JSON.stringify(siteId)} is not a site id: ${siteIdSchema.safeParse(siteId).error?.issues[0]?.message}`,
+      { context: { site: siteId } },
+    );
+  }
   const fromFile = typeof value.site === 'string' ? { id: value.site } : value.site;
   const site: SiteInfo | undefined = siteId ? { ...(fromFile ?? {}), id: siteId } : fromFile;
   return Object.freeze({
@@ -112,6 +133,7 @@ export function loadSiteConfig(options: LoadSiteConfigOptions = {}): SiteConfig 
     assessment: value.assessment,
     placeholders: value.placeholders,
     ...(value.backup ? { backup: value.backup } : {}),
+    at,
   });
 }
 
@@ -127,7 +149,15 @@ export function resolveSecret(
     if (value === undefined) {
       throw new UpgradeKitError(
         ErrorCodes.BAD_INPUT,
-        `${where}: the environment variable ${ref.passwordEnv} (passwordEnv) is not set; export it before running`,
+        `${config.at(`${where}.passwordEnv`)}: the environment variable ${ref.passwordEnv} is not set; export it before running`,
+        { context: { where, variable: ref.passwordEnv } },
+      );
+    }
+    // An undefined CI secret expands to nothing: say so, instead of "Access denied (using password: NO)".
+    if (value === '') {
+      throw new UpgradeKitError(
+        ErrorCodes.BAD_INPUT,
+        `${config.at(`${where}.passwordEnv`)}: the environment variable ${ref.passwordEnv} is empty (in CI, an undefined secret expands to nothing); give it the password`,
         { context: { where, variable: ref.passwordEnv } },
       );
     }
@@ -135,15 +165,24 @@ export function resolveSecret(
   }
   if (ref.passwordFile) {
     const path = resolve(config.baseDir, ref.passwordFile);
+    let password: string;
     try {
-      return (readFileSync(path, 'utf8').split(/\r?\n/)[0] ?? '').trim();
+      if (!statSync(path).isFile()) throw new Error('not a regular file');
+      password = (readFileSync(path, 'utf8').split(/\r?\n/)[0] ?? '').trim();
     } catch (error) {
       throw new UpgradeKitError(
         ErrorCodes.BAD_INPUT,
-        `${where}: cannot read passwordFile ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        `${config.at(`${where}.passwordFile`)}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
         { context: { where, file: path } },
       );
     }
+    if (password === '')
+      throw new UpgradeKitError(
+        ErrorCodes.BAD_INPUT,
+        `${config.at(`${where}.passwordFile`)}: ${path} is empty; its first line is the password`,
+        { context: { where, file: path } },
+      );
+    return password;
   }
   return undefined;
 }

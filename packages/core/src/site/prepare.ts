@@ -6,7 +6,7 @@ import type { Release } from '../release/types.js';
 import { createUpgrade, type Upgrade } from '../stages/index.js';
 import { StateStore } from '../state/index.js';
 import { siteBackupStep } from './backup.js';
-import { type Datasources, openDatasources, stateOptions } from './connect.js';
+import { checkConnections, type Datasources, openDatasources, stateOptions } from './connect.js';
 import { DEFAULT_SITE, loadSiteConfig, type SiteConfig } from './load.js';
 
 export { DEFAULT_SITE } from './load.js';
@@ -59,6 +59,17 @@ export async function prepareUpgrade(options: PrepareUpgradeOptions): Promise<Pr
   const connectOptions = { events, env, ...(options.cwd ? { cwd: options.cwd } : {}) };
   const state = stateOptions(config, connectOptions);
   const datasources: Datasources = await openDatasources(release, config, connectOptions);
+  try {
+    await checkConnections(
+      release,
+      config,
+      datasources.connections,
+      planned.tasks.flatMap((t) => (t.datasource ? [t.datasource] : [])),
+    );
+  } catch (error) {
+    await datasources.close();
+    throw error;
+  }
   const upgrade = createUpgrade({
     component: release.component,
     from: options.from,

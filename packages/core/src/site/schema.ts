@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { siteIdSchema } from '../release/index.js';
 
 // The site configuration: what differs between customer sites running the same release — where
 // the databases are, where state is kept, which placeholders apply. Secrets are never values in
@@ -232,10 +233,10 @@ export const siteConfigSchema = z
   .object({
     site: z
       .union([
-        z.string().min(1).max(128),
+        siteIdSchema,
         z
           .object({
-            id: z.string().min(1).max(128),
+            id: siteIdSchema,
             name: z.string().optional(),
             env: z.record(z.string(), z.string()).optional(),
           })

@@ -282,7 +282,7 @@ export class StateStore {
           continue;
         }
         throw new UpgradeKitError(
-          ErrorCodes.BAD_INPUT,
+          ErrorCodes.CONNECTION,
           `state: cannot prepare the state database: ${String(error)}`,
           {
             cause: error,

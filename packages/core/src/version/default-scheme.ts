@@ -27,6 +27,10 @@ function parse(input: string): Version {
   if (/^[PpTt]\d+$/.test(String(parsed.prerelease[0] ?? ''))) {
     throw badVersion(input, '-P<n> and -T<n> may each appear once, -P first');
   }
+  // `2.16.7-P` is a patch whose number was left out, not a pre-release sorting before 2.16.7.
+  if (/^[PpTt]$/.test(String(parsed.prerelease[0] ?? ''))) {
+    throw badVersion(input, `-${parsed.prerelease[0]} needs its number (-P1, -T2)`);
+  }
   const patchLevel = Number(/-[Pp](\d+)/.exec(suffixes)?.[1] ?? 0);
   const hotfix = Number(/-[Tt](\d+)/.exec(suffixes)?.[1] ?? 0);
   if (!Number.isSafeInteger(patchLevel) || !Number.isSafeInteger(hotfix)) {

@@ -36,16 +36,26 @@ export function lineComment(text: string, pos: number, alsoCarriageReturn = fals
 
 /** The end of a quoted run opened at `pos`: a doubled quote stays inside, as does an escaped one. */
 export function quotedEnd(text: string, pos: number, quote: string, backslash: boolean): number {
+  return quoteScan(text, pos, quote, backslash).end;
+}
+
+/** Where a quote ends, and whether it is closed at all (a file may end inside one). */
+export function quoteScan(
+  text: string,
+  pos: number,
+  quote: string,
+  backslash: boolean,
+): { end: number; closed: boolean } {
   let i = pos + 1;
   while (i < text.length) {
     const c = text[i];
     if (backslash && c === '\\') i += 2;
     else if (c === quote) {
-      if (text[i + 1] !== quote) return i + 1;
+      if (text[i + 1] !== quote) return { end: i + 1, closed: true };
       i += 2;
     } else i++;
   }
-  return text.length;
+  return { end: text.length, closed: false };
 }
 
 /** 1-based line numbers of offsets in one text. */

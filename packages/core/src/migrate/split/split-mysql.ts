@@ -1,6 +1,6 @@
 import { isMysqlSpace, mysqlToken } from './lex-mysql.js';
 import { clientAdvice, clientCommand } from './mysql-client.js';
-import { endOfLine, LineIndex, refuse } from './scan.js';
+import { endOfLine, LineIndex, quoteScan, refuse } from './scan.js';
 import type { Piece } from './types.js';
 
 /**
@@ -50,6 +50,22 @@ export function splitMysql(text: string, file: string): Piece[] {
     }
     const token = mysqlToken(text, pos, { delimiter, atStatementStart: start < 0, state });
     pos = token.end;
+    // The client would send the rest of the file as one statement and the server refuse it: say
+    // where the quote or comment opened, before anything runs.
+    if (token.end === text.length) {
+      const q = text[token.start] as string;
+      if (
+        (token.kind === 'string' || token.kind === 'ident') &&
+        !quoteScan(text, token.start, q, q !== '`').closed
+      )
+        throw fail(token.start, 'quote', `the ${q} opened here is never closed: the file ends inside it`);
+      if (token.kind === 'comment' && text[token.start + 1] === '*' && !text.endsWith('*/'))
+        throw fail(
+          token.start,
+          'comment',
+          'the /* comment opened here is never closed: the file ends inside it',
+        );
+    }
     switch (token.kind) {
       case 'delimiter':
         finish(token.start);
