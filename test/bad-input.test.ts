@@ -92,6 +92,21 @@ describe.runIf(hasMariaDB)('issue 19: a corpus of bad inputs, each refused befor
     });
   }
 
+  it('the in-process harness agrees with the installed command (a sample, as child processes)', () => {
+    const sample = cases.length ? cases : corpus(app.name, state.name);
+    const picks = [0, 40, 120, 200, sample.length - 1].map((i) => sample[i] as Case);
+    for (const c of picks) {
+      const dir = mkdtempSync(join(tmpdir(), 'uk-bad-'));
+      cpSync(base, dir, { recursive: true });
+      write(dir, c.files ?? {});
+      const r = spawned(c.argv ?? RUN, dir, c.env);
+      expect(r.code, `${c.name}\n${r.stderr}`).toBe(2);
+      for (const where of c.where) expect(r.stderr, c.name).toMatch(where);
+      expect(r.stderr, c.name).not.toMatch(STACK);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('the base itself runs and writes (so the snapshots above could have seen a change)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uk-bad-'));
     cpSync(base, dir, { recursive: true });

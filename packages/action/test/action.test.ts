@@ -1,10 +1,9 @@
 // The Action as a runner starts it: the committed bundle, copied where no node_modules can help
 // it, run by `node` with INPUT_* variables and temporary GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files.
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, requireService, type TestDatabase } from '../../../test/support/index.js';

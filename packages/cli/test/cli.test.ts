@@ -277,8 +277,9 @@ describe('bad input: exit 2, the file, line and field, nothing executed', () => 
     expect(r.status).toBe(2);
     const doc = r.json() as { ok: boolean; error: { code: string; message: string } };
     expect(doc.ok).toBe(false);
-    expect(doc.error.code).toBe('UPGRADEKIT_BAD_VERSION');
-    expect(doc.error.message).toContain('"two"');
+    // Checked with every other input problem at once, under the option's own name (issue 19).
+    expect(doc.error.code).toBe('UPGRADEKIT_BAD_INPUT');
+    expect(doc.error.message).toContain('--from "two" is not a version');
   });
 
   it('a misspelt stage', () => {
@@ -338,7 +339,9 @@ describe('bad input: exit 2, the file, line and field, nothing executed', () => 
       },
     );
     expect(unset.status).toBe(2);
-    expect(unset.stderr).toContain('UK_TEST_UNSET_PW (passwordEnv) is not set');
+    expect(unset.stderr).toContain(
+      'site.yaml:2 datasources.main.passwordEnv: the environment variable UK_TEST_UNSET_PW is not set',
+    );
     expect(existsSync(join(dir, '.upgradekit/state.sqlite'))).toBe(false);
   });
 });
@@ -584,7 +587,18 @@ describe.runIf(hasMariaDB)('a MariaDB datasource from the site configuration', (
     );
     expect(wrong.status, wrong.stdout + wrong.stderr).toBe(1);
     expect(wrong.stdout + wrong.stderr).toContain('Access denied');
+    // Issue 19: an environment failure (exit 1), checked before anything runs, naming the datasource
+    // and the line that configures it.
+    expect(wrong.stderr).toMatch(/UPGRADEKIT_CONNECTION: datasource "main" \(mariadb, uk_cli_\d+@/);
+    expect(wrong.stderr).toMatch(/site\.yaml:4 datasources\.main/);
     expect(wrong.stdout + wrong.stderr).not.toMatch(/^\s+at /m); // no stack traces
     expect(wrong.stdout + wrong.stderr).not.toContain(password);
+    // An undefined CI secret: the variable is there but empty. The refusal says so.
+    const empty = cli(['run', '--yes', ...args], {
+      cwd: dir,
+      env: { UK_TEST_PW: '' },
+    });
+    expect(empty.status, empty.stderr).toBe(1);
+    expect(empty.stderr).toContain('the environment variable UK_TEST_PW (passwordEnv) is empty');
   });
 });

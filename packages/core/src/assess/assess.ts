@@ -2,7 +2,7 @@ import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { nullSink } from '../events/bus.js';
 import { Redactor } from '../events/redact.js';
 import type { EventSink } from '../events/types.js';
-import { validateOptions } from '../options/index.js';
+import { anObject, checkArguments, validateOptions } from '../options/index.js';
 import type { Plan } from '../plan/index.js';
 import { assessCompatibility } from './compatibility.js';
 import { assessDuration } from './duration.js';
@@ -118,6 +118,7 @@ export async function assess(
   plan: Plan | UpgradeRoute,
   options: AssessOptions = {},
 ): Promise<AssessmentReport> {
+  checkArguments('assess', { plan: anObject('a plan (plan()) or an upgrade route (planRoute())') }, { plan });
   const o: ResolvedAssessOptions = validateOptions('assess', assessOptionsSchema, options);
   checkReferences(o);
   const started = performance.now();

@@ -2,7 +2,9 @@ import { readFile, stat, statfs } from 'node:fs/promises';
 import { availableParallelism, cpus, freemem, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
 import { describeError } from '../errors/index.js';
+import { validateOptions } from '../options/index.js';
 import type { DiskFigures, HostResources } from './types.js';
 
 /** Anything that runs an argument vector on a host: an `SshSession` fits. */
@@ -206,14 +208,20 @@ async function cpuSample(): Promise<{ idle: number; total: number } | undefined>
   }
 }
 
+const probeLocalSchema = z.object({
+  paths: z.array(z.string().min(1)).min(1, 'must list at least one path whose free disk is measured'),
+  sampleMs: z.number().int().nonnegative().max(60_000).default(250),
+});
+
 /**
  * The same figures for this machine, read directly (no child processes): `/proc/meminfo`,
  * `/proc/stat` twice, `statfs` per path. Well under a second with the default 250 ms sample.
  */
 export async function probeLocal(
-  paths: readonly string[],
-  options: { sampleMs: number },
+  paths: readonly string[] = ['.'],
+  options: { sampleMs?: number } = {},
 ): Promise<HostResources> {
+  const { sampleMs } = validateOptions('probeLocal', probeLocalSchema, { paths, ...options });
   const started = performance.now();
   const before = await cpuSample();
   const [disks, meminfo] = await Promise.all([
@@ -222,7 +230,7 @@ export async function probeLocal(
       availableBytes: freemem(),
       totalBytes: totalmem(),
     })),
-    sleep(options.sampleMs),
+    sleep(sampleMs),
   ]);
   const after = await cpuSample();
   const idle = before && after ? idlePercent(before, after) : undefined;

@@ -3,6 +3,7 @@
 // A surface supplies only its mechanics: how to ask a person, how to draw a run, its signals.
 import type { AssessmentReport } from '../assess/index.js';
 import type { EventBus } from '../events/index.js';
+import { anObject, checkArguments } from '../options/index.js';
 import { plan } from '../plan/index.js';
 import { loadRelease } from '../release/index.js';
 import {
@@ -64,6 +65,11 @@ export interface CommandIO {
  * if (result.exitClass !== 'ok') console.error(result.failure);
  */
 export async function runCommand(input: CommandInput, io: CommandIO): Promise<CommandResult> {
+  checkArguments(
+    'runCommand',
+    { input: anObject('a command input (parseCommandInput())'), io: anObject('{ events, confirm, … }') },
+    { input, io },
+  );
   try {
     return await dispatch(input, io);
   } catch (error) {

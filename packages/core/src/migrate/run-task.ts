@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import type { Knex } from 'knex';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { anObject, checkArguments } from '../options/index.js';
 import type { Plan } from '../plan/index.js';
 import type { Release, Task } from '../release/types.js';
 import { TASK_STAGES } from '../stages/names.js';
@@ -389,6 +390,15 @@ async function refuseIneffectiveUse(
  * await upgrade.runStage('preStart');
  */
 export function addPlanSteps(upgrade: Upgrade, plan: Plan, options: TaskRunOptions): void {
+  checkArguments(
+    'addPlanSteps',
+    {
+      upgrade: anObject('an Upgrade (createUpgrade())'),
+      plan: anObject('a plan (plan())'),
+      options: anObject('{ release, connections, placeholders? }'),
+    },
+    { upgrade, plan, options },
+  );
   // Build every step first: a bad task fails before any is added.
   const steps = plan.tasks.map((t) => {
     const step =

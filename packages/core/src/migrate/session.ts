@@ -9,12 +9,15 @@ export interface ClickHouseLike {
     abort_signal?: AbortSignal;
     session_id?: string;
     query_id?: string;
+    clickhouse_settings?: Record<string, unknown>;
   }): Promise<unknown>;
   query(params: {
     query: string;
     format?: string;
     abort_signal?: AbortSignal;
     session_id?: string;
+    query_id?: string;
+    clickhouse_settings?: Record<string, unknown>;
   }): Promise<{ json(): Promise<unknown> }>;
 }
 
@@ -296,6 +299,9 @@ function clickhouseSession(client: ClickHouseLike): TaskSession {
           session_id: sessionId,
           query_id: `${queryIdPrefix}${++queries}`,
           abort_signal: running.signal,
+          // What a resume reads back when this statement is left in doubt (servers before 21.x
+          // log nothing by default).
+          clickhouse_settings: { log_queries: 1 },
         });
       } finally {
         running = undefined;
@@ -303,7 +309,13 @@ function clickhouseSession(client: ClickHouseLike): TaskSession {
     },
     query: async (sql) => {
       const result = (await (
-        await client.query({ query: sql, format: 'JSONEachRow', session_id: sessionId })
+        await client.query({
+          query: sql,
+          format: 'JSONEachRow',
+          session_id: sessionId,
+          query_id: `${queryIdPrefix}${++queries}`,
+          clickhouse_settings: { log_queries: 1 },
+        })
       ).json()) as unknown;
       return Array.isArray(result) ? result : [];
     },

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 
 /**
@@ -20,6 +20,22 @@ export function validateOptions<S extends z.ZodType>(where: string, schema: S, v
     context: { where, problems },
   });
 }
+
+/**
+ * A public function's arguments, checked for their shape before any is read: a call without its
+ * options says which one it needs, instead of "Cannot read properties of undefined". `shape` names
+ * each argument; objects are checked loosely (their own functions validate their fields).
+ *
+ * @example
+ * checkArguments('plan', { input: z.object({ release: z.object({}).loose() }).loose() }, { input });
+ */
+export function checkArguments(where: string, shape: z.ZodRawShape, args: Record<string, unknown>): void {
+  validateOptions(where, z.object(shape), args);
+}
+
+/** An object argument of any shape (its fields are validated where they are used). */
+export const anObject = (what: string) =>
+  z.custom<object>((v) => v !== null && typeof v === 'object', `must be ${what}`);
 
 function render(value: unknown): string {
   if (typeof value === 'function') return 'a function';

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { anObject, checkArguments } from '../options/index.js';
 import type { Release, Task, TaskStage } from '../release/types.js';
 import { TASK_STAGES } from '../stages/names.js';
 import { defaultVersionScheme, parseVersion, type Version } from '../version/index.js';
@@ -72,6 +74,12 @@ function forSite(task: Task, site: string | undefined): string | undefined {
  * p.incompatible // [{ id: 'alter_orders', reason: 'compatible from 2.16.6 only; running 2.16.5' }]
  */
 export function plan(input: PlanInput): Plan {
+  checkArguments('plan', { input: anObject('{ release, from, to, site? }') }, { input });
+  checkArguments(
+    'plan',
+    { release: anObject('a release (loadRelease(dir))'), from: z.string(), to: z.string() },
+    { release: input.release, from: input.from, to: input.to },
+  );
   // Releases repeat the same few versions thousands of times: parse each once.
   const parsed = new Map<string, Version>();
   const version = (text: string) => {

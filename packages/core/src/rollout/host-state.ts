@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { anObject, checkArguments } from '../options/index.js';
 import { decideResume, type ResumeDecision, type ResumeFacts } from '../stages/index.js';
 import { SiteLock, type StateStore, type StepKey, type StepRecord, type StepStatus } from '../state/index.js';
 import { stepKeyString } from '../state/types.js';
@@ -159,6 +160,11 @@ export async function rolloutStatus(
   identity: RolloutIdentity,
   hosts?: readonly string[],
 ): Promise<RolloutHostState[]> {
+  checkArguments(
+    'rolloutStatus',
+    { store: anObject('a StateStore'), identity: anObject('{ id, component, site, to }') },
+    { store, identity },
+  );
   const [all, holder] = await Promise.all([
     store.loadSteps(identity.component, identity.site),
     SiteLock.holder(store, identity.component, identity.site),

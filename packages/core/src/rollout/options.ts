@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventSink } from '../events/types.js';
 import { validateOptions } from '../options/index.js';
 import { healthCheckSchema } from '../service/health.js';
@@ -88,8 +88,32 @@ export function resolveOptions(options: RolloutOptions): ResolvedOptions {
     }
     seen.add(host.name);
   }
-  const needsRunner =
-    o.healthGate && typeof o.healthGate.check === 'object' && 'command' in o.healthGate.check;
+  // A check computed per host is computed now, for every host: a bad one is refused before the
+  // first host's upgrade runs, not found at its gate with the host already changed.
+  const gateCheck = o.healthGate?.check;
+  const checks = !gateCheck
+    ? []
+    : typeof gateCheck === 'function'
+      ? o.hosts.map((host) => {
+          let check: unknown;
+          try {
+            check = (gateCheck as (h: typeof host) => unknown)(host);
+          } catch (error) {
+            throw new UpgradeKitError(
+              ErrorCodes.BAD_INPUT,
+              `rollout: invalid options — \`healthGate.check\` threw for host "${host.name}": ${describeError(error).message}`,
+              { context: { where: 'rollout', host: host.name } },
+            );
+          }
+          validateOptions(
+            `rollout: healthGate.check(${JSON.stringify(host.name)})`,
+            healthCheckSchema,
+            check,
+          );
+          return check;
+        })
+      : [gateCheck];
+  const needsRunner = checks.some((c) => typeof c === 'object' && c !== null && 'command' in c);
   if (needsRunner && !o.connect) {
     throw new UpgradeKitError(
       ErrorCodes.BAD_INPUT,

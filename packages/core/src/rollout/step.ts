@@ -1,3 +1,4 @@
+import { anObject, checkArguments } from '../options/index.js';
 import type { StageName, StepContext, StepDefinition } from '../stages/index.js';
 import { StateStore } from '../state/index.js';
 import type { RolloutHost } from './order.js';
@@ -29,6 +30,7 @@ export type RolloutStepOptions<C extends HostConnection = HostConnection> = Omit
 export function rolloutStep<S extends StageName, C extends HostConnection = HostConnection>(
   options: RolloutStepOptions<C>,
 ): StepDefinition<S> {
+  checkArguments('rolloutStep', { options: anObject('{ id, hosts, upgrade, … }') }, { options });
   return {
     id: options.id,
     kind: 'service',

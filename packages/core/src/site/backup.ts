@@ -12,6 +12,7 @@ import {
 import type { BackupManifest } from '../backup/manifest.js';
 import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventBus } from '../events/bus.js';
+import { anObject, checkArguments } from '../options/index.js';
 import { plan } from '../plan/index.js';
 import type { Release } from '../release/types.js';
 import type { SshSession } from '../remote/index.js';
@@ -306,6 +307,12 @@ export interface BackupSiteOptions extends SiteBackupOptions {
  * if (result.status !== 'completed') throw result.error;
  */
 export async function backupSite(options: BackupSiteOptions): Promise<CreateBackupResult> {
+  checkArguments('backupSite', { options: anObject('{ config, release?, … }') }, { options });
+  checkArguments(
+    'backupSite',
+    { config: anObject('a site configuration (loadSiteConfig())') },
+    options as never,
+  );
   const settings = backupSettings(options.config, options);
   const session = await connectBackupHost(settings, options.config, options);
   try {
@@ -351,6 +358,12 @@ export interface SiteRollback {
  * try { console.log((await rollback.auto('latest')).message); } finally { await close(); }
  */
 export async function openSiteRollback(options: OpenRollbackOptions): Promise<SiteRollback> {
+  checkArguments('openSiteRollback', { options: anObject('{ config, release?, … }') }, { options });
+  checkArguments(
+    'openSiteRollback',
+    { config: anObject('a site configuration (loadSiteConfig())') },
+    options as never,
+  );
   const settings = backupSettings(options.config, options);
   const connect = {
     ...(options.env ? { env: options.env } : {}),

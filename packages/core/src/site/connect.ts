@@ -144,6 +144,7 @@ export async function checkConnections(
   config: SiteConfig,
   connections: Readonly<Record<string, Connection>>,
   names: Iterable<string>,
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<void> {
   for (const name of new Set(names)) {
     const connection = connections[name];
@@ -154,9 +155,15 @@ export async function checkConnections(
     } catch (error) {
       const e = error as { code?: unknown; message?: string };
       const code = typeof e.code === 'string' ? `${e.code}: ` : '';
+      const entry = config.datasources[name];
+      // The usual cause in CI: a secret that is not defined expands to an empty variable.
+      const empty =
+        entry?.passwordEnv && env[entry.passwordEnv] === ''
+          ? ` — the environment variable ${entry.passwordEnv} (passwordEnv) is empty; in CI an undefined secret expands to nothing`
+          : '';
       throw new UpgradeKitError(
         ErrorCodes.CONNECTION,
-        `datasource "${name}" (${type}, ${describeEndpoint(type, config.datasources[name])}) cannot be used: ${code}${String(e.message ?? error).split('\n')[0]} — check ${config.at(`datasources.${name}`)}, its password and that the server is up`,
+        `datasource "${name}" (${type}, ${describeEndpoint(type, config.datasources[name])}) cannot be used: ${code}${String(e.message ?? error).split('\n')[0]}${empty} — check ${config.at(`datasources.${name}`)}, its password and that the server is up`,
         { cause: error, context: { datasource: name, type } },
       );
     }

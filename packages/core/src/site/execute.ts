@@ -1,5 +1,6 @@
 import type { AssessmentReport } from '../assess/index.js';
 import type { EventBus } from '../events/bus.js';
+import { anObject, checkArguments } from '../options/index.js';
 import type { IncompatibleTask, StageOrderWarning } from '../plan/index.js';
 import {
   assertStage,
@@ -92,6 +93,11 @@ export async function executeUpgrade(
   prepared: PreparedUpgrade,
   options: ExecuteOptions = {},
 ): Promise<ExecuteOutcome> {
+  checkArguments(
+    'executeUpgrade',
+    { prepared: anObject('what prepareUpgrade() returned'), options: anObject('an options object') },
+    { prepared, options },
+  );
   if (options.stage !== undefined) assertStage(options.stage, 'stage');
   const stage = options.stage as StageName | undefined;
   const { upgrade, plan, release } = prepared;

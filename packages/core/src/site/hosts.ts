@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { EventBus } from '../events/bus.js';
+import { anObject, checkArguments } from '../options/index.js';
 import { SshSession } from '../remote/index.js';
 import { resolveSecret, type SiteConfig } from './load.js';
 import type { HostConfig } from './schema.js';
@@ -25,6 +26,14 @@ export function connectHost(
   config: SiteConfig,
   options: ConnectHostOptions = {},
 ): Promise<SshSession> {
+  checkArguments(
+    'connectHost',
+    {
+      host: anObject('a host of the site configuration (config.hosts[i])'),
+      config: anObject('a site configuration (loadSiteConfig())'),
+    },
+    { host, config },
+  );
   const env = options.env ?? process.env;
   const password = resolveSecret(`hosts.${host.name}`, host, config, env);
   const passphrase = host.passphraseEnv ? env[host.passphraseEnv] : undefined;

@@ -153,14 +153,8 @@ export function resolveSecret(
         { context: { where, variable: ref.passwordEnv } },
       );
     }
-    // An undefined CI secret expands to nothing: say so, instead of "Access denied (using password: NO)".
-    if (value === '') {
-      throw new UpgradeKitError(
-        ErrorCodes.BAD_INPUT,
-        `${config.at(`${where}.passwordEnv`)}: the environment variable ${ref.passwordEnv} is empty (in CI, an undefined secret expands to nothing); give it the password`,
-        { context: { where, variable: ref.passwordEnv } },
-      );
-    }
+    // Empty is a valid password (a local server without one); when the server refuses it, the
+    // connection check says the variable was empty — in CI, an undefined secret expands to nothing.
     return value;
   }
   if (ref.passwordFile) {
@@ -176,12 +170,6 @@ export function resolveSecret(
         { context: { where, file: path } },
       );
     }
-    if (password === '')
-      throw new UpgradeKitError(
-        ErrorCodes.BAD_INPUT,
-        `${config.at(`${where}.passwordFile`)}: ${path} is empty; its first line is the password`,
-        { context: { where, file: path } },
-      );
     return password;
   }
   return undefined;

@@ -1,5 +1,6 @@
 import { EventBus } from '../events/bus.js';
 import { addPlanSteps } from '../migrate/index.js';
+import { anObject, checkArguments } from '../options/index.js';
 import { type Plan, plan } from '../plan/index.js';
 import { loadRelease } from '../release/index.js';
 import type { Release } from '../release/types.js';
@@ -50,6 +51,7 @@ export interface PreparedUpgrade {
  * try { await upgrade.runStage('preStart'); } finally { await close(); }
  */
 export async function prepareUpgrade(options: PrepareUpgradeOptions): Promise<PreparedUpgrade> {
+  checkArguments('prepareUpgrade', { options: anObject('{ release, from, to, config? }') }, { options });
   const release = typeof options.release === 'string' ? await loadRelease(options.release) : options.release;
   const config = options.config ?? loadSiteConfig({ ...(options.cwd ? { cwd: options.cwd } : {}) });
   const site = config.site ?? { id: DEFAULT_SITE };
@@ -65,6 +67,7 @@ export async function prepareUpgrade(options: PrepareUpgradeOptions): Promise<Pr
       config,
       datasources.connections,
       planned.tasks.flatMap((t) => (t.datasource ? [t.datasource] : [])),
+      env,
     );
   } catch (error) {
     await datasources.close();

@@ -1,9 +1,18 @@
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { defaultVersionScheme } from './default-scheme.js';
 import type { Version, VersionScheme } from './types.js';
 
 type Input<V> = string | V;
 
-function toVersion<V>(input: Input<V>, scheme: VersionScheme<V>): V {
+function toVersion<V>(input: Input<V>, scheme: VersionScheme<V>, where = 'compareVersions'): V {
+  if (input === undefined || input === null)
+    throw new UpgradeKitError(
+      ErrorCodes.BAD_VERSION,
+      `${where}: a version is required (got ${String(input)})`,
+      {
+        context: { input: String(input) },
+      },
+    );
   return typeof input === 'string' ? scheme.parse(input) : input;
 }
 
@@ -48,7 +57,11 @@ export function sortVersions(
   versions: readonly Input<unknown>[],
   scheme: VersionScheme<unknown> = defaultVersionScheme,
 ): Input<unknown>[] {
-  const parsed = versions.map((input) => ({ input, version: toVersion(input, scheme) }));
+  if (!Array.isArray(versions))
+    throw new UpgradeKitError(ErrorCodes.BAD_INPUT, 'sortVersions: `versions` must be an array of versions', {
+      context: { where: 'sortVersions' },
+    });
+  const parsed = versions.map((input) => ({ input, version: toVersion(input, scheme, 'sortVersions') }));
   parsed.sort((x, y) => scheme.compare(x.version, y.version));
   return parsed.map((entry) => entry.input);
 }

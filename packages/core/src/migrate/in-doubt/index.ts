@@ -3,7 +3,7 @@ import type { Logger } from '../../stages/types.js';
 import type { TaskSession } from '../session.js';
 import type { SqlDialect, Statement } from '../split/types.js';
 import { settleByEvidence, type Verdict } from './evidence.js';
-import { cancelRunning, type ServerMark, stillRunning } from './server.js';
+import { cancelRunning, clickhouseLogVerdict, type ServerMark, stillRunning } from './server.js';
 import { statementShape } from './shape.js';
 
 export type { Verdict } from './evidence.js';
@@ -61,6 +61,9 @@ export async function settleInDoubt(input: SettleInput): Promise<Settlement> {
       await sleep(input.pollMs ?? 500, undefined, { signal: input.signal });
     }
   }
+  const logged = mark ? await clickhouseLogVerdict(session, mark, input.statement.sql) : undefined;
+  if (logged)
+    return { ...logged, waitedMs: sawRunning ? Math.round(performance.now() - started) : 0, cancelled };
   const verdict = await settleByEvidence(
     statementShape(input.statement.sql, input.dialect),
     session,

@@ -83,3 +83,54 @@ function queryIdPrefix(mark: ServerMark): string {
   if (!/^[A-Za-z0-9-]+$/.test(mark.conn)) throw new Error(`not a query id prefix: ${mark.conn}`);
   return mark.conn;
 }
+
+/**
+ * ClickHouse keeps what each query did in `system.query_log`: the killed run's statement, found by
+ * its session's query-id prefix and its text, says whether it finished. An INSERT that
+ * failed part-way may have written some blocks (ClickHouse inserts are not atomic across blocks):
+ * only a clean finish or a failure that wrote nothing decides. Undefined when the log cannot tell
+ * (no entry yet, no access to `SYSTEM FLUSH LOGS`, a query log turned off).
+ */
+export async function clickhouseLogVerdict(
+  session: TaskSession,
+  mark: ServerMark,
+  sql: string,
+): Promise<{ verdict: 'applied' | 'not-applied'; evidence: string } | undefined> {
+  if (session.dialect !== 'clickhouse') return undefined;
+  try {
+    await session.execute({ sql: 'SYSTEM FLUSH LOGS' });
+    const literal = `'${sql.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+    const rows = (await session.query(
+      `SELECT query_id AS id, CAST(type AS Int8) AS type, written_rows AS written, exception FROM system.query_log WHERE query_id LIKE '${queryIdPrefix(mark)}%' AND query = ${literal} ORDER BY toUInt64OrZero(replaceRegexpOne(query_id, '^.*-q', '')) DESC, type DESC LIMIT 1`,
+    )) as Array<{ id: string; type: number | string; written: number | string; exception: string }>;
+    const [row] = rows;
+    if (!row) {
+      // The log has the session's other queries but not this one: it never reached the server.
+      const [seen] = (await session.query(
+        `SELECT count() AS n FROM system.query_log WHERE query_id LIKE '${queryIdPrefix(mark)}%'`,
+      )) as Array<{ n: number | string }>;
+      return Number(seen?.n ?? 0) > 0
+        ? {
+            verdict: 'not-applied',
+            evidence: `system.query_log has no entry for it from session ${mark.conn}: it never reached the server`,
+          }
+        : undefined;
+    }
+    // Started and never ended (the server went down with it): the log cannot say how far it got.
+    // type: 1 QueryStart, 2 QueryFinish, 3 ExceptionBeforeStart, 4 ExceptionWhileProcessing.
+    if (Number(row.type) === 1) return undefined;
+    if (Number(row.type) === 2)
+      return {
+        verdict: 'applied',
+        evidence: `system.query_log: query ${row.id} finished (${row.written} rows written)`,
+      };
+    if (Number(row.written) === 0)
+      return {
+        verdict: 'not-applied',
+        evidence: `system.query_log: query ${row.id} failed before writing anything (${String(row.exception).split('\n')[0]})`,
+      };
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
