@@ -352,6 +352,11 @@ export function corpus(app: string, state: string, seed = 19): Case[] {
       [/aaaa/],
     ],
     [
+      'a -P without its number (2.16.7-P)',
+      { 'release/versions/1.1.0-P/tasks.yaml': tasksFile({ ...TASK, id: 'p' }) },
+      [/1\.1\.0-P/, /number/],
+    ],
+    [
       'a version with a space',
       { 'release/versions/1.1 .0/tasks.yaml': tasksFile({ ...TASK, id: 'sp' }) },
       [/1\.1 \.0/],

@@ -601,4 +601,27 @@ describe.runIf(hasMariaDB)('a MariaDB datasource from the site configuration', (
     expect(empty.status, empty.stderr).toBe(1);
     expect(empty.stderr).toContain('the environment variable UK_TEST_PW (passwordEnv) is empty');
   });
+
+  it('a state database that does not exist is an environment failure (exit 1), like a datasource one', () => {
+    const c = target.connection;
+    const dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-maria-state-')), {
+      'release/upgradekit.yaml':
+        'component: orders\ndatasources:\n  main: { type: mariadb }\ndefaults: { datasource: main }\n',
+      'release/versions/2.0.0/tasks.yaml':
+        'tasks:\n  - { id: t2, kind: sql, stage: pre_stop, file: t2.sql, compatibleFrom: 1.0.0 }\n',
+      'release/versions/2.0.0/t2.sql': 'CREATE TABLE t2 (id INT PRIMARY KEY);\n',
+      'site.yaml': `assessment: { thresholds: { cpuIdlePercent: 0 } }\ndatasources:\n  main: { host: ${c.host}, port: ${c.port}, user: ${user}, database: ${c.database}, passwordEnv: UK_TEST_PW }\nstate: { client: mariadb, host: ${c.host}, port: ${c.port}, user: ${user}, database: no_such_state_db, passwordEnv: UK_TEST_PW }\n`,
+    });
+    const r = cli(
+      ['run', '--yes', '--config', 'site.yaml', '--release', 'release', '--from', '1.0.0', '--to', '2.0.0'],
+      {
+        cwd: dir,
+        env: { UK_TEST_PW: password },
+      },
+    );
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toContain('UPGRADEKIT_CONNECTION');
+    expect(r.stderr).toContain('no_such_state_db');
+    expect(r.stderr).not.toContain(password);
+  });
 });

@@ -122,8 +122,12 @@ export async function loadRelease(dir: string): Promise<Release> {
       const canonical = parseVersion(label).canonical;
       named.add(canonical);
       return canonical;
-    } catch {
-      problems.push({ file, message: `"${label}" is not a version (expected e.g. 2.16.7 or V2.16.7-P1)` });
+    } catch (error) {
+      const why = /: (.*?)\. Expected/.exec((error as Error).message)?.[1];
+      problems.push({
+        file,
+        message: `"${label}" is not a version${why ? `: ${why}` : ''} (expected e.g. 2.16.7 or V2.16.7-P1)`,
+      });
       return undefined;
     }
   };
