@@ -22,6 +22,8 @@ export interface SshdHost {
   readonly client: ClientKey;
   /** The host's public key line (`ssh-ed25519 AAAA…`). */
   readonly hostPublicKey: string;
+  /** Its RSA key line (`ssh-rsa AAAA…`), when started with `rsa: true`. */
+  readonly hostRsaPublicKey?: string;
   /** A known_hosts file naming only this host, for `ssh -o UserKnownHostsFile=…`. */
   readonly knownHostsPath: string;
   /** The `[host]:port key` line for this host. */
@@ -32,8 +34,8 @@ export interface SshdHost {
   stop(): Promise<void>;
 }
 
-async function keygen(path: string, comment: string): Promise<void> {
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
+async function keygen(path: string, comment: string, type = 'ed25519'): Promise<void> {
+  await run('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', comment, '-f', path]);
 }
 
 /** A throwaway client key pair, shareable by several sshd instances. */
@@ -79,6 +81,8 @@ export interface StartSshdOptions {
   readonly client?: ClientKey;
   /** Extra `sshd_config` lines (e.g. `ClientAliveInterval 1`). */
   readonly config?: readonly string[];
+  /** Also give the host an RSA key (`hostRsaPublicKey`), as most real hosts have. */
+  readonly rsa?: boolean;
 }
 
 /**
@@ -96,11 +100,12 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdHos
   const client = options.client ?? (await createClientKey(dir));
   const hostKeyPath = join(dir, 'host_ed25519');
   await keygen(hostKeyPath, `upgradekit-test-host-${host}`);
-  const hostPublicKey = (await readFile(`${hostKeyPath}.pub`, 'utf8'))
-    .trim()
-    .split(' ')
-    .slice(0, 2)
-    .join(' ');
+  const publicLine = async (path: string) =>
+    (await readFile(`${path}.pub`, 'utf8')).trim().split(' ').slice(0, 2).join(' ');
+  const hostPublicKey = await publicLine(hostKeyPath);
+  const rsaKeyPath = join(dir, 'host_rsa');
+  if (options.rsa) await keygen(rsaKeyPath, `upgradekit-test-host-${host}`, 'rsa');
+  const hostRsaPublicKey = options.rsa ? await publicLine(rsaKeyPath) : undefined;
   await writeFile(join(dir, 'authorized_keys'), `${client.publicKey}\n`, { mode: 0o600 });
 
   let lastError: unknown;
@@ -113,6 +118,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdHos
         `Port ${port}`,
         `ListenAddress ${host}`,
         `HostKey ${hostKeyPath}`,
+        ...(options.rsa ? [`HostKey ${rsaKeyPath}`] : []),
         `PidFile ${join(dir, 'sshd.pid')}`,
         `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
         'UsePAM no',
@@ -154,6 +160,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdHos
       user: userInfo().username,
       client,
       hostPublicKey,
+      ...(hostRsaPublicKey ? { hostRsaPublicKey } : {}),
       knownHostsPath,
       knownHostsLine,
       dir,

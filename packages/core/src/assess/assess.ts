@@ -130,7 +130,12 @@ export async function assess(
   const accept = acceptance(o.accept);
   const compatibility = accept(assessCompatibility(hops, o));
   const [resources, dataQuality, duration] = (await Promise.all([
-    section(events, 'resources', () => assessResources(tasks, o)).then(accept),
+    section(events, 'resources', () => assessResources(tasks, o))
+      .then((r) => {
+        const checks = [...o.checks, ...r.checks];
+        return { ...r, checks, status: sectionStatus(checks) };
+      })
+      .then(accept),
     section(events, 'dataQuality', () => assessDataQuality(versions, o)).then(accept),
     section(events, 'duration', () => assessDuration(hops, o)).then(accept),
   ])) as [ResourcesSection, DataQualitySection, DurationSection];

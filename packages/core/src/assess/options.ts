@@ -170,6 +170,24 @@ export const assessOptionsSchema = z
     probeTimeoutMs: positive('milliseconds').default(30_000),
     /** More strings never to print (connection passwords are found by themselves). */
     secrets: z.array(z.string()).default([]),
+    /**
+     * Resource checks judged by the caller (a host whose host keys are not checked), reported and
+     * counted with the others.
+     */
+    checks: z
+      .array(
+        z
+          .object({
+            id: z.string().min(1),
+            title: z.string().min(1),
+            status: z.enum(['pass', 'warn', 'fail', 'skip']),
+            detail: z.string(),
+            suggestion: z.string().optional(),
+            host: z.string().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
     events: z
       .custom<EventSink>(
         (v) => typeof (v as EventSink | undefined)?.emit === 'function',

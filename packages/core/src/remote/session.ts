@@ -6,7 +6,7 @@ import { EventBus, nullSink } from '../events/bus.js';
 import type { EventSink } from '../events/types.js';
 import { validateOptions } from '../options/index.js';
 import { classifyError, retry, withTimeout } from '../resilience/index.js';
-import { checkHostKey, type HostKeyPolicy } from './known-hosts.js';
+import { checkHostKey, type HostKeyPolicy, knownHostKeyAlgorithms } from './known-hosts.js';
 import { remoteCommand } from './quote.js';
 import { type ConnectionRole, ROLE_DEFAULTS } from './roles.js';
 
@@ -165,6 +165,10 @@ export class SshSession {
     const o = this.#options;
     const privateKey = o.privateKey ?? (o.privateKeyPath ? readFileSync(o.privateKeyPath) : undefined);
     const agent = o.agent ?? (!privateKey && !o.password ? process.env.SSH_AUTH_SOCK : undefined);
+    const serverHostKey = knownHostKeyAlgorithms(o.host, o.port, {
+      policy: o.hostKeys.policy as HostKeyPolicy,
+      ...(o.hostKeys.knownHostsPath ? { knownHostsPath: o.hostKeys.knownHostsPath } : {}),
+    });
     return {
       host: o.host,
       port: o.port,
@@ -179,6 +183,9 @@ export class SshSession {
         1,
         Math.floor(this.#settings.deadAfterMs / this.#settings.keepaliveIntervalMs),
       ),
+      // Ask for the key type known_hosts records, as ssh does: a host recorded by its RSA key only
+      // would otherwise offer its Ed25519 key and be taken for an impostor.
+      ...(serverHostKey ? { algorithms: { serverHostKey: serverHostKey as never } } : {}),
       hostVerifier: (key: Buffer) => {
         const check = checkHostKey(o.host, o.port, key, {
           policy: o.hostKeys.policy as HostKeyPolicy,

@@ -69,6 +69,17 @@ export async function assessSite(
         ...(config.assessment.localIsHost ? { host: true } : {}),
       },
       ...(options.accept?.length ? { accept: [...options.accept] } : {}),
+      // A host whose key is not checked could be anyone: the report says so, and a run needs a yes.
+      checks: config.hosts
+        .filter((h) => h.hostKeys === 'off')
+        .map((h) => ({
+          id: `resources.${h.name}.hostKeys`,
+          host: h.name,
+          title: `Host key of ${h.name}`,
+          status: 'warn' as const,
+          detail: `host key checking is OFF for ${h.name} (${h.host}:${h.port}): anyone on the network path can impersonate it`,
+          suggestion: `record its key (ssh-keyscan -p ${h.port} ${h.host}, verified with its owner) and set hostKeys: strict`,
+        })),
       hosts: connected.map(({ host, session }) => ({ name: host.name, session, paths: host.paths })),
       thresholds: config.assessment.thresholds,
       ...(config.assessment.backupPath
