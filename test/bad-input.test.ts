@@ -110,7 +110,9 @@ describe.runIf(hasMariaDB)('issue 19: a corpus of bad inputs, each refused befor
   it('an unknown key is named once, on its line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uk-bad-'));
     cpSync(base, dir, { recursive: true });
-    write(dir, { 'site.yaml': `datasources:\n  main: { host: 127.0.0.1, database: ${app.name}, passwd: x }\n` });
+    write(dir, {
+      'site.yaml': `datasources:\n  main: { host: 127.0.0.1, database: ${app.name}, passwd: x }\n`,
+    });
     const r = await inProcess(RUN, dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/site\.yaml:2 datasources\.main: Unrecognized key: "passwd"$/m);

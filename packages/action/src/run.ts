@@ -33,7 +33,10 @@ export async function run(): Promise<void> {
       ...(input.site ? { overrides: { site: input.site } } : {}),
     });
     // Masked before anything else can print them.
-    for (const secret of siteSecrets(config)) setSecret(secret);
+    // Each line too: the runner masks line by line, and a message cut at a newline holds one line.
+    for (const secret of siteSecrets(config))
+      for (const part of new Set([secret, ...secret.split(/\r?\n/).filter((l) => l.trim().length >= 4)]))
+        setSecret(part);
     const events = new EventBus();
     detach = attachLog(events);
     await assertNativeSqlite(input, config);

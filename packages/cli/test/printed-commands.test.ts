@@ -284,5 +284,10 @@ export default { run() {
       '3.1.0',
       '--from',
     ]);
+    // A component name that would break upgradekit.yaml (or forge a log line) is refused, nothing written.
+    const broken = cli(['init', 'other', '--component', 'bill\ning'], { cwd: root });
+    expect(broken.status).toBe(2);
+    expect(broken.stderr).toContain('--component "bill\\ning"');
+    expect(existsSync(join(root, 'other'))).toBe(false);
   });
 });

@@ -56,8 +56,14 @@ ${siteExample}
 }
 
 export async function initCommand(dir: string, flags: InitFlags, out: Output): Promise<ExitCode> {
-  const { commandLine, parseVersion } = await import('@upgradekit/core');
+  const { commandLine, manifestSchema, parseVersion } = await import('@upgradekit/core');
   parseVersion(flags.firstVersion); // a bad version fails here, before anything is written
+  // The name goes into upgradekit.yaml and into state keys: the manifest's own rule, checked now.
+  const component = manifestSchema.shape.component.safeParse(flags.component);
+  if (!component.success)
+    throw new UsageError(
+      `--component ${JSON.stringify(flags.component)}: ${component.error.issues[0]?.message ?? 'not a component name'}`,
+    );
   if (!DATASOURCE_TYPES.includes(flags.datasource)) {
     throw new UsageError(
       `--datasource must be one of ${DATASOURCE_TYPES.join(', ')} (got "${flags.datasource}")`,

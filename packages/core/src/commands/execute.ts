@@ -17,6 +17,7 @@ import {
   openSiteRollback,
   type PreparedUpgrade,
   prepareUpgrade,
+  readableSecrets,
   rollbackModeFromRelease,
   type SiteConfig,
 } from '../site/index.js';
@@ -70,11 +71,16 @@ export async function runCommand(input: CommandInput, io: CommandIO): Promise<Co
     { input: anObject('a command input (parseCommandInput())'), io: anObject('{ events, confirm, … }') },
     { input, io },
   );
+  // Every secret of the configuration is masked in the result — its text, report, summary and
+  // annotations — as in the events: a failure's message may quote one (a program's stderr).
+  for (const secret of readableSecrets(io.config)) io.events.addSecret(secret);
+  let result: CommandResult;
   try {
-    return await dispatch(input, io);
+    result = await dispatch(input, io);
   } catch (error) {
-    return errorResult(input.command, error);
+    result = errorResult(input.command, error);
   }
+  return io.events.redact(result);
 }
 
 const siteOf = (config: SiteConfig) => config.site?.id ?? DEFAULT_SITE;

@@ -28,6 +28,14 @@ export class EventBus implements EventSink {
     this.#redactor.add(secret);
   }
 
+  /**
+   * A value with every registered secret masked, for what leaves by another way than an event:
+   * a command's result and report, a state row.
+   */
+  redact<T>(value: T): T {
+    return this.#redactor.redact(value);
+  }
+
   on<T extends UpgradeEventType>(type: T, listener: Listener<EventOfType<T>>): () => void;
   on(type: '*', listener: Listener<UpgradeEvent>): () => void;
   on(type: UpgradeEventType | '*', listener: Listener<never>): () => void {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { describeError } from '../errors/index.js';
-import { nullSink } from '../events/bus.js';
+import { EventBus, nullSink } from '../events/bus.js';
 import { SiteLock } from '../state/index.js';
 import { resolveOptions } from './options.js';
 import type { RolloutHost } from './order.js';
@@ -35,6 +35,7 @@ export async function rollout<H extends RolloutHost = RolloutHost, C extends Hos
   const o = resolveOptions(options as unknown as RolloutOptions);
   const runId = o.runId ?? randomUUID();
   const events = o.events ?? nullSink;
+  if (events instanceof EventBus) o.state.maskWith((value) => events.redact(value));
   const controller = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
   if (!o.lock) return new RolloutRun(o, runId, events, signal).execute();

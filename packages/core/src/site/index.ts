@@ -23,6 +23,7 @@ export { type ConnectHostOptions, connectHost } from './hosts.js';
 export {
   type LoadSiteConfigOptions,
   loadSiteConfig,
+  readableSecrets,
   resolveSecret,
   type SiteConfig,
   siteIdOf,

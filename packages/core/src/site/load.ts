@@ -14,6 +14,9 @@ import {
   siteConfigSchema,
 } from './schema.js';
 
+/** Fields whose value may be a secret typed in the wrong place: never echoed in a message. */
+const SECRET_FIELD = /(^|\.)(password|passwordEnv|passwordFile|passphraseEnv|url|env\.[^.]+)$/;
+
 /** The site used when neither the configuration, `UPGRADEKIT_SITE` nor the caller names one. */
 export const DEFAULT_SITE = 'default';
 
@@ -101,7 +104,8 @@ export function loadSiteConfig(options: LoadSiteConfigOptions = {}): SiteConfig 
     if (!parsed.success) {
       // Never echo what was written where a password went: it is a secret, misplaced.
       const problems = schemaProblems(parsed.error, source, options.file).map((p) =>
-        /(^|\.)password$/.test(p.field ?? '') ? { ...p, message: p.message.replace(/ \(got .*\)$/s, '') } : p,
+        // …nor what was written where a reference to one went: it may be the secret itself.
+        SECRET_FIELD.test(p.field ?? '') ? { ...p, message: p.message.replace(/ \(got .*\)$/s, '') } : p,
       );
       throw new UpgradeKitError(ErrorCodes.BAD_INPUT, formatProblems(options.file, problems), {
         context: { file, problems },
@@ -175,9 +179,29 @@ export function resolveSecret(
   return undefined;
 }
 
+type SecretRef = { passwordEnv?: string | undefined; passwordFile?: string | undefined };
+
+/** Where the configuration names a password: each datasource, the state database, each host. */
+function secretRefs(config: SiteConfig): Array<[where: string, ref: SecretRef]> {
+  return [
+    ...Object.entries(config.datasources).map(([name, ds]): [string, SecretRef] => [
+      `datasources.${name}`,
+      ds,
+    ]),
+    ...(config.state ? [['state', config.state] as [string, SecretRef]] : []),
+    ...config.hosts.map((h): [string, SecretRef] => [`hosts.${h.name}`, h]),
+  ];
+}
+
+function passphrases(config: SiteConfig, env: Readonly<Record<string, string | undefined>>): string[] {
+  return config.hosts.flatMap((h) =>
+    h.passphraseEnv && env[h.passphraseEnv] ? [env[h.passphraseEnv] as string] : [],
+  );
+}
+
 /**
  * Every secret the configuration refers to, read now: a CI runner masks them (GitHub's
- * `setSecret`) before anything else is logged.
+ * `setSecret`) before anything else is logged. An unset variable is an error here.
  *
  * @example
  * for (const secret of siteSecrets(config)) actionsCore.setSecret(secret);
@@ -186,15 +210,24 @@ export function siteSecrets(
   config: SiteConfig,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): string[] {
-  const refs: Array<[string, { passwordEnv?: string | undefined; passwordFile?: string | undefined }]> = [
-    ...Object.entries(config.datasources).map(([name, ds]): [string, typeof ds] => [
-      `datasources.${name}`,
-      ds,
-    ]),
-    ...(config.state ? [['state', config.state] as [string, typeof config.state]] : []),
-    ...config.hosts.map((h): [string, typeof h] => [`hosts.${h.name}`, h]),
-  ];
-  return refs
-    .map(([where, ref]) => resolveSecret(where, ref, config, env))
-    .filter((s): s is string => Boolean(s));
+  const secrets = secretRefs(config).map(([where, ref]) => resolveSecret(where, ref, config, env));
+  return [...secrets, ...passphrases(config, env)].filter((s): s is string => Boolean(s));
+}
+
+/**
+ * The secrets of the configuration that can be read now, skipping any that cannot (an unset
+ * variable is reported where it is needed): what a command masks in everything it prints.
+ */
+export function readableSecrets(
+  config: SiteConfig,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string[] {
+  const secrets = secretRefs(config).map(([where, ref]) => {
+    try {
+      return resolveSecret(where, ref, config, env);
+    } catch {
+      return undefined;
+    }
+  });
+  return [...secrets, ...passphrases(config, env)].filter((s): s is string => Boolean(s));
 }

@@ -44,6 +44,20 @@ export const datasourceConfigSchema = z
     url: z
       .string()
       .url('a URL such as http://127.0.0.1:8123')
+      .refine(
+        (u) => {
+          try {
+            const url = new URL(u);
+            return url.username === '' && url.password === '';
+          } catch {
+            return true;
+          }
+        },
+        {
+          error:
+            'a URL with a user or password in it puts a secret in the file: give `user` and `passwordEnv` (or `passwordFile`) instead',
+        },
+      )
       .describe('ClickHouse: the HTTP endpoint.')
       .optional(),
     ...secretRefs,
@@ -231,17 +245,31 @@ export const backupConfigSchema = z
 
 export const siteConfigSchema = z
   .object({
+    // A bare id is { id }: one object shape, so a problem inside it is reported on its own field
+    // (a union would only say "Invalid input").
     site: z
-      .union([
-        siteIdSchema,
+      .preprocess(
+        (v) => (typeof v === 'string' ? { id: v } : v),
         z
           .object({
             id: siteIdSchema,
             name: z.string().optional(),
-            env: z.record(z.string(), z.string()).optional(),
+            env: z
+              .record(z.string(), z.string())
+              .superRefine((env, ctx) => {
+                for (const key of Object.keys(env))
+                  if (/pass(word)?|secret|token|private.?key|api.?key|credential/i.test(key))
+                    ctx.addIssue({
+                      code: 'custom',
+                      path: [key],
+                      message:
+                        'a variable named like a secret: secrets are never written in this file — set it in the environment of the runner',
+                    });
+              })
+              .optional(),
           })
           .strict(),
-      ])
+      )
       .describe('The site (局点) id, or { id, name, env }.')
       .optional(),
     state: stateConfigSchema

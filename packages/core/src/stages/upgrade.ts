@@ -360,6 +360,11 @@ export class Upgrade {
           state ?? { filename: join(process.cwd(), '.upgradekit', 'state.sqlite') },
         );
       }
+      // What a step's failure quotes (a driver's error, a program's stderr) is stored masked.
+      this.#store = this.#store.then((store) => {
+        store.maskWith((value) => this.events.redact(value));
+        return store;
+      });
     }
     return this.#store;
   }

@@ -35,15 +35,20 @@ function dialectOf(knex: Knex): Dialect {
   );
 }
 
-function clip(text: string | undefined): string | null {
+/** Masks secrets in what is stored (see StateStore.maskWith); the identity until one is given. */
+type Mask = <T>(value: T) => T;
+const unmasked: Mask = (value) => value;
+
+function clip(text: string | undefined, mask: Mask = unmasked): string | null {
   if (text === undefined) return null;
-  return text.length > MAX_ERROR ? `${text.slice(0, MAX_ERROR)}…` : text;
+  const masked = mask(text);
+  return masked.length > MAX_ERROR ? `${masked.slice(0, MAX_ERROR)}…` : masked;
 }
 
 /** A failure's fields as stored: small by construction, clipped anyway so no column overflows. */
-function detailJson(detail: Readonly<Record<string, unknown>> | undefined): string | null {
+function detailJson(detail: Readonly<Record<string, unknown>> | undefined, mask: Mask = unmasked): string | null {
   if (detail === undefined) return null;
-  const text = JSON.stringify(detail);
+  const text = JSON.stringify(mask(detail));
   return text.length > MAX_ERROR * 4 ? JSON.stringify({ truncated: text.slice(0, MAX_ERROR) }) : text;
 }
 
@@ -214,6 +219,15 @@ export class StateStore {
   readonly dialect: Dialect;
   readonly #release: () => Promise<void>;
   #closed = false;
+  #mask: Mask = unmasked;
+
+  /**
+   * Masks secrets in every error stored from now on: a failure's message may quote a password (a
+   * driver's error, a program's stderr), and the state database is read by others.
+   */
+  maskWith(mask: Mask): void {
+    this.#mask = mask;
+  }
 
   private constructor(knex: Knex, release: () => Promise<void>) {
     this.knex = knex;
@@ -417,16 +431,16 @@ export class StateStore {
           status,
           end_time: details.endedAt,
           duration_ms: Math.round(details.durationMs),
-          error: clip(details.error),
-          error_detail: detailJson(details.errorDetail),
+          error: clip(details.error, this.#mask),
+          error_detail: detailJson(details.errorDetail, this.#mask),
         });
       await trx('upgradekit_steps')
         .where(keyWhere(key))
         .update({
           status,
           ended_at: details.endedAt,
-          error: clip(details.error),
-          error_detail: detailJson(details.errorDetail),
+          error: clip(details.error, this.#mask),
+          error_detail: detailJson(details.errorDetail, this.#mask),
           ...(details.clearProgress ? { progress: null } : {}),
         });
     };
@@ -510,14 +524,14 @@ export class StateStore {
         stage: note.stage,
         status,
         attempt: 0,
-        error: clip(note.reason),
+        error: clip(note.reason, this.#mask),
         start_time: now,
         end_time: now,
         duration_ms: 0,
       });
       const updated = await trx('upgradekit_steps')
         .where(keyWhere(key))
-        .update({ status, run_id: note.runId, error: clip(note.reason), ended_at: now, ...progress });
+        .update({ status, run_id: note.runId, error: clip(note.reason, this.#mask), ended_at: now, ...progress });
       if (updated === 0) {
         await trx('upgradekit_steps').insert({
           ...keyWhere(key),
@@ -526,7 +540,7 @@ export class StateStore {
           status,
           run_id: note.runId,
           attempt: 0,
-          error: clip(note.reason),
+          error: clip(note.reason, this.#mask),
           ended_at: now,
           ...progress,
         });
@@ -561,7 +575,7 @@ export class StateStore {
   async finishRun(runId: string, status: RunStatus, error?: string): Promise<void> {
     await this.knex('upgradekit_runs')
       .where({ run_id: runId })
-      .update({ status, ended_at: Date.now(), error: clip(error) });
+      .update({ status, ended_at: Date.now(), error: clip(error, this.#mask) });
   }
 
   async runs(component: string, site: string, limit = 20): Promise<RunRecord[]> {
