@@ -10,7 +10,7 @@ import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { action } from '../packages/action/test/support.js';
 import { cli, sqlite, writeTree } from '../packages/cli/test/support.js';
-import { createTestDatabase, requireService, type TestDatabase } from './support/index.js';
+import { createMariaDbUser, createTestDatabase, requireService, type TestDatabase } from './support/index.js';
 
 const hasMariaDB = await requireService('mariadb');
 
@@ -55,18 +55,13 @@ describe.runIf(hasMariaDB)('a secret quoted by a failing task appears on no chan
   const user = `uk_sec_${process.pid}`;
   const rand = () => Math.random().toString(36).slice(2, 10);
   const password = `k${rand()}Q${rand()}\nz${rand()}W${rand()}`;
+  let account: { drop(): Promise<void> } | undefined;
   beforeAll(async () => {
     target = await createTestDatabase('mariadb', 'uk_sec');
-    const admin = knexFactory(target.config);
-    await admin.raw('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', password]);
-    await admin.raw(`GRANT ALL ON \`${target.name}\`.* TO ?@?`, [user, '%']);
-    await admin.destroy();
+    account = await createMariaDbUser(target, user, password);
   });
   afterAll(async () => {
-    const admin = knexFactory(target.config);
-    await admin.raw('DROP USER IF EXISTS ?@?', [user, '%']);
-    await admin.destroy();
-    await target?.drop();
+    await account?.drop();
   });
 
   function release(state = false): string {

@@ -56,3 +56,26 @@ export async function createTestDatabase(kind: 'mariadb' | 'postgres', prefix = 
     },
   };
 }
+
+/**
+ * A MariaDB user with a password and every right on `db` only — what a site's application account
+ * looks like. `drop()` removes the user, then the database.
+ */
+export async function createMariaDbUser(
+  db: TestDatabase,
+  user: string,
+  password: string,
+): Promise<{ drop(): Promise<void> }> {
+  const admin = await mysql.createConnection({ ...settings.mariadb, database: undefined });
+  await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', password]);
+  await admin.query(`GRANT ALL ON \`${db.name}\`.* TO ?@?`, [user, '%']);
+  await admin.end();
+  return {
+    drop: async () => {
+      const c = await mysql.createConnection({ ...settings.mariadb, database: undefined });
+      await c.query('DROP USER IF EXISTS ?@?', [user, '%']);
+      await c.end();
+      await db.drop();
+    },
+  };
+}

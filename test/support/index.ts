@@ -1,4 +1,4 @@
-export { createTestDatabase, type TestDatabase } from './databases.js';
+export { createMariaDbUser, createTestDatabase, type TestDatabase } from './databases.js';
 export { type DumpFixture, dumpFixture, dumpFixtures, fixtureFiles, requireDump } from './dumps.js';
 export { FaultProxy, type Faults, type ProxyStats, silentServer } from './fault-proxy.js';
 export { freePort } from './free-port.js';

@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from '../../../test/support/index.js';
+import {
+  createMariaDbUser,
+  createTestDatabase,
+  requireService,
+  type TestDatabase,
+} from '../../../test/support/index.js';
 import { bin, cli, demo, memAvailable, relaxed, sqlite, writeTree } from './support.js';
 
 describe('upgradekit --help', () => {
@@ -543,18 +548,13 @@ describe.runIf(hasMariaDB)('a MariaDB datasource from the site configuration', (
   let target: TestDatabase;
   const user = `uk_cli_${process.pid}`;
   const password = `pw-${Math.random().toString(36).slice(2)}-secret`;
+  let account: { drop(): Promise<void> } | undefined;
   beforeAll(async () => {
     target = await createTestDatabase('mariadb', 'uk_cli');
-    const admin = knexFactory(target.config);
-    await admin.raw('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', password]);
-    await admin.raw(`GRANT ALL ON \`${target.name}\`.* TO ?@?`, [user, '%']);
-    await admin.destroy();
+    account = await createMariaDbUser(target, user, password);
   });
   afterAll(async () => {
-    const admin = knexFactory(target.config);
-    await admin.raw('DROP USER IF EXISTS ?@?', [user, '%']);
-    await admin.destroy();
-    await target?.drop();
+    await account?.drop();
   });
 
   it('connects with the password from the environment and never prints it', async () => {
