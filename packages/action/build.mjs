@@ -20,7 +20,7 @@ const external = [
 
 const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 
-export async function bundle(outfile = new URL('./dist/index.js', import.meta.url).pathname) {
+export async function bundle(outfile = new URL('./dist/index.mjs', import.meta.url).pathname) {
   await build({
     // From the core's sources, not its build: the bundle never depends on a stale dist, and a
     // fresh clone reproduces it byte for byte (paths in it are relative to the repository).

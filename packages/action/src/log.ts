@@ -1,5 +1,5 @@
 // Events as a workflow log: one plain line per event (progress throttled), a log group per stage.
-import { endGroup, startGroup } from '@actions/core';
+import { debug, endGroup, startGroup } from '@actions/core';
 import { ConsoleReporter, type EventBus, type UpgradeEvent } from '@upgradekit/core';
 
 export const onGitea = (env: NodeJS.ProcessEnv = process.env): boolean => env.GITEA_ACTIONS === 'true';
@@ -15,6 +15,8 @@ export function attachLog(events: EventBus): () => void {
     }
     // A failed step's annotation comes with the command's result, at its file and line.
     lines.handle(event);
+    // Debug detail goes where the runner shows it on a re-run with debug logging (RUNNER_DEBUG).
+    if (event.type === 'log' && event.level === 'debug') debug(event.message);
     if (event.type === 'stage.end' && open) {
       endGroup();
       open = false;

@@ -7,11 +7,11 @@ import { type CommandInput, loadRelease, type SiteConfig } from '@upgradekit/cor
  * cannot carry. Say so before knex fails with "Cannot find module".
  */
 export async function assertNativeSqlite(input: CommandInput, config: SiteConfig): Promise<void> {
-  // plan and backup keep no state; assess reads none.
-  if (input.command === 'plan' || input.command === 'backup' || input.command === 'assess') return;
+  // plan and backup keep no state; assess reads none, but opens the release's datasources.
+  if (input.command === 'plan' || input.command === 'backup') return;
   const release = input.release ? await loadRelease(input.release) : undefined;
-  const usesSqlite =
-    !config.state?.client || Object.values(release?.datasources ?? {}).some((d) => d.type === 'sqlite');
+  const sqliteData = Object.values(release?.datasources ?? {}).some((d) => d.type === 'sqlite');
+  const usesSqlite = sqliteData || (input.command !== 'assess' && !config.state?.client);
   if (!usesSqlite) return;
   try {
     createRequire(import.meta.url).resolve('better-sqlite3');

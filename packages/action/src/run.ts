@@ -1,7 +1,7 @@
 // The Action: inputs in, core runs the command, its result out — the `status` and `upgrade-mode`
 // outputs, the JSON report, the job summary, annotations, and a failed step when it did not
 // succeed. No upgrade policy here: the CLI and a team script get the same results from core.
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { error as annotate, info, setFailed, setOutput, setSecret, summary, warning } from '@actions/core';
@@ -52,7 +52,11 @@ export async function run(): Promise<void> {
 
 async function publish(result: CommandResult): Promise<void> {
   for (const line of [...result.text, ...result.notes]) info(line);
-  const reportPath = join(process.env.RUNNER_TEMP || tmpdir(), `upgradekit-${result.command}-report.json`);
+  // One directory per step: two steps of one job (a run per stage, a status after) keep their own.
+  const reportPath = join(
+    mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'upgradekit-')),
+    `${result.command}-report.json`,
+  );
   writeFileSync(reportPath, `${JSON.stringify(result.document, null, 2)}\n`);
   setOutput('status', result.status);
   if (result.mode) setOutput('upgrade-mode', result.mode);

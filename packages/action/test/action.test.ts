@@ -1,7 +1,7 @@
 // The Action as a runner starts it: the committed bundle, copied where no node_modules can help
 // it, run by `node` with INPUT_* variables and temporary GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
@@ -12,13 +12,13 @@ import { action, committed, demo, root } from './support.js';
 
 describe('the committed bundle', () => {
   it('is up to date with the sources (rebuild with `npm run bundle`)', () => {
-    const fresh = join(mkdtempSync(join(tmpdir(), 'uk-action-fresh-')), 'index.js');
+    const fresh = join(mkdtempSync(join(tmpdir(), 'uk-action-fresh-')), 'index.mjs');
     const build = spawnSync(process.execPath, [join(root, 'packages/action/build.mjs'), fresh], {
       encoding: 'utf8',
     });
     expect(build.status, build.stderr).toBe(0);
     const same = readFileSync(fresh, 'utf8') === readFileSync(committed, 'utf8');
-    expect(same, 'packages/action/dist/index.js is stale: run `npm run bundle` and commit it').toBe(true);
+    expect(same, 'packages/action/dist/index.mjs is stale: run `npm run bundle` and commit it').toBe(true);
   });
 
   it('plan: outputs, a Markdown job summary and a JSON report, with no node_modules around', () => {
@@ -65,6 +65,29 @@ describe('the committed bundle', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('SQLite state or datasources need the native better-sqlite3 module');
     expect(r.stdout).toContain('keep state in MariaDB/MySQL or PostgreSQL');
+  });
+
+  it('assess on SQLite datasources is refused the same way, and writes nothing in the workspace', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'uk-action-ws-'));
+    const r = action({ command: 'assess', release: demo, from: '2.16.6', to: '2.16.7' }, {}, { cwd });
+    expect(r.status).toBe(1);
+    expect(r.outputs.status).toBe('bad-input');
+    expect(r.stdout).toContain('SQLite state or datasources need the native better-sqlite3 module');
+    expect(r.stdout).not.toContain('Cannot find module');
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('each step keeps its own report file', () => {
+    const temp = mkdtempSync(join(tmpdir(), 'uk-action-temp-'));
+    const a = action({ command: 'plan', release: demo, from: '2.16.5', to: '2.16.7' }, { RUNNER_TEMP: temp });
+    const b = action({ command: 'plan', release: demo, from: '2.16.6', to: '2.16.7' }, { RUNNER_TEMP: temp });
+    expect(a.outputs.report).not.toBe(b.outputs.report);
+    expect(JSON.parse(readFileSync(a.outputs.report as string, 'utf8'))).toMatchObject({
+      plan: { from: '2.16.5' },
+    });
+    expect(JSON.parse(readFileSync(b.outputs.report as string, 'utf8'))).toMatchObject({
+      plan: { from: '2.16.6' },
+    });
   });
 });
 

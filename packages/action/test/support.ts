@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../../..', import.meta.url));
-export const committed = join(root, 'packages/action/dist/index.js');
+export const committed = join(root, 'packages/action/dist/index.mjs');
 export const demo = join(root, 'examples/demo');
 
 /** The bundle alone in a fresh directory: what a runner has after checking out the action. */
 const isolated = mkdtempSync(join(tmpdir(), 'uk-action-bundle-'));
-copyFileSync(committed, join(isolated, 'index.js'));
+copyFileSync(committed, join(isolated, 'index.mjs'));
 
 export interface ActionRun extends SpawnSyncReturns<string> {
   outputs: Record<string, string>;
@@ -22,7 +22,7 @@ export interface ActionRun extends SpawnSyncReturns<string> {
 export function action(
   inputs: Record<string, string>,
   env: Record<string, string> = {},
-  options: { readonly cwd?: string } = {},
+  options: { readonly cwd?: string /** Another Node binary than this one. */; readonly node?: string } = {},
 ): ActionRun {
   const dir = mkdtempSync(join(tmpdir(), 'uk-action-run-'));
   const outputFile = join(dir, 'output');
@@ -36,7 +36,7 @@ export function action(
   for (const key of Object.keys(base))
     if (key.startsWith('INPUT_') || key.startsWith('GITHUB_')) delete base[key];
   delete base.GITEA_ACTIONS;
-  const result = spawnSync(process.execPath, [join(isolated, 'index.js')], {
+  const result = spawnSync(options.node ?? process.execPath, [join(isolated, 'index.mjs')], {
     cwd: options.cwd ?? dir,
     env: {
       ...base,
