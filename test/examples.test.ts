@@ -80,6 +80,18 @@ describe.each(['github-workflow.yml', 'gitea-workflow.yml'])('examples/%s', (fil
     }
   });
 
+  it('assesses before the first run, and rolls back once on failure', () => {
+    const commands = (job?.steps ?? [])
+      .filter((s) => s.uses && /upgradekit@v1$/.test(s.uses))
+      .map((s) => String(s.with?.command));
+    expect(commands.indexOf('assess')).toBeGreaterThan(-1);
+    expect(commands.indexOf('assess')).toBeLessThan(commands.indexOf('run'));
+    expect(commands.filter((c) => c === 'rollback')).toHaveLength(1);
+    // `command` is required and has no default: every step names it.
+    expect(action.inputs.command).toMatchObject({ required: true });
+    expect(action.inputs.command).not.toHaveProperty('default');
+  });
+
   it('reads only outputs the action declares', () => {
     for (const m of text.matchAll(/steps\.plan\.outputs\.([\w-]+)/g)) {
       expect(Object.keys(action.outputs)).toContain(m[1]);

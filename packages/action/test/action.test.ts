@@ -34,6 +34,8 @@ describe('the committed bundle', () => {
       plan: { tasks: unknown[] };
     };
     expect(report.plan.tasks).toHaveLength(5);
+    // What was decided is in the log too (Gitea before 1.27 shows no summary).
+    expect(r.stdout).toContain('demo-shop 2.16.5 → 2.16.7 on site default: 5 tasks, stop mode');
   });
 
   it('bad inputs: every problem at once, as a failure; on Gitea also a plain line', () => {

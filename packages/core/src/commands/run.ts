@@ -163,7 +163,9 @@ function outcomeResult(outcome: ExecuteOutcome, ctx: RunContext): CommandResult 
         outcome.stages,
         outcome.assessment,
         ctx,
-        `${assessed}${planMarkdown}`,
+        // A pipeline runs one stage per step: the plan's table is the plan step's summary, not
+        // repeated under every stage.
+        ctx.input.stage ? assessed : `${assessed}${planMarkdown}`,
         outcome.until,
       );
   }
