@@ -46,7 +46,10 @@ function clip(text: string | undefined, mask: Mask = unmasked): string | null {
 }
 
 /** A failure's fields as stored: small by construction, clipped anyway so no column overflows. */
-function detailJson(detail: Readonly<Record<string, unknown>> | undefined, mask: Mask = unmasked): string | null {
+function detailJson(
+  detail: Readonly<Record<string, unknown>> | undefined,
+  mask: Mask = unmasked,
+): string | null {
   if (detail === undefined) return null;
   const text = JSON.stringify(mask(detail));
   return text.length > MAX_ERROR * 4 ? JSON.stringify({ truncated: text.slice(0, MAX_ERROR) }) : text;
@@ -531,7 +534,13 @@ export class StateStore {
       });
       const updated = await trx('upgradekit_steps')
         .where(keyWhere(key))
-        .update({ status, run_id: note.runId, error: clip(note.reason, this.#mask), ended_at: now, ...progress });
+        .update({
+          status,
+          run_id: note.runId,
+          error: clip(note.reason, this.#mask),
+          ended_at: now,
+          ...progress,
+        });
       if (updated === 0) {
         await trx('upgradekit_steps').insert({
           ...keyWhere(key),

@@ -1,13 +1,13 @@
 import * as util from 'node:util';
+import cliProgress from 'cli-progress';
+import { formatEvent, formatProgress } from '../format.js';
+import type { LogLevel, ProgressEvent, UpgradeEvent } from '../types.js';
+import { ProgressThrottle } from './throttle.js';
 
 // util.styleText arrived in Node 20.12; the Action also runs on older Node 20 of some Gitea runner
 // images, where a named import would fail the whole bundle at load. There, no colour.
 const styleText: (format: string, text: string) => string =
   (util as { styleText?: (format: string, text: string) => string }).styleText ?? ((_format, text) => text);
-import cliProgress from 'cli-progress';
-import { formatEvent, formatProgress } from '../format.js';
-import type { LogLevel, ProgressEvent, UpgradeEvent } from '../types.js';
-import { ProgressThrottle } from './throttle.js';
 
 export interface ConsoleReporterOptions {
   /** Where to write. Default: `process.stderr` (stdout is kept for `--json` documents). */
