@@ -23,7 +23,7 @@ function releaseOptions(command: Command, versions: 'required' | 'optional'): Co
       .option('--from <version>', 'the version running before (default: the last recorded run)')
       .option('--to <version>', 'the version upgraded to (default: the last recorded run)');
   }
-  return command.option('--site <id>', 'the site (局点) id; also UPGRADEKIT_SITE or `site:` in --config');
+  return command.option('--site <id>', 'the site id; also UPGRADEKIT_SITE or `site:` in --config');
 }
 
 /** `--accept ID`, repeatable: an assessment check whose failure or warning this run accepts. */
@@ -49,6 +49,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     .option('-y, --yes', 'answer yes to confirmations (needed off a terminal)')
     .option('--verbose', 'debug logs and stack traces')
     .showHelpAfterError('(add --help for usage)')
+    // A subcommand's help lists --config, --yes and --json too: most runs need one of them.
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
@@ -86,7 +88,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   )
     .option(
       '--stage <name>',
-      'run only this cut-point: install, resourceCheck, businessCheck, preUpgrade, preStart, postStart, openTraffic, postUpgrade',
+      "run only this cut-point, hooks included: install, resourceCheck, businessCheck, preUpgrade, preStart, postStart, openTraffic, postUpgrade; tasks.yaml's names work too (pre_stop = preUpgrade, in_stop = preStart, post_start = postStart)",
     )
     .option('--dry-run', 'show what would run and what is skipped, and why; execute nothing')
     .option(
@@ -148,7 +150,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       .description(description)
       .option('--release <dir>', "the release: gives the component and the datasources' engines")
       .option('--component <name>', "the component (default: backup.component, or the release's)")
-      .option('--site <id>', 'the site (局点) id; also UPGRADEKIT_SITE or `site:` in --config');
+      .option('--site <id>', 'the site id; also UPGRADEKIT_SITE or `site:` in --config');
     if (argument) command.argument(argument[0], argument[1], argument[2]);
     if (extra.alias) command.alias(extra.alias);
     if (extra.compatible) {

@@ -293,6 +293,21 @@ describe('bad input: exit 2, the file, line and field, nothing executed', () => 
     expect(r.stderr).toContain('preStrat');
   });
 
+  it("tasks.yaml's stage names are accepted: --stage in_stop runs preStart", () => {
+    const args = ['run', '--release', demo, '--from', '2.16.6', '--to', '2.16.7', '--dry-run'];
+    const alias = cli([...args, '--stage', 'in_stop', '--json']);
+    const canonical = cli([...args, '--stage', 'preStart', '--json']);
+    expect(alias.status, alias.stderr).toBe(0);
+    const steps = JSON.parse(alias.stdout).steps as { stage: string }[];
+    expect(steps.length).toBeGreaterThan(0);
+    expect(new Set(steps.map((s) => s.stage))).toEqual(new Set(['preStart']));
+    expect(JSON.parse(alias.stdout).steps).toEqual(JSON.parse(canonical.stdout).steps);
+    const typo = cli([...args, '--stage', 'in_stp']);
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toMatch(/did you mean "in_stop"\?/);
+    expect(typo.stderr).toContain('preStart (in_stop)');
+  });
+
   it('a broken release names file and line', () => {
     const dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-bad-')), {
       'upgradekit.yaml':

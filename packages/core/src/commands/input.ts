@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { BACKUP_ID } from '../backup/index.js';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { siteIdSchema } from '../release/index.js';
-import { type ResolveDecision, STAGES, type StageName } from '../stages/index.js';
+import { type ResolveDecision, type StageName, toStage, unknownStageMessage } from '../stages/index.js';
 import { compareVersions, parseVersion, type Version } from '../version/index.js';
 
 export const COMMAND_NAMES = ['plan', 'assess', 'run', 'status', 'resolve', 'backup', 'rollback'] as const;
@@ -244,15 +244,13 @@ export function parseCommandInput(value: RawCommandInput, surface: Surface = 'sc
         problems.push(
           `${name('services')} can only be external: the pipeline stops and starts the services (got ${JSON.stringify(v.services)})`,
         );
-      if (v.stage !== undefined && !(STAGES as readonly string[]).includes(v.stage))
-        problems.push(
-          `${name('stage')} must be one of ${STAGES.join(', ')} (got ${JSON.stringify(v.stage)})`,
-        );
+      const stage = toStage(v.stage);
+      if (v.stage !== undefined && !stage) problems.push(`${name('stage')}: ${unknownStageMessage(v.stage)}`);
       input = {
         command,
         ...common,
         ...versions,
-        ...(v.stage ? { stage: v.stage as StageName } : {}),
+        ...(stage ? { stage } : {}),
         dryRun: v.dryRun,
         killInDoubt: v.killInDoubt,
         ...(v.services === 'external' ? { services: 'external' as const } : {}),

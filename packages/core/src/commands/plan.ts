@@ -2,6 +2,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { formatPlanMarkdown, type Plan } from '../plan/index.js';
 import type { Release, Task } from '../release/index.js';
+import { type StageName, stageLabel } from '../stages/index.js';
 import { type CommandResult, commandResult } from './result.js';
 
 /** A task as a report shows it: paths relative to the release, no checksums. */
@@ -47,7 +48,7 @@ export function planLines(release: Release, plan: Plan): string[] {
   ];
   for (const [stage, tasks] of Object.entries(plan.stages)) {
     if (tasks.length === 0) continue;
-    lines.push(`  ${stage}`);
+    lines.push(`  ${stageLabel(stage as StageName)}`);
     for (const t of tasks) {
       const d = describeTask(release, t);
       lines.push(

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { STAGES } from '../stages/names.js';
+import { stageLabel, toStage, unknownStageMessage } from '../stages/names.js';
 import { nearest } from './nearest.js';
 import type { UpgradePlugin } from './types.js';
 
@@ -238,15 +238,19 @@ export function pluginProblems(value: unknown): string[] {
     if (!isObject(value.hooks) || Array.isArray(value.hooks)) {
       problems.push(`\`hooks\` must be an object keyed by stage (got ${kind(value.hooks)})`);
     } else {
+      const seen = new Map<string, string>();
       for (const [stage, hook] of Object.entries(value.hooks)) {
-        if (!(STAGES as readonly string[]).includes(stage)) {
-          const guess = nearest(stage, STAGES, 3);
+        const cutPoint = toStage(stage);
+        if (!cutPoint) {
+          problems.push(`\`hooks.${stage}\`: ${unknownStageMessage(stage)}`);
+        } else if (seen.has(cutPoint)) {
           problems.push(
-            `\`hooks.${stage}\` is not a stage${guess ? ` — did you mean "${guess}"?` : ''} Stages are: ${STAGES.join(', ')}`,
+            `\`hooks.${stage}\` and \`hooks.${seen.get(cutPoint)}\` are the same stage (${stageLabel(cutPoint)}): keep one`,
           );
         } else if (typeof hook !== 'function') {
           problems.push(`\`hooks.${stage}\` must be a function (got ${kind(hook)})`);
         }
+        if (cutPoint && !seen.has(cutPoint)) seen.set(cutPoint, stage);
       }
     }
   }

@@ -1,6 +1,6 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { LogLevel } from '../events/types.js';
-import { STAGES } from '../stages/names.js';
+import { STAGES, type StageAlias, type StageName, TASK_STAGES } from '../stages/names.js';
 import { checkPluginContext } from './context.js';
 import type { RemoteError } from './failure.js';
 import {
@@ -72,8 +72,10 @@ export async function invokeMethod(
   context: PluginCallContext,
 ): Promise<{ implemented: boolean; value: unknown }> {
   if (method.startsWith('hooks.')) {
-    const stage = method.slice('hooks.'.length) as keyof NonNullable<UpgradePlugin['hooks']>;
-    const hook = plugin.hooks?.[stage];
+    const stage = method.slice('hooks.'.length) as StageName;
+    // A plugin may name the cut-point as tasks.yaml does (`in_stop` for `preStart`).
+    const alias = Object.entries(TASK_STAGES).find(([, s]) => s === stage)?.[0] as StageAlias | undefined;
+    const hook = plugin.hooks?.[stage] ?? (alias ? plugin.hooks?.[alias] : undefined);
     if (!hook) return { implemented: false, value: undefined };
     return { implemented: true, value: await hook({ ...context, stage }) };
   }

@@ -1,4 +1,4 @@
-import type { StageName } from '../stages/names.js';
+import type { StageInput, StageName } from '../stages/names.js';
 
 /**
  * How much a plugin's failure matters (seed 004 §4.5.3): `core` stops the upgrade, `business` is
@@ -204,7 +204,8 @@ export interface UpgradePlugin {
   backup?(context: PluginCallContext): Awaitable<BackupResult | undefined | void>;
   // biome-ignore lint/suspicious/noConfusingVoidType: as for backup.
   cleanup?(context: PluginCallContext): Awaitable<CleanupResult | undefined | void>;
-  readonly hooks?: { readonly [S in StageName]?: PluginHook };
+  /** Keyed by cut-point (`preStart`) or by tasks.yaml's name for it (`in_stop`), not both. */
+  readonly hooks?: { readonly [S in StageInput]?: PluginHook };
   readonly tasks?: readonly PluginTask[] | ((context: PluginCallContext) => Awaitable<readonly PluginTask[]>);
 }
 

@@ -3,8 +3,8 @@ import type { EventBus } from '../events/bus.js';
 import { anObject, checkArguments } from '../options/index.js';
 import type { IncompatibleTask, StageOrderWarning } from '../plan/index.js';
 import {
-  assertStage,
   type DryRunEntry,
+  parseStage,
   type RunResult,
   STAGES,
   type StageName,
@@ -98,8 +98,7 @@ export async function executeUpgrade(
     { prepared: anObject('what prepareUpgrade() returned'), options: anObject('an options object') },
     { prepared, options },
   );
-  if (options.stage !== undefined) assertStage(options.stage, 'stage');
-  const stage = options.stage as StageName | undefined;
+  const stage = options.stage === undefined ? undefined : parseStage(options.stage, 'stage');
   const { upgrade, plan, release } = prepared;
   const steps = await upgrade.dryRun(stage ? { stages: [stage] } : {});
   if (options.dryRun) return { kind: 'dry-run', steps };

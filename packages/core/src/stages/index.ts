@@ -1,6 +1,17 @@
 export { idRepeats } from './identity.js';
 export type { InterruptedRun, LockStatus } from './interrupted.js';
-export { assertStage, CHECK_STAGES, STAGES, type StageName, TASK_STAGES } from './names.js';
+export {
+  CHECK_STAGES,
+  parseStage,
+  STAGES,
+  type StageAlias,
+  type StageInput,
+  type StageName,
+  stageLabel,
+  TASK_STAGES,
+  toStage,
+  unknownStageMessage,
+} from './names.js';
 export type { PlannedStep } from './normalize.js';
 export type { ResolveInput } from './operator-decision.js';
 export {

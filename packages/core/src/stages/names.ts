@@ -20,6 +20,29 @@ export const CHECK_STAGES: readonly StageName[] = ['resourceCheck', 'businessChe
 /** Where a release task's stage lands among the cut-points (DESIGN §3). */
 export const TASK_STAGES = { pre_stop: 'preUpgrade', in_stop: 'preStart', post_start: 'postStart' } as const;
 
+/** A release's name for a cut-point (`tasks.yaml`'s `stage:`), accepted wherever a stage is. */
+export type StageAlias = keyof typeof TASK_STAGES;
+
+/** A stage as a caller may spell it: the cut-point's name, or the release's name for it. */
+export type StageInput = StageName | StageAlias;
+
+const ALIAS_OF: Readonly<Partial<Record<StageName, StageAlias>>> = Object.fromEntries(
+  Object.entries(TASK_STAGES).map(([alias, stage]) => [stage, alias]),
+);
+
+/** Every spelling a stage has, for messages: `preStart (in_stop)`. */
+export function stageLabel(stage: StageName): string {
+  const alias = ALIAS_OF[stage];
+  return alias ? `${stage} (${alias})` : stage;
+}
+
+/** The cut-point a name means (`in_stop` → `preStart`), or undefined when it means none. */
+export function toStage(name: unknown): StageName | undefined {
+  if (typeof name !== 'string') return undefined;
+  if ((STAGES as readonly string[]).includes(name)) return name as StageName;
+  return Object.hasOwn(TASK_STAGES, name) ? TASK_STAGES[name as StageAlias] : undefined;
+}
+
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
@@ -34,16 +57,27 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/** Throws a clear error for a misspelt stage, with the nearest valid name. */
-export function assertStage(name: unknown, where: string): asserts name is StageName {
-  if (typeof name === 'string' && (STAGES as readonly string[]).includes(name)) return;
-  const text = String(name);
-  const nearest = [...STAGES].sort(
-    (a, b) => distance(text.toLowerCase(), a.toLowerCase()) - distance(text.toLowerCase(), b.toLowerCase()),
+/** Every accepted spelling, for messages: `…, preUpgrade (pre_stop), preStart (in_stop), …`. */
+export const STAGE_SPELLINGS = STAGES.map(stageLabel).join(', ');
+
+/** What a misspelt stage is told: the nearest spelling (either kind) and every stage. */
+export function unknownStageMessage(name: unknown): string {
+  const text = String(name).toLowerCase();
+  const spellings = [...STAGES, ...(Object.keys(TASK_STAGES) as StageAlias[])];
+  const nearest = spellings.sort(
+    (a, b) => distance(text, a.toLowerCase()) - distance(text, b.toLowerCase()),
   )[0];
-  throw new UpgradeKitError(
-    ErrorCodes.BAD_INPUT,
-    `${where}: unknown stage ${JSON.stringify(name)}${nearest ? ` — did you mean "${nearest}"?` : ''} Stages are: ${STAGES.join(', ')}.`,
-    { context: { stage: text, stages: STAGES } },
-  );
+  return `unknown stage ${JSON.stringify(name)}${nearest ? ` — did you mean "${nearest}"?` : ''} Stages are: ${STAGE_SPELLINGS}.`;
+}
+
+/**
+ * The cut-point a caller named, in either spelling (`in_stop` is `preStart`); a clear error with
+ * the nearest valid name otherwise.
+ */
+export function parseStage(name: unknown, where: string): StageName {
+  const stage = toStage(name);
+  if (stage) return stage;
+  throw new UpgradeKitError(ErrorCodes.BAD_INPUT, `${where}: ${unknownStageMessage(name)}`, {
+    context: { stage: String(name), stages: STAGES },
+  });
 }

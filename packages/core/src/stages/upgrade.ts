@@ -21,7 +21,7 @@ import { parseVersion } from '../version/index.js';
 import { Executor, RestartRun } from './executor.js';
 import { findStep } from './identity.js';
 import { type InterruptedRun, interruptedRun, type LockStatus, lockStatus } from './interrupted.js';
-import { assertStage, STAGES, type StageName } from './names.js';
+import { parseStage, STAGES, type StageInput, type StageName } from './names.js';
 import {
   checkStageSteps,
   type Defaults,
@@ -273,8 +273,8 @@ export class Upgrade {
     this.events = o.events ?? new EventBus();
     this.#defaults = { timeoutMs: o.defaults.timeoutMs, retry: o.defaults.retry };
     this.hooks = this.#hookRegistrar();
-    for (const [stage, hooks] of Object.entries(o.hooks)) {
-      assertStage(stage, 'createUpgrade: `hooks`');
+    for (const [name, hooks] of Object.entries(o.hooks)) {
+      const stage = parseStage(name, 'createUpgrade: `hooks`');
       for (const hook of Array.isArray(hooks) ? hooks : [hooks])
         this.#addHook(stage, hook as Hook<StageName>);
     }
@@ -301,7 +301,8 @@ export class Upgrade {
           property !== 'then' &&
           property !== 'toJSON'
         ) {
-          assertStage(property, 'upgrade.hooks');
+          // `hooks.in_stop(…)` is `hooks.preStart(…)`: the release's name for the same cut-point.
+          return target[parseStage(property, 'upgrade.hooks')];
         }
         return Reflect.get(target, property, receiver);
       },
@@ -322,8 +323,8 @@ export class Upgrade {
   }
 
   /** Adds a step (a task, a transfer, a backup…) to a stage, after those already there. */
-  step<S extends StageName>(stage: S, definition: StepDefinition<S>): this {
-    assertStage(stage, 'upgrade.step');
+  step<S extends StageName>(name: S, definition: StepDefinition<S>): this {
+    const stage = parseStage(name, 'upgrade.step');
     const list = this.#steps.get(stage)!;
     // Validate now, so a bad step is reported at registration, not halfway through an upgrade.
     const planned = [...list, definition as StepDefinition<StageName>].map((d) => this.#plan(stage, d));
@@ -344,8 +345,8 @@ export class Upgrade {
   }
 
   /** The steps of a stage, in order, with defaults applied. */
-  planned(stage: StageName): PlannedStep[] {
-    assertStage(stage, 'upgrade.planned');
+  planned(name: StageInput): PlannedStep[] {
+    const stage = parseStage(name, 'upgrade.planned');
     return this.#steps.get(stage)!.map((d) => this.#plan(stage, d));
   }
 
@@ -370,8 +371,8 @@ export class Upgrade {
   }
 
   /** Runs one cut-point. Resumes: done steps are skipped. */
-  async runStage(stage: StageName, options: { signal?: AbortSignal } = {}): Promise<StageResult> {
-    assertStage(stage, 'upgrade.runStage');
+  async runStage(name: StageInput, options: { signal?: AbortSignal } = {}): Promise<StageResult> {
+    const stage = parseStage(name, 'upgrade.runStage');
     const result = await this.#invoke([stage], options.signal);
     const signal = result.signal ? { signal: result.signal } : {};
     const first = result.stages[0];
@@ -392,12 +393,14 @@ export class Upgrade {
    * Runs every cut-point in order (or from `from` on, up to `until`), stopping at the first that
    * does not succeed.
    */
-  async run(options: { signal?: AbortSignal; from?: StageName; until?: StageName } = {}): Promise<RunResult> {
-    if (options.from !== undefined) assertStage(options.from, 'upgrade.run: `from`');
-    if (options.until !== undefined) assertStage(options.until, 'upgrade.run: `until`');
+  async run(
+    options: { signal?: AbortSignal; from?: StageInput; until?: StageInput } = {},
+  ): Promise<RunResult> {
+    const from = options.from === undefined ? undefined : parseStage(options.from, 'upgrade.run: `from`');
+    const until = options.until === undefined ? undefined : parseStage(options.until, 'upgrade.run: `until`');
     const stages = STAGES.slice(
-      options.from ? STAGES.indexOf(options.from) : 0,
-      options.until ? STAGES.indexOf(options.until) + 1 : STAGES.length,
+      from ? STAGES.indexOf(from) : 0,
+      until ? STAGES.indexOf(until) + 1 : STAGES.length,
     );
     return this.#invoke(stages, options.signal);
   }
@@ -673,9 +676,8 @@ export class Upgrade {
    * run, resume or skip and why, or blocked on an operator decision. `skipIf` checks are evaluated
    * (they only read); nothing is written and no lock is taken.
    */
-  async dryRun(options: { stages?: readonly StageName[] } = {}): Promise<DryRunEntry[]> {
-    const stages = options.stages ?? STAGES;
-    for (const stage of stages) assertStage(stage, 'upgrade.dryRun');
+  async dryRun(options: { stages?: readonly StageInput[] } = {}): Promise<DryRunEntry[]> {
+    const stages = (options.stages ?? STAGES).map((stage) => parseStage(stage, 'upgrade.dryRun'));
     const store = await this.#state();
     const { liveRunId } = await this.#whoRuns(store);
     const states = await store.loadSteps(this.component, this.site.id);

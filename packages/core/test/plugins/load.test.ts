@@ -106,7 +106,7 @@ describe('loadPlugin', () => {
     expect(error.context.problems).toEqual([
       '`name` must be a non-empty string (got nothing)',
       '`resources` must be a function (got "not a function")',
-      expect.stringContaining('`hooks.preStrat` is not a stage — did you mean "preStart"?'),
+      expect.stringContaining('`hooks.preStrat`: unknown stage "preStrat" — did you mean "preStart"?'),
       'unknown field `nme` — did you mean `name`?',
     ]);
   });

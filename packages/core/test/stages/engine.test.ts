@@ -103,6 +103,29 @@ describe('stages and hooks', () => {
     await upgrade.close();
   });
 
+  it("accepts tasks.yaml's stage names (pre_stop, in_stop, post_start) wherever a stage is named", async () => {
+    const { upgrade } = setup();
+    const ran: string[] = [];
+    upgrade.step('preStart', { id: 'a', run: () => void ran.push('a') });
+    // The hook registrar, dry run, planned and runStage all take the release's spelling.
+    (upgrade.hooks as unknown as Record<string, (fn: () => void) => unknown>).in_stop(
+      () => void ran.push('hook'),
+    );
+    expect(upgrade.planned('in_stop')).toHaveLength(2);
+    expect(upgrade.planned('in_stop')).toEqual(upgrade.planned('preStart'));
+    expect((await upgrade.dryRun({ stages: ['in_stop'] })).map((e) => e.stage)).toEqual([
+      'preStart',
+      'preStart',
+    ]);
+    const result = await upgrade.runStage('in_stop');
+    expect(result.stage).toBe('preStart');
+    expect(ran).toEqual(['a', 'hook']);
+    await expect(upgrade.runStage('in_stp' as never)).rejects.toThrow(
+      /did you mean "in_stop"\?.*preStart \(in_stop\)/,
+    );
+    await upgrade.close();
+  });
+
   it('rejects a misspelt stage clearly, at compile time and at run time', async () => {
     const { upgrade, options } = setup();
     const capture = (fn: () => unknown) => {
