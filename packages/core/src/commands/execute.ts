@@ -10,6 +10,7 @@ import {
   assessSite,
   backupSettings,
   backupSite,
+  type ConfirmReasons,
   DEFAULT_SITE,
   describeStateLocation,
   executeUpgrade,
@@ -118,25 +119,17 @@ async function dispatch(input: CommandInput, io: CommandIO): Promise<CommandResu
           ...(input.killInDoubt ? { killInDoubt: true } : {}),
         },
         async (prepared) => {
-          const confirm = (lines: readonly string[], question: string) => async () =>
-            input.yes || ((await io.ask?.({ lines, question })) ?? false);
           const outcome = await executeUpgrade(prepared, {
             ...(input.stage ? { stage: input.stage } : {}),
             ...(input.dryRun ? { dryRun: true } : {}),
             events,
             accept: input.accept,
             ...(input.services ? { services: input.services } : {}),
-            confirm: (tasks) =>
-              confirm(
-                [
-                  'These tasks carry no compatibility annotation (compatibleFrom):',
-                  ...tasks.map((i) => `  - ${i.id} (${i.version}): ${i.reason}`),
-                ],
-                'Run them?',
-              )(),
-            // Core has logged each warning (a warn line), whatever the answer.
-            confirmOrder: confirm([], 'Run them in this order?'),
-            confirmWarnings: confirm([], 'Upgrade despite the warnings?'),
+            // One decision, one question, whatever the reasons (each is shown above it).
+            confirm: async (reasons) =>
+              input.yes ||
+              ((await io.ask?.({ lines: confirmLines(reasons), question: 'Run the upgrade anyway?' })) ??
+                false),
             ...(io.onAssessment ? { onAssessment: io.onAssessment } : {}),
             ...(io.around
               ? {
@@ -282,4 +275,21 @@ async function withPrepared(
   } finally {
     await prepared.close();
   }
+}
+
+/** What the one confirmation question stands on: each reason in a line or a list. */
+function confirmLines(reasons: ConfirmReasons): string[] {
+  const lines: string[] = [];
+  const warnings = reasons.assessment?.counts.warn ?? 0;
+  if (warnings > 0) lines.push(`The assessment above has ${warnings} warning${warnings === 1 ? '' : 's'}.`);
+  if (reasons.tasks.length > 0)
+    lines.push(
+      'These tasks carry no compatibility annotation (compatibleFrom):',
+      ...reasons.tasks.map((i) => `  - ${i.id} (${i.version}): ${i.reason}`),
+    );
+  if (reasons.order.length > 0)
+    lines.push(
+      `${reasons.order.length} task${reasons.order.length === 1 ? '' : 's'} would run ahead of older versions' work (the warnings above).`,
+    );
+  return lines;
 }

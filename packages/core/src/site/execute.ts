@@ -20,28 +20,22 @@ export interface ExecuteOptions {
   /** Say what would run and why, execute nothing. */
   readonly dryRun?: boolean;
   /**
-   * Asked when tasks carry no compatibility annotation (seed 001 §5.2.3): nobody has said they are
-   * safe for a running old version. Resolve `true` to run them. Default: refuse.
+   * Asked once, before anything runs, when there is anything to confirm (`ConfirmReasons`): the
+   * assessment warns, tasks carry no compatibility annotation, or tasks would run ahead of older
+   * versions' work. Resolve `true` to go on (`--yes`). Default: refuse.
    */
-  readonly confirm?: (tasks: readonly IncompatibleTask[]) => boolean | Promise<boolean>;
-  /**
-   * Asked when this run would start a task that an orchestration override puts ahead of older
-   * versions' work on its datasource (`plan.orderWarnings`): across versions that work may not
-   * have run yet. Resolve `true` to run in that order (`--yes`). Default: refuse.
-   */
-  readonly confirmOrder?: (warnings: readonly StageOrderWarning[]) => boolean | Promise<boolean>;
+  readonly confirm?: (reasons: ConfirmReasons) => boolean | Promise<boolean>;
   /**
    * Wraps the run itself, after the checks above — a terminal UI draws it while it runs.
    * `stages` are the cut-points about to run.
    */
   readonly around?: <R>(stages: readonly StageName[], run: () => Promise<R>) => Promise<R>;
   /**
-   * Assess first (seed 001 §5.2): a `fail` verdict stops before anything runs; a `warn` verdict
-   * needs `confirmWarnings`. Default: when every stage runs (a CI pipeline calling one `stage`
-   * runs `assess` as a step of its own).
+   * Assess first: a `fail` verdict stops before anything runs; a `warn` verdict needs `confirm`.
+   * Default: when every stage runs (a CI pipeline calling one `stage` runs `assess` as a step of
+   * its own).
    */
   readonly assess?: boolean;
-  readonly confirmWarnings?: (report: AssessmentReport) => boolean | Promise<boolean>;
   /** Called with the assessment as soon as it is made, before anything runs: show it. */
   readonly onAssessment?: (report: AssessmentReport) => void | Promise<void>;
   /** Where the assessment's events go (SSH drops, retries). */
@@ -54,6 +48,22 @@ export interface ExecuteOptions {
    * up to `preUpgrade` and stops there, for the pipeline to stop them and call `preStart`.
    */
   readonly services?: 'external';
+}
+
+/** Everything one confirmation covers: one decision, one question. */
+export interface ConfirmReasons {
+  /** The assessment, when its verdict is `warn`. */
+  readonly assessment?: AssessmentReport;
+  /**
+   * Tasks with no compatibility annotation (`compatibleFrom`): nobody has said they are safe
+   * while the old version runs.
+   */
+  readonly tasks: readonly IncompatibleTask[];
+  /**
+   * Tasks this run would start ahead of older versions' work on their datasource (an
+   * orchestration override, `plan.orderWarnings`): that work may not have run yet.
+   */
+  readonly order: readonly StageOrderWarning[];
 }
 
 export type ExecuteOutcome =
@@ -120,9 +130,6 @@ export async function executeUpgrade(
     });
     await options.onAssessment?.(assessment);
     if (assessment.verdict === 'fail') return { kind: 'assessment-failed', assessment };
-    if (assessment.verdict === 'warn' && !(await options.confirmWarnings?.(assessment))) {
-      return { kind: 'needs-confirmation', tasks: [], assessment };
-    }
   }
   // Only what this invocation starts: a later `--stage` run, or a resume after the early task
   // succeeded, has nothing left to put out of order.
@@ -145,14 +152,21 @@ export async function executeUpgrade(
     });
   }
   const unannotated = plan.incompatible.filter((i) => i.needsConfirmation);
-  const refused = (tasks: readonly IncompatibleTask[]): ExecuteOutcome => ({
-    kind: 'needs-confirmation',
-    tasks,
-    ...(order.length > 0 ? { order } : {}),
-    ...(assessment ? { assessment } : {}),
-  });
-  if (unannotated.length > 0 && !(await options.confirm?.(unannotated))) return refused(unannotated);
-  if (order.length > 0 && !(await options.confirmOrder?.(order))) return refused([]);
+  const warns = assessment?.verdict === 'warn';
+  if (warns || unannotated.length > 0 || order.length > 0) {
+    const reasons: ConfirmReasons = {
+      ...(warns ? { assessment } : {}),
+      tasks: unannotated,
+      order,
+    };
+    if (!(await options.confirm?.(reasons)))
+      return {
+        kind: 'needs-confirmation',
+        tasks: unannotated,
+        ...(order.length > 0 ? { order } : {}),
+        ...(assessment ? { assessment } : {}),
+      };
+  }
   const go = (): Promise<RunResult | StageResult> =>
     stage ? upgrade.runStage(stage) : upgrade.run(until ? { until } : {});
   const stages = stage ? [stage] : until ? STAGES.slice(0, STAGES.indexOf(until) + 1) : STAGES;

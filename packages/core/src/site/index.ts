@@ -18,7 +18,7 @@ export {
   openDatasources,
   stateOptions,
 } from './connect.js';
-export { type ExecuteOptions, type ExecuteOutcome, executeUpgrade } from './execute.js';
+export { type ConfirmReasons, type ExecuteOptions, type ExecuteOutcome, executeUpgrade } from './execute.js';
 export { type ConnectHostOptions, connectHost } from './hosts.js';
 export {
   type LoadSiteConfigOptions,

@@ -108,7 +108,7 @@ describe('stages and hooks', () => {
     const ran: string[] = [];
     upgrade.step('preStart', { id: 'a', run: () => void ran.push('a') });
     // The hook registrar, dry run, planned and runStage all take the release's spelling.
-    (upgrade.hooks as unknown as Record<string, (fn: () => void) => unknown>).in_stop(
+    (upgrade.hooks as unknown as { in_stop: (fn: () => void) => unknown }).in_stop(
       () => void ran.push('hook'),
     );
     expect(upgrade.planned('in_stop')).toHaveLength(2);
