@@ -12,6 +12,7 @@ import {
   loadSiteConfig,
   prepareUpgrade,
 } from '@upgradekit/core';
+import type { Knex } from 'knex';
 
 const workdir = process.argv[2] ?? process.cwd();
 const appDir = join(workdir, 'app');
@@ -21,7 +22,8 @@ const events = new EventBus();
 const reporter = new ConsoleReporter();
 events.on('*', reporter.handle);
 
-const { upgrade, close } = await prepareUpgrade({
+// The release's datasource `main` is a SQL database: say so once, and every hook sees a Knex.
+const { upgrade, close } = await prepareUpgrade<{ main: Knex }>({
   release: new URL('../demo', import.meta.url).pathname,
   from: '2.16.6',
   to: '2.16.7',
@@ -68,7 +70,7 @@ upgrade.hooks.postStart({
   id: 'smoke-test',
   criticality: 'business',
   run: async (ctx) => {
-    const row = await (ctx.datasources.main as import('knex').Knex)('customers').count({ n: '*' }).first();
+    const row = await ctx.datasources.main('customers').count({ n: '*' }).first();
     ctx.log.info(`${row?.n ?? 0} customers visible after the upgrade`);
   },
 });

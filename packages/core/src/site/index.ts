@@ -35,6 +35,7 @@ export {
   type PreparedUpgrade,
   type PrepareUpgradeOptions,
   prepareUpgrade,
+  type SiteDatasources,
 } from './prepare.js';
 export {
   type AssessmentConfig,

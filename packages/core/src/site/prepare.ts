@@ -4,7 +4,8 @@ import { anObject, checkArguments } from '../options/index.js';
 import { type Plan, plan } from '../plan/index.js';
 import { loadRelease } from '../release/index.js';
 import type { Release } from '../release/types.js';
-import { createUpgrade, type Upgrade } from '../stages/index.js';
+import type { Connection } from '../migrate/index.js';
+import { createUpgrade, type DatasourceMap, type Upgrade } from '../stages/index.js';
 import { StateStore } from '../state/index.js';
 import { siteBackupStep } from './backup.js';
 import { checkConnections, type Datasources, openDatasources, stateOptions } from './connect.js';
@@ -29,10 +30,17 @@ export interface PrepareUpgradeOptions {
   readonly cwd?: string;
 }
 
-export interface PreparedUpgrade {
+/** What `ctx.datasources` holds after `prepareUpgrade`: a knex or ClickHouse client per name. */
+export type SiteDatasources = Readonly<Record<string, Connection>>;
+
+/**
+ * `D` names the clients your hooks use, as the release declares them — `prepareUpgrade<{ main:
+ * Knex }>(…)` — so `ctx.datasources.main` is a `Knex` in every hook, with no cast.
+ */
+export interface PreparedUpgrade<D extends DatasourceMap = SiteDatasources> {
   readonly release: Release;
   readonly plan: Plan;
-  readonly upgrade: Upgrade;
+  readonly upgrade: Upgrade<D>;
   readonly config: SiteConfig;
   /** The site's datasources, open (lazily) for tasks, hooks and the assessment. */
   readonly connections: Datasources['connections'];
@@ -50,7 +58,9 @@ export interface PreparedUpgrade {
  *   config: loadSiteConfig({ file: 'site-042.yaml' }) });
  * try { await upgrade.runStage('preStart'); } finally { await close(); }
  */
-export async function prepareUpgrade(options: PrepareUpgradeOptions): Promise<PreparedUpgrade> {
+export async function prepareUpgrade<D extends DatasourceMap = SiteDatasources>(
+  options: PrepareUpgradeOptions,
+): Promise<PreparedUpgrade<D>> {
   checkArguments('prepareUpgrade', { options: anObject('{ release, from, to, config? }') }, { options });
   const release = typeof options.release === 'string' ? await loadRelease(options.release) : options.release;
   const config = options.config ?? loadSiteConfig({ ...(options.cwd ? { cwd: options.cwd } : {}) });
@@ -73,13 +83,14 @@ export async function prepareUpgrade(options: PrepareUpgradeOptions): Promise<Pr
     await datasources.close();
     throw error;
   }
-  const upgrade = createUpgrade({
+  const upgrade = createUpgrade<D>({
     component: release.component,
     from: options.from,
     to: options.to,
     site,
     state,
-    datasources: datasources.connections,
+    // What the release declares, typed as the caller says (`D`): checked by name at load time.
+    datasources: datasources.connections as unknown as D,
     // The site's hosts, for hooks and rolloutStep (its default host list).
     hosts: config.hosts.map((h) => ({
       name: h.name,

@@ -25,6 +25,7 @@ export {
 export { formatRunMarkdown, formatStageSummary, formatStepLine, markdownCell } from './summary.js';
 export type {
   Criticality,
+  DatasourceMap,
   Hook,
   HookFunction,
   HookMap,

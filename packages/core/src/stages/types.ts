@@ -54,8 +54,15 @@ export type ServicePhase<S extends StageName> = S extends 'preStart'
     ? 'old-version-running'
     : 'new-version-running';
 
+/**
+ * The clients a step reaches by name (`ctx.datasources.main`). Give the upgrade their types once —
+ * `createUpgrade<{ main: Knex }>(…)`, or what `prepareUpgrade` returns — and every step sees them
+ * typed, with no cast.
+ */
+export type DatasourceMap = Readonly<Record<string, unknown>>;
+
 /** What a step's `run`, `skipIf` and `cleanup` receive. Specific to the stage it runs in. */
-export interface StepContext<S extends StageName = StageName> {
+export interface StepContext<S extends StageName = StageName, D extends DatasourceMap = DatasourceMap> {
   readonly stage: S;
   readonly services: ServicePhase<S>;
   readonly step: string;
@@ -66,7 +73,7 @@ export interface StepContext<S extends StageName = StageName> {
   readonly to: string;
   readonly site: SiteInfo;
   readonly host: string | undefined;
-  readonly datasources: Readonly<Record<string, unknown>>;
+  readonly datasources: Readonly<D>;
   readonly hosts: readonly HostInfo[];
   readonly log: Logger;
   readonly events: EventSink;
@@ -93,7 +100,7 @@ export interface StepContext<S extends StageName = StageName> {
   inFlight?(note: string | undefined): void;
 }
 
-export interface StepDefinition<S extends StageName = StageName> {
+export interface StepDefinition<S extends StageName = StageName, D extends DatasourceMap = DatasourceMap> {
   /** Stable id: with the component and version, it is what makes a succeeded step never run again. */
   readonly id: string;
   readonly name?: string;
@@ -101,7 +108,7 @@ export interface StepDefinition<S extends StageName = StageName> {
   readonly version?: string;
   /** The host it runs for, if any; part of its identity. */
   readonly host?: string;
-  readonly run: (ctx: StepContext<S>) => unknown;
+  readonly run: (ctx: StepContext<S, D>) => unknown;
   /** Default: the upgrade's `defaults.timeoutMs` (1 hour). */
   readonly timeoutMs?: number;
   /**
@@ -125,9 +132,9 @@ export interface StepDefinition<S extends StageName = StageName> {
   /** Safe to run again after a crash mid-way. Default: true in check stages, else false. */
   readonly idempotent?: boolean;
   /** Already done? Then the step is skipped (and an in-doubt step is settled). */
-  readonly skipIf?: (ctx: StepContext<S>) => boolean | Promise<boolean>;
+  readonly skipIf?: (ctx: StepContext<S, D>) => boolean | Promise<boolean>;
   /** Remove partial output before a retry or a restart. */
-  readonly cleanup?: (ctx: StepContext<S>) => unknown;
+  readonly cleanup?: (ctx: StepContext<S, D>) => unknown;
   readonly checksum?: string;
   /** One line for dry runs and reports: what the step will do (e.g. "sql on main, 3 statements"). */
   readonly summary?: string;
@@ -172,12 +179,20 @@ export interface ProgressResolution {
   readonly message: string;
 }
 
-export type HookFunction<S extends StageName> = (ctx: StepContext<S>) => unknown;
-export type Hook<S extends StageName> = HookFunction<S> | StepDefinition<S>;
-export type HookMap = { readonly [S in StageName]?: Hook<S> | readonly Hook<S>[] };
+export type HookFunction<S extends StageName, D extends DatasourceMap = DatasourceMap> = (
+  ctx: StepContext<S, D>,
+) => unknown;
+export type Hook<S extends StageName, D extends DatasourceMap = DatasourceMap> =
+  | HookFunction<S, D>
+  | StepDefinition<S, D>;
+export type HookMap<D extends DatasourceMap = DatasourceMap> = {
+  readonly [S in StageName]?: Hook<S, D> | readonly Hook<S, D>[];
+};
 
 /** `upgrade.hooks.preStart(fn)`: one registrar per stage; a misspelt name does not compile. */
-export type Hooks = { readonly [S in StageName]: (hook: Hook<S>) => Hooks };
+export type Hooks<D extends DatasourceMap = DatasourceMap> = {
+  readonly [S in StageName]: (hook: Hook<S, D>) => Hooks<D>;
+};
 
 export type StepOutcome = 'succeeded' | 'skipped' | 'failed' | 'aborted' | 'in_doubt';
 

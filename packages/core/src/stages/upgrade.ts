@@ -35,6 +35,7 @@ import { decideResume, type ResumeAction, type ResumeDecision, type ResumeFacts 
 import { describeProgress, resumeFacts } from './resume-facts.js';
 import type {
   Hook,
+  DatasourceMap,
   HookMap,
   Hooks,
   HostInfo,
@@ -114,9 +115,11 @@ const optionsSchema = z.object({
 });
 
 /** A step added with `upgrade.step()` or `steps: […]`, with the stage it belongs to. */
-export type StagedStep = { [S in StageName]: StepDefinition<S> & { readonly stage: S } }[StageName];
+export type StagedStep<D extends DatasourceMap = DatasourceMap> = {
+  [S in StageName]: StepDefinition<S, D> & { readonly stage: S };
+}[StageName];
 
-export interface UpgradeOptions {
+export interface UpgradeOptions<D extends DatasourceMap = DatasourceMap> {
   /** The component being upgraded; part of every step's identity. */
   readonly component: string;
   readonly from: string;
@@ -125,10 +128,11 @@ export interface UpgradeOptions {
   readonly site: string | SiteInfo;
   /** Where state lives. Default: `.upgradekit/state.sqlite` under the working directory. */
   readonly state?: StateStore | StateOptions;
-  readonly datasources?: Readonly<Record<string, unknown>>;
+  /** The clients steps reach as `ctx.datasources`; their types become the steps' types. */
+  readonly datasources?: D;
   readonly hosts?: readonly HostInfo[];
-  readonly hooks?: HookMap;
-  readonly steps?: readonly StagedStep[];
+  readonly hooks?: HookMap<D>;
+  readonly steps?: readonly StagedStep<D>[];
   /** Where events go. Default: a new bus, at `upgrade.events`. */
   readonly events?: EventBus;
   /** Cancels every run of this upgrade. */
@@ -244,17 +248,17 @@ export interface StatusReport {
  * const result = await upgrade.runStage('preStart');
  * if (result.status !== 'succeeded') process.exitCode = 1;
  */
-export function createUpgrade(options: UpgradeOptions): Upgrade {
-  return new Upgrade(options);
+export function createUpgrade<D extends DatasourceMap = DatasourceMap>(options: UpgradeOptions<D>): Upgrade<D> {
+  return new Upgrade<D>(options);
 }
 
-export class Upgrade {
+export class Upgrade<D extends DatasourceMap = DatasourceMap> {
   readonly component: string;
   readonly from: string;
   readonly to: string;
   readonly site: SiteInfo;
   readonly events: EventBus;
-  readonly hooks: Hooks;
+  readonly hooks: Hooks<D>;
   readonly #options: z.output<typeof optionsSchema>;
   readonly #defaults: Defaults;
   readonly #steps = new Map<StageName, StepDefinition<StageName>[]>(STAGES.map((s) => [s, []]));
@@ -263,7 +267,7 @@ export class Upgrade {
   #store: Promise<StateStore> | undefined;
   #ownsStore = true;
 
-  constructor(options: UpgradeOptions) {
+  constructor(options: UpgradeOptions<D>) {
     const o = validateOptions('createUpgrade', optionsSchema, options);
     this.#options = o;
     this.component = o.component;
@@ -284,7 +288,7 @@ export class Upgrade {
     }
   }
 
-  #hookRegistrar(): Hooks {
+  #hookRegistrar(): Hooks<D> {
     const registrar = {} as Record<StageName, (hook: Hook<StageName>) => Hooks>;
     for (const stage of STAGES) {
       registrar[stage] = (hook) => {
@@ -306,7 +310,7 @@ export class Upgrade {
         }
         return Reflect.get(target, property, receiver);
       },
-    }) as unknown as Hooks;
+    }) as unknown as Hooks<D>;
     return proxy;
   }
 
@@ -323,7 +327,7 @@ export class Upgrade {
   }
 
   /** Adds a step (a task, a transfer, a backup…) to a stage, after those already there. */
-  step<S extends StageName>(name: S, definition: StepDefinition<S>): this {
+  step<S extends StageName>(name: S, definition: StepDefinition<S, D>): this {
     const stage = parseStage(name, 'upgrade.step');
     const list = this.#steps.get(stage)!;
     // Validate now, so a bad step is reported at registration, not halfway through an upgrade.

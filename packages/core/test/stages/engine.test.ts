@@ -12,7 +12,7 @@ import {
   type UpgradeEvent,
   type UpgradeOptions,
 } from '@upgradekit/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 
 function setup(extra: Partial<UpgradeOptions> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'uk-engine-'));
@@ -100,6 +100,29 @@ describe('stages and hooks', () => {
     expect(postStart!.services).toBe('new-version-running');
     const steps = (await upgrade.status()).steps.map((s) => s.id);
     expect(steps).toContain('install:unpackTools'); // a named function keeps a stable id
+    await upgrade.close();
+  });
+
+  it('types ctx.datasources from createUpgrade<D>: no cast in a hook', async () => {
+    const { options } = setup();
+    const orders = { table: 'orders', count: () => 3 };
+    const upgrade = createUpgrade<{ readonly main: typeof orders }>({
+      ...options,
+      datasources: { main: orders },
+    });
+    let seen: number | undefined;
+    upgrade.hooks.preStart((ctx) => {
+      expectTypeOf(ctx.datasources.main).toEqualTypeOf<typeof orders>();
+      // @ts-expect-error — not a datasource of this upgrade
+      void ctx.datasources.events;
+      seen = ctx.datasources.main.count();
+    });
+    upgrade.step('postStart', {
+      id: 'typed-step',
+      run: (ctx) => expectTypeOf(ctx.datasources.main.table).toBeString(),
+    });
+    expect((await upgrade.runStage('preStart')).status).toBe('succeeded');
+    expect(seen).toBe(3);
     await upgrade.close();
   });
 
