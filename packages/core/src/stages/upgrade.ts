@@ -34,8 +34,8 @@ import { decisionLabel, parseDecision, type ResolveInput, resolution } from './o
 import { decideResume, type ResumeAction, type ResumeDecision, type ResumeFacts } from './resume.js';
 import { describeProgress, resumeFacts } from './resume-facts.js';
 import type {
-  Hook,
   DatasourceMap,
+  Hook,
   HookMap,
   Hooks,
   HostInfo,
@@ -248,7 +248,9 @@ export interface StatusReport {
  * const result = await upgrade.runStage('preStart');
  * if (result.status !== 'succeeded') process.exitCode = 1;
  */
-export function createUpgrade<D extends DatasourceMap = DatasourceMap>(options: UpgradeOptions<D>): Upgrade<D> {
+export function createUpgrade<D extends DatasourceMap = DatasourceMap>(
+  options: UpgradeOptions<D>,
+): Upgrade<D> {
   return new Upgrade<D>(options);
 }
 
