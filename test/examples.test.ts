@@ -35,6 +35,30 @@ describe('examples/team-script', () => {
     expect(second.status).toBe(0);
     expect(second.stdout).toContain('[SKIPPED] migrate-app-config (already done');
     expect(second.stdout).not.toContain('[SUCCESS]');
+
+    // The operator's `status` knows only the release, yet shows the script's hooks too (issue 22).
+    const status = spawnSync(
+      process.execPath,
+      [
+        join(root, 'packages/cli/bin/upgradekit.js'),
+        'status',
+        '--release',
+        join(root, 'examples/demo'),
+        '--site',
+        'site-042',
+        '--json',
+      ],
+      { cwd: workdir, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(status.status, status.stderr).toBe(0);
+    const steps = JSON.parse(status.stdout).report.steps as {
+      id: string;
+      status: string;
+      registered?: boolean;
+    }[];
+    for (const hook of ['disk-free', 'migrate-app-config', 'smoke-test'])
+      expect(steps.find((s) => s.id === hook)).toMatchObject({ status: 'succeeded', registered: false });
+    expect(steps.filter((s) => s.registered !== false).length).toBeGreaterThan(0); // the release's own
   });
 });
 

@@ -40,7 +40,8 @@ export function statusResult(
     c.inDoubt > 0 ? 'needs-decision' : c.failed > 0 ? 'failed' : unfinished > 0 ? 'pending' : 'succeeded';
   const repeats = idRepeats(report.steps);
   const next: NextCommand[] = report.steps
-    .filter((s) => s.status === 'in_doubt')
+    // A step this release does not register is settled by the program that registered it.
+    .filter((s) => s.status === 'in_doubt' && s.registered !== false)
     .flatMap((s) => {
       const target = {
         id: s.id,
@@ -119,7 +120,7 @@ export function statusLines(report: StatusReport): string[] {
     // Progress the reason already names is not said twice.
     const progress = s.progress && !line?.includes(s.progress) ? ` — ${s.progress}` : '';
     lines.push(
-      `  ${s.status.toUpperCase().padEnd(11)} ${s.stage.padEnd(13)} ${s.id}${repeats(s) ? ` (version ${s.version})` : ''}${s.host ? ` on ${s.host}` : ''}${progress}${line ? ` — ${line}` : ''}`,
+      `  ${s.status.toUpperCase().padEnd(11)} ${s.stage.padEnd(13)} ${s.id}${repeats(s) ? ` (version ${s.version})` : ''}${s.host ? ` on ${s.host}` : ''}${s.registered === false ? ' (not in the release: a hook or rollout of the program that ran it)' : ''}${progress}${line ? ` — ${line}` : ''}`,
     );
   }
   return lines;

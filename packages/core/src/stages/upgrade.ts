@@ -17,11 +17,11 @@ import {
   type StepRecord,
 } from '../state/index.js';
 import { stepKeyString } from '../state/types.js';
-import { parseVersion } from '../version/index.js';
+import { compareVersions, parseVersion } from '../version/index.js';
 import { Executor, RestartRun } from './executor.js';
 import { findStep } from './identity.js';
 import { type InterruptedRun, interruptedRun, type LockStatus, lockStatus } from './interrupted.js';
-import { parseStage, STAGES, type StageInput, type StageName } from './names.js';
+import { parseStage, STAGES, type StageInput, type StageName, toStage } from './names.js';
 import {
   checkStageSteps,
   type Defaults,
@@ -177,6 +177,11 @@ export interface StepStatusRow {
   readonly next: { readonly action: ResumeAction; readonly reason?: string; readonly needsOperator: boolean };
   /** What the step says of its saved progress (`describeProgress`), e.g. "statement 5 of 12 next". */
   readonly progress?: string;
+  /**
+   * `false`: recorded by a run of this upgrade, but not a step this program registered — a team
+   * script's hook read by the CLI, or one host of a rollout.
+   */
+  readonly registered?: false;
 }
 
 export interface DryRunEntry {
@@ -569,6 +574,15 @@ export class Upgrade<D extends DatasourceMap = DatasourceMap> {
   }
 
   /** Every step of this upgrade, stage by stage, with defaults applied. */
+  /** A step of this upgrade's versions: after `from`, up to `to`. */
+  #inRange(version: string): boolean {
+    try {
+      return compareVersions(version, this.from) > 0 && compareVersions(version, this.to) <= 0;
+    } catch {
+      return false;
+    }
+  }
+
   #allPlanned(): PlannedStep[] {
     return STAGES.flatMap((stage) => this.planned(stage));
   }
@@ -662,6 +676,52 @@ export class Upgrade<D extends DatasourceMap = DatasourceMap> {
           needsOperator: decision.needsOperator,
         },
         ...(progress !== undefined ? { progress } : {}),
+      });
+    }
+    // Steps this program did not register but a run of this upgrade recorded: a team script's
+    // hooks seen from the CLI, a rollout's per-host rows. Left out, a failed hook would hide.
+    const planned = new Set(this.#allPlanned().map((step) => stepKeyString(step.key)));
+    for (const [key, record] of states) {
+      const stage = toStage(record.stage);
+      if (planned.has(key) || !stage || !this.#inRange(record.taskVersion)) continue;
+      const outcome =
+        record.status === 'running' && record.runId !== liveRunId && record.logId !== undefined
+          ? await store.attemptOutcome(record.logId)
+          : undefined;
+      const decision = decideResume({
+        status: record.status,
+        runId: record.runId,
+        runAlive: record.runId === liveRunId,
+        ...(outcome !== undefined ? { outcome } : {}),
+        idempotent: false,
+        changed: false,
+        check: 'none',
+      });
+      const status: StepStatusView = decision.state;
+      if (status === 'succeeded') counts.done++;
+      else if (status === 'skipped') counts.skipped++;
+      else if (status === 'failed') counts.failed++;
+      else if (status === 'in_doubt') counts.inDoubt++;
+      else if (status === 'running') counts.running++;
+      else counts.pending++;
+      steps.push({
+        id: record.taskId,
+        stage,
+        ...(record.host ? { host: record.host } : {}),
+        version: record.taskVersion,
+        status,
+        criticality: 'core',
+        attempt: record.attempt,
+        runId: record.runId,
+        ...(record.startedAt ? { startedAt: record.startedAt } : {}),
+        ...(record.endedAt ? { endedAt: record.endedAt } : {}),
+        ...(record.error && status !== 'succeeded' ? { error: record.error } : {}),
+        registered: false,
+        next: {
+          action: decision.action,
+          reason: `${decision.reason ?? decision.action}; registered by the program that ran it (a script's hook, a rollout host), which decides`,
+          needsOperator: decision.needsOperator,
+        },
       });
     }
     return {
