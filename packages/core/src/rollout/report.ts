@@ -68,7 +68,10 @@ export function haltError(input: {
   readonly untouched: readonly string[];
 }): UpgradeKitError {
   const { report, untouched } = input;
-  const failed = report.failed.map((name) => `  - ${name}: ${input.reasons.get(name) ?? 'failed'}`);
+  // A host's reason may carry lines (the last lines of a service's log): kept, under its host.
+  const failed = report.failed.map(
+    (name) => `  - ${name}: ${(input.reasons.get(name) ?? 'failed').replace(/\n/g, '\n      ')}`,
+  );
   const hosts = `${report.hosts.length} host${report.hosts.length === 1 ? '' : 's'}`;
   return new UpgradeKitError(
     ErrorCodes.ROLLOUT_HALTED,

@@ -121,7 +121,7 @@ export async function openDatasources(
       closers.push(() => knex.destroy());
     } else {
       const { createClient } = await importClickHouse(p.name);
-      const client = createClient(p.config as never);
+      const client = createClient({ ...(p.config as object), log: clickhouseLog(options.events) } as never);
       connections[p.name] = client as unknown as Connection;
       closers.push(() => client.close());
     }
@@ -188,6 +188,27 @@ function knexLog(events: EventBus | undefined) {
   const debug = (message: unknown) =>
     events?.emit({ type: 'log', level: 'debug', message: `knex: ${String(message).split('\n')[0]}` });
   return { warn: debug, error: debug, deprecate: debug, debug: () => {} };
+}
+
+/**
+ * The ClickHouse client's own logger prints a failed query's error and stack to the console before
+ * our error says what failed: its messages go to debug events instead (`--verbose`), as knex's do.
+ */
+function clickhouseLog(events: EventBus | undefined) {
+  const debug = (params: { module?: string; message: string; err?: Error }) =>
+    events?.emit({
+      type: 'log',
+      level: 'debug',
+      message: `clickhouse ${params.module ?? ''}: ${params.message}${params.err ? ` (${params.err.message.split('\n')[0]})` : ''}`,
+    });
+  class ToEvents {
+    trace() {}
+    debug() {}
+    info() {}
+    warn = debug;
+    error = debug;
+  }
+  return { LoggerClass: ToEvents };
 }
 
 async function importClickHouse(name: string): Promise<typeof import('@clickhouse/client')> {

@@ -28,8 +28,23 @@ export function formatStageSummary(result: StageResult): string {
   const tally = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
   return [
     `stage ${result.stage}: ${result.status} in ${formatDuration(result.durationMs)}${tally ? ` (${tally})` : ''}`,
-    ...result.steps.map((s) => `  ${formatStepLine(s)}`),
+    ...result.steps.flatMap((s) => [`  ${formatStepLine(s)}`, ...failureDetail(s)]),
   ].join('\n');
+}
+
+/** Lines of a failure's message shown under its step; the rest is behind --verbose. */
+const DETAIL_LINES = 20;
+
+/**
+ * What explains a failure, under its step line: the rest of its message — a rollout's failed
+ * hosts, the last lines of a service's log. (A step in doubt says its rest in the decision.)
+ */
+function failureDetail(step: StepResult): string[] {
+  if (step.status !== 'failed' && step.status !== 'aborted') return [];
+  const rest = (step.error?.message ?? '').split('\n').slice(1);
+  const shown = rest.slice(0, DETAIL_LINES).map((line) => `      ${line}`);
+  if (rest.length > DETAIL_LINES) shown.push(`      … ${rest.length - DETAIL_LINES} more lines (--verbose)`);
+  return shown;
 }
 
 /** A value for a Markdown table cell: pipes escaped, one line. */
