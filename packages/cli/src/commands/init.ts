@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Exit, type ExitCode, type GlobalFlags, type Output, UsageError } from '../output.js';
 
 export interface InitFlags extends GlobalFlags {
@@ -10,8 +11,47 @@ export interface InitFlags extends GlobalFlags {
 
 const DATASOURCE_TYPES = ['sqlite', 'mariadb', 'mysql', 'postgres', 'clickhouse'];
 
+type SchemaFile = 'upgradekit.schema.json' | 'tasks.schema.json';
+
+/**
+ * Where an editor finds a schema of @upgradekit/core, as a path relative to `fromDir` (the directory
+ * of the YAML file that names it), or undefined when no installed copy can be found.
+ *
+ * First a `node_modules/@upgradekit/core` in the release directory or above it — the project's own
+ * install, so the path stays right for everyone who checks the project out — else the copy this
+ * command runs with (a global install, or a checkout of upgradekit), which is right on this machine.
+ */
+export function schemaPath(file: SchemaFile, fromDir: string, releaseRoot: string): string | undefined {
+  let found: string | undefined;
+  for (let dir = releaseRoot; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', '@upgradekit', 'core', 'schema', file);
+    if (existsSync(candidate)) {
+      found = candidate;
+      break;
+    }
+    if (dirname(dir) === dir) break;
+  }
+  if (!found) {
+    try {
+      found = createRequire(import.meta.url).resolve(`@upgradekit/core/schema/${file}`);
+    } catch {
+      return undefined;
+    }
+  }
+  const path = relative(fromDir, found).split(sep).join('/');
+  return path.startsWith('.') ? path : `./${path}`;
+}
+
+/** The first line of a YAML file: the schema it is written against, for editors (yaml-language-server). */
+function schemaLine(file: SchemaFile, fromDir: string, releaseRoot: string): string {
+  const path = schemaPath(file, fromDir, releaseRoot);
+  return path === undefined
+    ? `# Editors complete this file with ${file}, shipped in @upgradekit/core/schema/ (not found from here).\n`
+    : `# yaml-language-server: $schema=${path}\n`;
+}
+
 /** The files of a new release directory: a manifest, one version with one SQL task, a site config example. */
-function scaffold(flags: InitFlags): Record<string, string> {
+function scaffold(flags: InitFlags, root: string): Record<string, string> {
   const v = flags.firstVersion;
   const type = flags.datasource;
   const siteExample =
@@ -21,16 +61,14 @@ function scaffold(flags: InitFlags): Record<string, string> {
         ? 'datasources:\n  main:\n    url: http://127.0.0.1:8123\n    passwordEnv: CLICKHOUSE_PASSWORD\n'
         : `datasources:\n  main:\n    host: 127.0.0.1\n    database: app\n    user: app\n    passwordEnv: APP_DB_PASSWORD   # never the password itself\n`;
   return {
-    'upgradekit.yaml': `# Editors complete this file with the schema shipped in @upgradekit/core.
-$schema: ./node_modules/@upgradekit/core/schema/upgradekit.schema.json
-component: ${flags.component}
+    'upgradekit.yaml': `${schemaLine('upgradekit.schema.json', root, root)}component: ${flags.component}
 datasources:
   main: { type: ${type} }   # connection details live in the site configuration, not here
 defaults:
   datasource: main
   timeout: 30m
 `,
-    [`versions/${v}/tasks.yaml`]: `tasks:
+    [`versions/${v}/tasks.yaml`]: `${schemaLine('tasks.schema.json', join(root, 'versions', v), root)}tasks:
   - id: create_example
     kind: ${type === 'clickhouse' ? 'clickhouse' : 'sql'}
     stage: in_stop            # pre_stop → preUpgrade, in_stop → preStart, post_start → postStart
@@ -75,7 +113,7 @@ export async function initCommand(dir: string, flags: InitFlags, out: Output): P
       `${root} is not empty: init only creates a new release directory, it never overwrites`,
     );
   }
-  const files = scaffold(flags);
+  const files = scaffold(flags, root);
   for (const [path, content] of Object.entries(files)) {
     const target = join(root, path);
     mkdirSync(join(target, '..'), { recursive: true });
@@ -86,7 +124,7 @@ export async function initCommand(dir: string, flags: InitFlags, out: Output): P
     `Created a release of ${flags.component} in ${root}:`,
     ...Object.keys(files).map((f) => `  ${f}`),
     // Only the operator knows the version running now: the command ends with --from, for it.
-    'Next, see its plan: add the version running now after --from:',
+    'Next, see its plan: add the version running now after --from (0.0.0 where nothing is installed yet):',
     `  ${commandLine(['upgradekit', 'plan', '--release', dir, '--to', flags.firstVersion, '--from'])}`,
   ]);
   return Exit.ok;
