@@ -323,7 +323,7 @@ describe.runIf(hasMariaDB && hasClickHouse)('examples/mariadb-clickhouse, one ve
     const r = site.cli(readme('run', '2.16.6', '2.16.7'));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /Nothing to do: order-center 2\.16\.6 → 2\.16\.7 on site site-test — all 5 steps already done\./,
+      /Nothing to do: order-center 2\.16\.6 → 2\.16\.7 on site site-test — all 5 steps are already done\./,
     );
     expect(r.stdout).not.toContain('[SUCCESS]');
     expect(await orderEventCount()).toBe(ORDERS.length);

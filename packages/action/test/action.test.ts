@@ -165,7 +165,7 @@ describe.runIf(hasPostgres)('run on PostgreSQL state and datasource, secrets fro
     const again = action(inputs(), env);
     expect(again.status).toBe(0);
     expect(again.stdout).toContain(
-      'Nothing to do: ledger 1.0.0 → 2.0.0 on site site-9 — all 2 steps already done.',
+      'Nothing to do: ledger 1.0.0 → 2.0.0 on site site-9 — all 2 steps are already done.',
     );
   });
 

@@ -56,7 +56,7 @@ describe('the embedded demo: SQLite state, a local host, no services', () => {
     const r = cli(args, { cwd });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(
-      'Nothing to do: demo-shop 2.16.6 → 2.16.7 on site default — all 4 steps already done.',
+      'Nothing to do: demo-shop 2.16.6 → 2.16.7 on site default — all 4 steps are already done.',
     );
     expect(r.stderr).not.toContain('started');
   });
@@ -376,7 +376,7 @@ describe('operator decisions: exit 3', () => {
     });
     const args = ['run', '--release', dir, '--from', '1.0.0', '--to', '1.1.0'];
     const whole = cli(args, { cwd: dir });
-    expect(whole.status).toBe(2);
+    expect(whole.status).toBe(3); // a decision (who stops the services), not bad input
     expect(whole.stderr).toContain('needs its services stopped (stop mode)');
     const refused = cli([...args, '--stage', 'preStart'], { cwd: dir });
     expect(refused.status).toBe(3);

@@ -140,7 +140,8 @@ function outcomeResult(outcome: ExecuteOutcome, ctx: RunContext): CommandResult 
       return commandResult({
         command: 'run',
         status: 'services-required',
-        exitClass: 'bad-input',
+        // Nothing is wrong with the input: the operator decides who stops the services.
+        exitClass: 'decision',
         mode,
         document: { reasons: outcome.reasons },
         text: [],

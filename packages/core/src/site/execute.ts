@@ -112,8 +112,26 @@ export async function executeUpgrade(
   const { upgrade, plan, release } = prepared;
   const steps = await upgrade.dryRun(stage ? { stages: [stage] } : {});
   if (options.dryRun) return { kind: 'dry-run', steps };
+  // A stage called before an earlier one finished (a pipeline's steps out of order) is said, not refused.
+  if (stage) {
+    const earlier = STAGES.slice(0, STAGES.indexOf(stage));
+    const open =
+      earlier.length > 0
+        ? (await upgrade.dryRun({ stages: earlier })).filter((s) => s.action !== 'skip')
+        : [];
+    if (open.length > 0)
+      (options.events ?? upgrade.events).emit({
+        type: 'log',
+        level: 'warn',
+        message: `stage ${stage} runs before earlier stages finished: ${[...new Set(open.map((s) => s.stage))].join(', ')} still ha${open.length === 1 ? 's a step' : 've steps'} to run (${open.map((s) => s.id).join(', ')})`,
+      });
+  }
   if (steps.every((s) => s.action === 'skip')) {
-    const message = `Nothing to do: ${release.component} ${plan.from} → ${plan.to} on site ${upgrade.site.id}${stage ? `, stage ${stage}` : ''} — all ${steps.length} step${steps.length === 1 ? '' : 's'} already done.`;
+    const where = `${release.component} ${plan.from} → ${plan.to} on site ${upgrade.site.id}${stage ? `, stage ${stage}` : ''}`;
+    const message =
+      steps.length === 0
+        ? `Nothing to do: ${where} — ${stage ? 'this stage has' : 'this upgrade has'} no steps.`
+        : `Nothing to do: ${where} — ${steps.length === 1 ? 'its one step is' : `all ${steps.length} steps are`} already done.`;
     return { kind: 'nothing-to-do', steps, message };
   }
   // A stop-mode upgrade changes what the running version cannot live with: a whole run must not
