@@ -11,6 +11,7 @@ import {
   errorResult,
   loadSiteConfig,
   parseCommandInput,
+  renderAssessmentText,
   runCommand,
   siteSecrets,
 } from '@upgradekit/core';
@@ -41,7 +42,16 @@ export async function run(): Promise<void> {
     detach = attachLog(events);
     await assertNativeSqlite(input, config);
     // Nobody is at a runner's keyboard: no prompt, no countdown; `yes` is the only confirmation.
-    result = await runCommand(input, { surface: 'action', config, events, handleSignals: true, ci: true });
+    result = await runCommand(input, {
+      surface: 'action',
+      config,
+      events,
+      handleSignals: true,
+      ci: true,
+      // The assessment a whole run makes, in the log as soon as it is made (the job summary has it
+      // too): the log's only account of it, since its events print no findings.
+      onAssessment: (report) => info(renderAssessmentText(report).trimEnd()),
+    });
   } catch (error) {
     result = errorResult(raw.command as CommandResult['command'], error);
   } finally {

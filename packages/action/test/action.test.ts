@@ -155,6 +155,23 @@ describe.runIf(hasPostgres)('run on PostgreSQL state and datasource, secrets fro
     expect(lines.findIndex((l) => l.includes(secret))).toBe(0); // before anything else was printed
     expect(r.stdout).toContain('::group::upgradekit: stage preUpgrade');
     expect(r.stdout).toContain('::endgroup::');
+    // Stages with nothing in them leave neither a group nor a line.
+    for (const empty of [
+      'install',
+      'resourceCheck',
+      'businessCheck',
+      'preStart',
+      'openTraffic',
+      'postUpgrade',
+    ])
+      expect(r.stdout).not.toContain(`stage ${empty}`);
+    expect(r.stdout.match(/::group::/g)).toHaveLength(2); // preUpgrade and postStart
+    // The assessment: its report in the log, once; no event lines repeating it.
+    expect(r.stdout.match(/^Verdict: PASS — /gm)).toHaveLength(1);
+    expect(r.stdout).toMatch(/^Resources \[PASS\]$/m);
+    expect(r.stdout).toMatch(/^ {2}backup of main \(PostgreSQL\): data [\d.]+ [KM]iB → ~[\d.]+ [KM]iB$/m);
+    expect(r.stdout).not.toContain('assessment pass:');
+    expect(r.stdout).not.toContain('assess.resources');
     expect(r.summary).toMatch(/### ✅ ledger 1\.0\.0 → 2\.0\.0 on site site-9: succeeded/);
     expect(r.summary).toMatch(/\| postStart \| versions\/2\.0\.0\/seed\.sql \| SUCCESS \| 1 \|/);
     expect(readFileSync(r.outputs.report as string, 'utf8')).not.toContain(secret);

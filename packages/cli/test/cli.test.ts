@@ -40,9 +40,25 @@ describe('the embedded demo: SQLite state, a local host, no services', () => {
     expect(r.stdout).toContain('[SUCCESS] Create the order_notes table');
     expect(r.stdout).toContain('[SUCCESS] Verify every customer has a tier');
     expect(r.stdout).toMatch(/demo-shop 2\.16\.6 → 2\.16\.7 on site default: succeeded/);
-    for (const stage of ['install', 'preUpgrade', 'preStart', 'postStart', 'postUpgrade']) {
-      expect(r.stderr).toContain(`stage ${stage} succeeded`);
+    for (const stage of ['preUpgrade', 'preStart', 'postStart']) {
+      expect(r.stderr).toContain(`[${stage}] stage ${stage} started`);
+      expect(r.stderr).toMatch(new RegExp(`\\[${stage}\\] stage ${stage} succeeded in \\d`));
     }
+    // Off a terminal, a stage with no steps says nothing: no "started", no "succeeded in 0ms".
+    for (const stage of ['install', 'resourceCheck', 'businessCheck', 'openTraffic', 'postUpgrade'])
+      expect(r.stderr).not.toContain(`stage ${stage}`);
+    expect(r.stderr).not.toMatch(/succeeded in 0ms/);
+    // The assessment's findings are said once, by its report on stdout: its events print one line.
+    expect(r.stderr.split('\n').filter((l) => l.includes('assess'))).toEqual([
+      'assessing resources, data quality, compatibility and duration…',
+    ]);
+    expect(r.stdout).toContain('Verdict: PASS');
+    expect(r.stdout).toMatch(/^Resources \[PASS\]$/m);
+    expect(r.stdout).toMatch(/^Duration \[PASS\]$/m);
+    expect(r.stdout).toContain('Estimated duration: no estimate — none of the 4 tasks declares one');
+    expect(r.stdout).not.toMatch(/total 0ms|: 0ms$/m);
+    expect(r.stdout + r.stderr).not.toMatch(/[\u4e00-\u9fff]/); // English UI: no Chinese
+    expect(r.stdout).toMatch(/Free memory on local: [\d.]+ [KMGT]iB available of [\d.]+ [KMGT]iB/);
     const db = sqlite(join(cwd, '.upgradekit/main.sqlite'));
     const tiers = await db('customers').select('name', 'tier').orderBy('name');
     await db.destroy();

@@ -1,13 +1,14 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { nullSink } from '../events/bus.js';
 import { Redactor } from '../events/redact.js';
-import type { EventSink } from '../events/types.js';
+import { ASSESSMENT_STEP_PREFIX, ASSESSMENT_VERDICT, type EventSink } from '../events/types.js';
 import { anObject, checkArguments, validateOptions } from '../options/index.js';
 import type { Plan } from '../plan/index.js';
 import { assessCompatibility } from './compatibility.js';
 import { assessDuration } from './duration.js';
 import { type AssessOptions, assessOptionsSchema, type ResolvedAssessOptions } from './options.js';
 import { assessDataQuality } from './quality.js';
+import { countsLine } from './render/common.js';
 import { assessResources } from './resources.js';
 import { isRoute, type UpgradeRoute } from './route.js';
 import { connectionSecrets } from './sql.js';
@@ -47,7 +48,7 @@ function acceptance(patterns: readonly string[]) {
 }
 
 async function section<T>(events: EventSink, name: string, fn: () => Promise<T>): Promise<T> {
-  const step = `assess.${name}`;
+  const step = `${ASSESSMENT_STEP_PREFIX}${name}`;
   const started = performance.now();
   events.emit({ type: 'step.start', stage: 'resourceCheck', step });
   try {
@@ -184,11 +185,12 @@ export async function assess(
   const redactor = new Redactor();
   for (const secret of [...o.secrets, ...Object.values(o.connections).flatMap(connectionSecrets)])
     redactor.add(secret);
-  const verdictEvent = `assessment ${report.verdict}: ${counts.fail} failed, ${counts.warn} warnings, ${counts.pass} passed, ${counts.skip} skipped`;
+  // The report says the same at length: a console shows the report, not this line (ConsoleReporter).
   events.emit({
     type: 'log',
     level: report.verdict === 'fail' ? 'error' : report.verdict === 'warn' ? 'warn' : 'info',
-    message: verdictEvent,
+    message: `assessment ${report.verdict}: ${countsLine(counts)}`,
+    fields: { kind: ASSESSMENT_VERDICT, verdict: report.verdict, counts },
   });
   return Object.freeze(redactor.redact(report));
 }

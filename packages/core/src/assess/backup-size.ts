@@ -1,4 +1,5 @@
 import { describeError } from '../errors/index.js';
+import { formatBytes } from '../events/format.js';
 import type { Connection } from '../migrate/index.js';
 import { type Dialect, dialectOf, firstNumber, isMissingDatabase, queryRows } from './sql.js';
 import type { BackupEstimate } from './types.js';
@@ -23,6 +24,8 @@ const SIZE_SQL: Record<Exclude<Dialect, 'sqlite'>, string> = {
 };
 
 export interface BackupSizeOptions {
+  /** The datasource's type as configured (the release's `type`): reported instead of the dialect. */
+  readonly type?: string;
   readonly factor: number;
   readonly dualWrite: boolean;
   readonly dualWriteBuffer: number;
@@ -41,10 +44,12 @@ export async function estimateBackup(
   options: BackupSizeOptions,
 ): Promise<BackupEstimate> {
   const dialect = dialectOf(connection);
+  // MariaDB speaks the MySQL dialect, but the report names what the user configured.
+  const type = options.type ?? dialect;
   if (dialect === 'sqlite') {
     return {
       datasource,
-      type: dialect,
+      type,
       status: 'skip',
       detail: 'SQLite files are copied as they are; size them with the disk check of their directory',
     };
@@ -62,10 +67,10 @@ export async function estimateBackup(
       : undefined;
     return {
       datasource,
-      type: dialect,
+      type,
       status: 'pass',
-      detail: `data ${dataBytes} B × ${options.factor} = backup ${backupBytes} B${
-        dualWriteBytes === undefined ? '' : `; dual write ${dualWriteBytes} B`
+      detail: `data ${formatBytes(dataBytes)} × ${options.factor} = backup ${formatBytes(backupBytes)}${
+        dualWriteBytes === undefined ? '' : `; dual write ${formatBytes(dualWriteBytes)}`
       }`,
       dataBytes,
       ...(Number.isFinite(rowCount) ? { rows: rowCount } : {}),
@@ -76,14 +81,14 @@ export async function estimateBackup(
     if (isMissingDatabase(error)) {
       return {
         datasource,
-        type: dialect,
+        type,
         status: 'skip',
         detail: `database does not exist: nothing to back up`,
       };
     }
     return {
       datasource,
-      type: dialect,
+      type,
       status: 'fail',
       detail: `could not size the data: ${describeError(error).message}`,
     };

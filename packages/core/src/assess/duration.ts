@@ -1,4 +1,5 @@
 import { describeError } from '../errors/index.js';
+import { plural } from '../events/format.js';
 import type { Plan } from '../plan/index.js';
 import type { Task, TaskStage } from '../release/types.js';
 import type { ResolvedAssessOptions } from './options.js';
@@ -141,6 +142,7 @@ export function stageEstimate(tasks: readonly TaskEstimate[], stage: TaskStage, 
     durationMs,
     tasks: tasks.length,
     parallelTasks: parallel.length,
+    unestimated: tasks.filter((t) => t.durationMs === undefined).length,
     ...(longest?.durationMs ? { longest: longest.id } : {}),
   };
 }
@@ -228,13 +230,21 @@ export async function assessDuration(
       }
     }
   }
+  // A sum of nothing is not 0ms: tasks without an estimate make no total.
+  const stopped = stages.filter((s) => s.stage === 'in_stop');
+  const downtimeKnown = stopped.every((s) => s.unestimated < s.tasks);
   checks.push({
     id: 'duration.total',
     title: 'Estimated duration',
     status: 'pass',
-    detail: `total ${duration(totalMs)}, services stopped for ${duration(downtimeMs)}${
-      critical?.durationMs ? `; critical task ${critical.id} (${duration(critical.durationMs)})` : ''
-    }${unestimated.length ? `; ${unestimated.length} task${unestimated.length === 1 ? '' : 's'} without an estimate left out` : ''}`,
+    detail:
+      withAdvice.length === 0
+        ? 'no tasks: nothing to estimate'
+        : unestimated.length === withAdvice.length
+          ? `no estimate — ${withAdvice.length === 1 ? 'the task declares none' : `none of the ${withAdvice.length} tasks declares one`}; set estimate: on the tasks that may take long`
+          : `total ${duration(totalMs)}, services stopped for ${downtimeKnown ? duration(downtimeMs) : 'an unknown time (no estimate)'}${
+              critical?.durationMs ? `; critical task ${critical.id} (${duration(critical.durationMs)})` : ''
+            }${unestimated.length ? `; ${plural(unestimated.length, 'task')} without an estimate left out` : ''}`,
     data: { totalMs, downtimeMs },
   });
   return {

@@ -94,7 +94,9 @@ export async function assessResources(
         });
       }
       const dual = o.backup.dualWrite.some((d) => d.datasource === name);
+      const type = o.release?.datasources[name]?.type;
       return estimateBackup(name, connection, {
+        ...(type ? { type } : {}),
         factor: o.backup.factor,
         dualWrite: dual,
         dualWriteBuffer: o.backup.dualWriteBuffer,

@@ -1,3 +1,4 @@
+import { formatBytes } from '../events/format.js';
 import type { CheckResult, CheckStatus, Verdict } from './types.js';
 
 const RANK: Record<CheckStatus, number> = { skip: 0, pass: 1, warn: 2, fail: 3 };
@@ -18,17 +19,10 @@ export function verdictOf(statuses: readonly CheckStatus[]): Verdict {
   return w === 'skip' ? 'pass' : w;
 }
 
-/** `1.5 GiB`: binary units, as `df -h` and `free -h` print them. */
+/** `1.5 GiB`, or `n/a` for a figure that was not measured: {@link formatBytes}, binary units. */
 export function bytes(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return 'n/a';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = n;
-  let i = 0;
-  while (Math.abs(value) >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
-  }
-  return `${i === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[i]}`;
+  return formatBytes(n);
 }
 
 /** `8m32s`, `1h05m`, `12s`, `350ms`. */

@@ -56,6 +56,10 @@ export interface HostResources {
 /** The backup-size estimate of one datasource (seed 001 §5.2.1). */
 export interface BackupEstimate {
   readonly datasource: string;
+  /**
+   * The datasource's type as configured in the release (`mariadb`, `mysql`, `postgres`, …), or,
+   * without a release, the dialect its connection speaks. Renderers name it with `formatEngine`.
+   */
   readonly type: string;
   readonly status: CheckStatus;
   readonly detail: string;
@@ -158,6 +162,8 @@ export interface StageEstimate {
   readonly durationMs: number;
   readonly tasks: number;
   readonly parallelTasks: number;
+  /** Tasks of the stage without an estimate: `durationMs` leaves them out. */
+  readonly unestimated: number;
   readonly longest?: string;
 }
 

@@ -7,9 +7,40 @@ export function formatDuration(ms: number): string {
   return prettyMs(Math.max(0, Math.round(ms)), { secondsDecimalDigits: ms < 10_000 ? 1 : 0 });
 }
 
-/** `1.5 MB`, `812 kB`, `120 B`: sizes as reports show them. */
+/**
+ * `1.5 GiB`, `812 KiB`, `120 B`: every size upgradekit prints, in binary units as `df -h`,
+ * `free -h` and `ls -lh` show them. The one place sizes are formatted: use it for files, disks,
+ * memory, backups and transfer rates alike.
+ */
 export function formatBytes(bytes: number): string {
-  return prettyBytes(bytes);
+  return prettyBytes(bytes, { binary: true });
+}
+
+/** `1 warning`, `3 warnings`, `0 tasks`: a count and its noun, in the right number. */
+export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : pluralForm}`;
+}
+
+const ENGINES: Readonly<Record<string, string>> = {
+  mariadb: 'MariaDB',
+  mysql: 'MySQL',
+  mysql2: 'MySQL',
+  pg: 'PostgreSQL',
+  postgres: 'PostgreSQL',
+  postgresql: 'PostgreSQL',
+  sqlite: 'SQLite',
+  sqlite3: 'SQLite',
+  'better-sqlite3': 'SQLite',
+  clickhouse: 'ClickHouse',
+};
+
+/**
+ * The database engine as a person names it, from what was configured: a datasource's `type` or a
+ * client's name (`mariadb` → `MariaDB`, `mysql`/`mysql2` → `MySQL`, `pg` → `PostgreSQL`). Anything
+ * else is returned as given.
+ */
+export function formatEngine(typeOrClient: string): string {
+  return ENGINES[typeOrClient.toLowerCase()] ?? typeOrClient;
 }
 
 function where(event: UpgradeEvent): string {
@@ -20,17 +51,17 @@ function where(event: UpgradeEvent): string {
 }
 
 function amount(event: ProgressEvent, value: number): string {
-  return event.unit === 'items' ? String(value) : prettyBytes(value);
+  return event.unit === 'items' ? String(value) : formatBytes(value);
 }
 
-/** The progress part of a line: `app.tar.gz 45% 450 MB/1 GB at 100 MB/s, ETA 5s`. */
+/** The progress part of a line: `app.tar.gz 45% 450 MiB/1 GiB at 100 MiB/s, ETA 5s`. */
 export function formatProgress(event: ProgressEvent): string {
   const total = event.total === undefined ? '' : `/${amount(event, event.total)}`;
   const percent = event.percent === undefined ? '' : ` ${event.percent.toFixed(0)}%`;
   const rate =
     event.rate === undefined
       ? ''
-      : ` at ${event.unit === 'items' ? `${event.rate.toFixed(1)}/s` : `${prettyBytes(event.rate)}/s`}`;
+      : ` at ${event.unit === 'items' ? `${event.rate.toFixed(1)}/s` : `${formatBytes(event.rate)}/s`}`;
   const eta = event.etaMs === undefined ? '' : `, ETA ${formatDuration(event.etaMs)}`;
   return `${event.label}${percent} ${amount(event, event.done)}${total}${rate}${eta}`;
 }

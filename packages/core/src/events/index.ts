@@ -1,6 +1,13 @@
 export { EventBus, nullSink } from './bus.js';
 export { commandLine } from './command-line.js';
-export { formatBytes, formatDuration, formatEvent, formatProgress } from './format.js';
+export {
+  formatBytes,
+  formatDuration,
+  formatEngine,
+  formatEvent,
+  formatProgress,
+  plural,
+} from './format.js';
 export { ProgressTracker, type ProgressTrackerOptions } from './progress.js';
 export { Redactor } from './redact.js';
 export { ConsoleReporter, type ConsoleReporterOptions } from './reporters/console.js';
@@ -25,3 +32,4 @@ export type {
   UpgradeEvent,
   UpgradeEventType,
 } from './types.js';
+export { ASSESSMENT_STEP_PREFIX, ASSESSMENT_VERDICT } from './types.js';

@@ -111,3 +111,11 @@ export interface EventSink {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type EventInput = DistributiveOmit<UpgradeEvent, 'time'> & { readonly time?: number };
+
+/**
+ * The assessment's own events: its sections run as steps `assess.resources`, `assess.dataQuality`
+ * and `assess.duration` (stage `resourceCheck`), and its verdict is a `log` event whose
+ * `fields.kind` is `assessment.verdict`. The console shows the assessment's report instead.
+ */
+export const ASSESSMENT_STEP_PREFIX = 'assess.';
+export const ASSESSMENT_VERDICT = 'assessment.verdict';

@@ -193,6 +193,9 @@ describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
   it('sizes the backup from information_schema (data + index × 1.5)', () => {
     const b = report.resources.backups.find((x) => x.datasource === 'main')!;
     expect(b.status).toBe('pass');
+    // Labelled by what the release configured (MariaDB), not by the dialect it speaks (mysql).
+    expect(b.type).toBe('mariadb');
+    expect(b.detail).toMatch(/^data [\d.]+ KiB × 1\.5 = backup [\d.]+ KiB$/);
     expect(b.dataBytes).toBeGreaterThanOrEqual(2 * 16 * 1024); // two InnoDB tables, a page each at least
     expect(b.backupBytes).toBe(Math.ceil(b.dataBytes! * 1.5));
     expect(report.resources.need.backupBytes).toBe(b.backupBytes);
@@ -254,6 +257,8 @@ describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
     expect(report.counts.fail).toBe(all.filter((c) => c.status === 'fail').length);
     const steps = events.filter((e) => e.type === 'step.end').map((e) => (e as { step: string }).step);
     expect(steps.sort()).toEqual(['assess.dataQuality', 'assess.duration', 'assess.resources']);
+    const verdict = events.find((e) => e.type === 'log' && e.fields?.kind === 'assessment.verdict');
+    expect(verdict).toMatchObject({ level: 'error', fields: { verdict: 'fail', counts: report.counts } });
   });
 
   it('never shows the connection password, in any rendering', () => {
@@ -280,10 +285,16 @@ describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
       '→ Repair by hand after review: UPDATE orders SET user_id=0 WHERE user_id IS NULL;',
     );
     expect(text).toContain('in_stop (preStart, serial): 6m40s');
+    expect(text).toMatch(/^ {2}backup of main \(MariaDB\): data [\d.]+ KiB → ~[\d.]+ KiB$/m);
+    expect(text).toContain(`\nResources [${report.resources.status.toUpperCase()}]\n`);
+    expect(text).toContain(`\nData quality [FAIL]\n`);
+    expect(text).not.toMatch(/[\u4e00-\u9fff]/);
     expect(renderAssessmentText(report, { color: true })).toContain('\u001b[31m[FAIL]\u001b[0m');
     const md = renderAssessmentMarkdown(report);
     expect(md).toContain('**Verdict: ❌ FAIL**');
     expect(md).toContain('| ❌ FAIL | Null user_id in orders | 15 offending rows (threshold 0) |');
     expect(md).toContain('| pre_stop | preUpgrade | 2 | 2 | 33m20s | migrate_users |');
+    expect(md).toMatch(/^\| main \| MariaDB \| [\d.]+ KiB \| [\d.]+ KiB \| {2}\|$/m);
+    expect(md).not.toMatch(/[\u4e00-\u9fff]/);
   });
 });

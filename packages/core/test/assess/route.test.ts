@@ -123,6 +123,16 @@ describe('planRoute: multi-hop upgrades over the release matrix', () => {
       [1, 'post_start', 120_000],
     ]);
     expect(report.duration.unestimated).toEqual(['add_col', 'cleanup']);
+    // Tasks without an estimate are not 0ms: a stage of them has none, a total says it left them out.
+    const text = renderAssessmentText(report);
+    expect(text).toContain('  hop 1 in_stop (preStart, serial): no estimate\n');
+    expect(text).toMatch(
+      /Estimated duration: total 2m00s, services stopped for an unknown time \(no estimate\); .*2 tasks without an estimate left out/,
+    );
+    expect(text).toContain(
+      'hop 2 post_start (postStart, serial): at least 2m00s (1 of 2 tasks without an estimate)',
+    );
+    expect(text).not.toContain('in_stop (preStart, serial): 0ms');
     expect(renderAssessmentText(report)).toContain(
       '2. 1.1.0 → 1.3.0 (progressive, rolling mode, 2 tasks, ~10m00s) — rollback point before-hop-2 at 1.1.0',
     );

@@ -4,7 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { ConsoleReporter, EventBus, JsonLinesReporter, ProgressTracker } from '@upgradekit/core';
+import {
+  assess,
+  ConsoleReporter,
+  EventBus,
+  formatBytes,
+  formatEngine,
+  JsonLinesReporter,
+  type Plan,
+  ProgressTracker,
+  plural,
+  renderAssessmentMarkdown,
+  renderAssessmentText,
+  type UpgradeEvent,
+} from '@upgradekit/core';
 import { describe, expect, it } from 'vitest';
 
 function sink(isTTY: boolean) {
@@ -49,7 +62,7 @@ describe('ConsoleReporter off a TTY (CI logs)', () => {
     const progressLines = lines.filter((l) => l.includes('app.tar.gz'));
     expect(progressLines).toHaveLength(3);
     expect(progressLines.at(-1)).toMatch(
-      /\[preUpgrade\/upload@db1\] app\.tar\.gz 100% 105 MB\/105 MB at 10\.5 MB\/s, ETA 0ms/,
+      /\[preUpgrade\/upload@db1\] app\.tar\.gz 100% 100 MiB\/100 MiB at 10 MiB\/s, ETA 0ms/,
     );
     expect(lines[0]).toBe('[preUpgrade] stage preUpgrade started');
     expect(lines.at(-1)).toBe('[preUpgrade/upload] step upload succeeded in 10s');
@@ -90,23 +103,173 @@ describe('ConsoleReporter off a TTY (CI logs)', () => {
   });
 });
 
+describe('ConsoleReporter says each thing once', () => {
+  function reporting() {
+    const { stream, output } = sink(false);
+    const reporter = new ConsoleReporter({ stream });
+    const bus = new EventBus();
+    const seen: UpgradeEvent[] = [];
+    bus.on('*', (e) => seen.push(e));
+    bus.on('*', reporter.handle);
+    return { bus, seen, lines: () => output().trimEnd().split('\n').filter(Boolean) };
+  }
+
+  it('prints nothing for a stage without steps; the events themselves are all still emitted', () => {
+    const { bus, seen, lines } = reporting();
+    bus.emit({ type: 'stage.start', stage: 'install' });
+    bus.emit({ type: 'log', level: 'debug', message: 'below the level: not a line of the stage' });
+    bus.emit({ type: 'stage.end', stage: 'install', status: 'succeeded', durationMs: 0 });
+    bus.emit({ type: 'stage.start', stage: 'preUpgrade' });
+    bus.emit({ type: 'step.start', stage: 'preUpgrade', step: 'a' });
+    bus.emit({ type: 'step.end', stage: 'preUpgrade', step: 'a', status: 'succeeded', durationMs: 5 });
+    bus.emit({ type: 'stage.end', stage: 'preUpgrade', status: 'succeeded', durationMs: 6 });
+    bus.emit({ type: 'stage.start', stage: 'businessCheck' });
+    bus.emit({ type: 'log', level: 'warn', stage: 'businessCheck', message: 'no checks configured' });
+    bus.emit({ type: 'stage.end', stage: 'businessCheck', status: 'succeeded', durationMs: 1 });
+    bus.emit({ type: 'stage.start', stage: 'openTraffic' });
+    bus.emit({
+      type: 'stage.end',
+      stage: 'openTraffic',
+      status: 'failed',
+      durationMs: 1,
+      error: { message: 'lock lost' },
+    });
+    bus.emit({ type: 'stage.start', stage: 'postUpgrade' });
+    bus.emit({ type: 'stage.end', stage: 'postUpgrade', status: 'succeeded', durationMs: 0 });
+    expect(lines()).toEqual([
+      '[preUpgrade] stage preUpgrade started',
+      '[preUpgrade/a] step a started',
+      '[preUpgrade/a] step a succeeded in 5ms',
+      '[preUpgrade] stage preUpgrade succeeded in 6ms',
+      // A stage with something to say says it under its started line.
+      '[businessCheck] stage businessCheck started',
+      '[businessCheck] warn: no checks configured',
+      '[businessCheck] stage businessCheck succeeded in 1ms',
+      // An empty stage that did not succeed is never silent.
+      '[openTraffic] stage openTraffic started',
+      '[openTraffic] stage openTraffic failed in 1ms: lock lost',
+    ]);
+    expect(seen.filter((e) => e.type === 'stage.start').map((e) => e.stage)).toEqual([
+      'install',
+      'preUpgrade',
+      'businessCheck',
+      'openTraffic',
+      'postUpgrade',
+    ]);
+    expect(seen.filter((e) => e.type === 'stage.end')).toHaveLength(5);
+  });
+
+  it('an assessment prints one line while it runs; its findings and verdict are left to its report', async () => {
+    const { bus, seen, lines } = reporting();
+    const empty: Plan = {
+      component: 'demo',
+      from: '1.0.0',
+      to: '1.1.0',
+      tasks: [],
+      stages: { preUpgrade: [], preStart: [], postStart: [] },
+      mode: 'rolling',
+      incompatible: [],
+      excluded: [],
+      orderWarnings: [],
+    };
+    const report = await assess(empty, {
+      local: { paths: [tmpdir()] },
+      thresholds: { cpuIdlePercent: 0, memoryBytes: 1e18 }, // a memory failure: a verdict to hide
+      cpuSampleMs: 10,
+      events: bus,
+    });
+    expect(report.verdict).toBe('fail');
+    expect(lines()).toEqual(['assessing resources, data quality, compatibility and duration…']);
+    // Still emitted, for whoever listens: three section steps and the verdict.
+    expect(
+      seen
+        .filter((e) => e.type === 'step.end')
+        .map((e) => e.step)
+        .sort(),
+    ).toEqual(['assess.dataQuality', 'assess.duration', 'assess.resources']);
+    const verdict = seen.find((e) => e.type === 'log' && e.fields?.kind === 'assessment.verdict');
+    expect(verdict).toMatchObject({ level: 'error', fields: { verdict: 'fail' } });
+    expect((verdict as { message: string }).message).toMatch(/^assessment fail: 1 failed, 0 warnings, /);
+    // …and the report says it, in English.
+    const text = renderAssessmentText(report);
+    expect(text).toContain('Verdict: FAIL — 1 failed, 0 warnings');
+    expect(text).toMatch(/^Resources \[FAIL\]$/m);
+    expect(text).toMatch(/^Data quality \[PASS\]$/m);
+    expect(text).toContain('Estimated duration: no tasks: nothing to estimate');
+    expect(text).toMatch(
+      /Free memory on local: [\d.]+ [KMGT]?i?B available of [\d.]+ GiB \(need ≥ 888 PiB\)/,
+    );
+    const markdown = renderAssessmentMarkdown(report);
+    expect(markdown).toContain('### ❌ Resources\n');
+    for (const out of [text, markdown]) expect(out).not.toMatch(/[\u4e00-\u9fff]/);
+  });
+
+  it('a failed assessment section is printed', () => {
+    const { bus, lines } = reporting();
+    bus.emit({ type: 'step.start', stage: 'resourceCheck', step: 'assess.resources' });
+    bus.emit({
+      type: 'step.end',
+      stage: 'resourceCheck',
+      step: 'assess.resources',
+      status: 'failed',
+      durationMs: 3,
+      error: { message: 'probe crashed' },
+    });
+    expect(lines()).toEqual([
+      'assessing resources, data quality, compatibility and duration…',
+      '[resourceCheck/assess.resources] step assess.resources failed in 3ms: probe crashed',
+    ]);
+  });
+});
+
+describe('formatting helpers', () => {
+  it('sizes in binary units, one convention everywhere', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(1023)).toBe('1023 B');
+    expect(formatBytes(1024)).toBe('1 KiB');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(812_000)).toBe('793 KiB');
+    expect(formatBytes(1.5 * 1024 ** 3)).toBe('1.5 GiB');
+    expect(formatBytes(5e12)).toBe('4.55 TiB');
+  });
+
+  it('counts nouns in the right number', () => {
+    expect(plural(0, 'warning')).toBe('0 warnings');
+    expect(plural(1, 'warning')).toBe('1 warning');
+    expect(plural(2, 'warning')).toBe('2 warnings');
+    expect(plural(1, 'entry', 'entries')).toBe('1 entry');
+    expect(plural(3, 'entry', 'entries')).toBe('3 entries');
+  });
+
+  it('names a database engine by what was configured', () => {
+    expect(formatEngine('mariadb')).toBe('MariaDB');
+    expect(formatEngine('mysql')).toBe('MySQL');
+    expect(formatEngine('mysql2')).toBe('MySQL');
+    expect(formatEngine('pg')).toBe('PostgreSQL');
+    expect(formatEngine('postgres')).toBe('PostgreSQL');
+    expect(formatEngine('better-sqlite3')).toBe('SQLite');
+    expect(formatEngine('clickhouse')).toBe('ClickHouse');
+    expect(formatEngine('oracle')).toBe('oracle');
+  });
+});
+
 describe('ConsoleReporter on a TTY', () => {
   it('draws a live bar and leaves a final line', async () => {
     const { stream, output } = sink(true);
     const reporter = new ConsoleReporter({ stream, interactive: true, color: false });
     const bus = new EventBus();
     bus.on('*', reporter.handle);
-    const progress = new ProgressTracker(bus, 'db.sql', { total: 1000, context: { step: 'dump' } });
-    progress.update(500);
+    const progress = new ProgressTracker(bus, 'db.sql', { total: 2048, context: { step: 'dump' } });
+    progress.update(1024);
     await new Promise((r) => setTimeout(r, 300)); // bars redraw on their own timer
     bus.emit({ type: 'log', level: 'warn', message: 'slow disk' });
-    progress.update(1000);
+    progress.update(2048);
     reporter.close();
     const text = output();
     expect(text).toMatch(/[█░]{10,}/); // the bar itself
     expect(text).toMatch(/\u001b\[/); // cursor movement: the bar is redrawn in place
     expect(text).toContain('warn: slow disk');
-    expect(text).toMatch(/\[dump\] db\.sql 100% 1 kB\/1 kB/);
+    expect(text).toMatch(/\[dump\] db\.sql 100% 2 KiB\/2 KiB/);
   });
 });
 

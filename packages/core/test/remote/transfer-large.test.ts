@@ -75,7 +75,7 @@ describe.runIf(hasSshd)('TransferManager: a 1 GiB file', () => {
     expect(lines.length).toBeGreaterThanOrEqual(2);
     expect(lines.length).toBeLessThanOrEqual(seconds / 2 + 2);
     expect(lines.at(-1)).toMatch(
-      /^\[transfer@127\.0\.0\.5\] big\.bin 100% 1\.07 GB\/1\.07 GB at [\d.]+ [kMG]B\/s, ETA 0ms$/,
+      /^\[transfer@127\.0\.0\.5\] big\.bin 100% 1 GiB\/1 GiB at [\d.]+ [KMG]iB\/s, ETA 0ms$/,
     );
     expect(printed.some((line) => /by scp$/.test(line))).toBe(true);
     rmSync(target, { force: true });

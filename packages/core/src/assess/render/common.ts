@@ -1,10 +1,13 @@
-import type { AssessmentReport, CheckStatus } from '../types.js';
+import { plural } from '../../events/format.js';
+import { duration } from '../status.js';
+import type { AssessmentReport, CheckStatus, StageEstimate } from '../types.js';
 
+// English only: the seed's names for these sections are in docs/assess.md, not in the UI.
 export const SECTION_TITLES = {
-  resources: 'Resources (资源需求检查)',
-  dataQuality: 'Data quality (数据质量检查)',
-  compatibility: 'Compatibility (获取兼容信息)',
-  duration: 'Duration (升级耗时评估)',
+  resources: 'Resources',
+  dataQuality: 'Data quality',
+  compatibility: 'Compatibility',
+  duration: 'Duration',
 } as const;
 
 export const SECTIONS = ['resources', 'dataQuality', 'compatibility', 'duration'] as const;
@@ -18,7 +21,12 @@ export const STATUS_WORD: Record<CheckStatus, string> = {
 
 export function headline(report: AssessmentReport): string {
   const c = report.counts;
-  return `${c.fail} failed, ${c.warn} warning${c.warn === 1 ? '' : 's'}, ${c.pass} passed, ${c.skip} skipped`;
+  return countsLine(c);
+}
+
+/** `0 failed, 1 warning, 4 passed, 2 skipped`: the report's verdict line and its event say it alike. */
+export function countsLine(c: AssessmentReport['counts']): string {
+  return `${c.fail} failed, ${plural(c.warn, 'warning')}, ${c.pass} passed, ${c.skip} skipped`;
 }
 
 export function verdictMeaning(report: AssessmentReport): string {
@@ -30,4 +38,12 @@ export function verdictMeaning(report: AssessmentReport): string {
     default:
       return 'the upgrade may start';
   }
+}
+
+/** `6m40s`; `no estimate` when none of its tasks has one; `at least 6m40s (1 of 3 tasks without an estimate)`. */
+export function stageDuration(st: StageEstimate): string {
+  const unestimated = st.unestimated ?? 0;
+  if (unestimated === 0) return duration(st.durationMs);
+  if (unestimated >= st.tasks) return 'no estimate';
+  return `at least ${duration(st.durationMs)} (${unestimated} of ${plural(st.tasks, 'task')} without an estimate)`;
 }

@@ -1,6 +1,7 @@
-import { bytes, duration } from '../status.js';
+import { formatEngine } from '../../events/format.js';
+import { bytes } from '../status.js';
 import type { AssessmentReport, CheckResult, CheckStatus } from '../types.js';
-import { headline, SECTION_TITLES, SECTIONS, STATUS_WORD, verdictMeaning } from './common.js';
+import { headline, SECTION_TITLES, SECTIONS, STATUS_WORD, stageDuration, verdictMeaning } from './common.js';
 
 const ICON: Record<CheckStatus, string> = { pass: '✅', warn: '⚠️', fail: '❌', skip: '⏭️' };
 
@@ -77,7 +78,7 @@ export function renderAssessmentMarkdown(report: AssessmentReport): string {
             .filter((b) => b.backupBytes !== undefined)
             .map((b) => [
               b.datasource,
-              b.type,
+              formatEngine(b.type),
               bytes(b.dataBytes),
               bytes(b.backupBytes),
               b.dualWriteBytes ? bytes(b.dualWriteBytes) : '',
@@ -113,7 +114,7 @@ export function renderAssessmentMarkdown(report: AssessmentReport): string {
             st.cutPoint,
             st.tasks,
             st.parallelTasks,
-            duration(st.durationMs),
+            stageDuration(st),
             st.longest,
           ]),
         ),

@@ -1,6 +1,7 @@
+import { formatEngine, plural } from '../../events/format.js';
 import { bytes, duration } from '../status.js';
 import type { AssessmentReport, CheckResult, CheckStatus } from '../types.js';
-import { headline, SECTION_TITLES, SECTIONS, STATUS_WORD, verdictMeaning } from './common.js';
+import { headline, SECTION_TITLES, SECTIONS, STATUS_WORD, stageDuration, verdictMeaning } from './common.js';
 
 export interface TextRenderOptions {
   /** ANSI colours, for a TTY. Default false. */
@@ -31,7 +32,7 @@ export function renderAssessmentText(report: AssessmentReport, options: TextRend
     lines.push('', `Upgrade path (${report.route.mode}):`);
     report.route.hops.forEach((h, i) => {
       lines.push(
-        `  ${i + 1}. ${h.from} → ${h.to} (${h.mode}, ${h.upgradeMode} mode, ${h.tasks} tasks${h.estimateMs === undefined ? '' : `, ~${duration(h.estimateMs)}`}) — rollback point ${h.rollbackPoint.id} at ${h.rollbackPoint.version}`,
+        `  ${i + 1}. ${h.from} → ${h.to} (${h.mode}, ${h.upgradeMode} mode, ${plural(h.tasks, 'task')}${h.estimateMs === undefined ? '' : `, ~${duration(h.estimateMs)}`}) — rollback point ${h.rollbackPoint.id} at ${h.rollbackPoint.version}`,
       );
     });
   }
@@ -47,7 +48,7 @@ export function renderAssessmentText(report: AssessmentReport, options: TextRend
       for (const b of report.resources.backups) {
         if (b.backupBytes !== undefined)
           lines.push(
-            `  backup of ${b.datasource} (${b.type}): data ${bytes(b.dataBytes)} → ~${bytes(b.backupBytes)}${b.dualWriteBytes ? `, dual write ${bytes(b.dualWriteBytes)}` : ''}`,
+            `  backup of ${b.datasource} (${formatEngine(b.type)}): data ${bytes(b.dataBytes)} → ~${bytes(b.backupBytes)}${b.dualWriteBytes ? `, dual write ${bytes(b.dualWriteBytes)}` : ''}`,
           );
       }
     }
@@ -62,7 +63,7 @@ export function renderAssessmentText(report: AssessmentReport, options: TextRend
     if (name === 'duration') {
       for (const st of report.duration.stages) {
         lines.push(
-          `  ${st.hop === undefined ? '' : `hop ${st.hop + 1} `}${st.stage} (${st.cutPoint}, ${st.parallelTasks ? `${st.parallelTasks} of ${st.tasks} parallel` : 'serial'}): ${duration(st.durationMs)}${st.longest ? `, longest ${st.longest}` : ''}`,
+          `  ${st.hop === undefined ? '' : `hop ${st.hop + 1} `}${st.stage} (${st.cutPoint}, ${st.parallelTasks ? `${st.parallelTasks} of ${st.tasks} parallel` : 'serial'}): ${stageDuration(st)}${st.longest ? `, longest ${st.longest}` : ''}`,
         );
       }
     }

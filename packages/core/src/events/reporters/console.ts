@@ -1,7 +1,14 @@
 import * as util from 'node:util';
 import cliProgress from 'cli-progress';
 import { formatEvent, formatProgress } from '../format.js';
-import type { LogLevel, ProgressEvent, UpgradeEvent } from '../types.js';
+import {
+  ASSESSMENT_STEP_PREFIX,
+  ASSESSMENT_VERDICT,
+  type LogLevel,
+  type ProgressEvent,
+  type StageStartEvent,
+  type UpgradeEvent,
+} from '../types.js';
 import { ProgressThrottle } from './throttle.js';
 
 // util.styleText arrived in Node 20.12; the Action also runs on older Node 20 of some Gitea runner
@@ -26,9 +33,21 @@ export interface ConsoleReporterOptions {
 
 const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
+/** Said once while an assessment runs; its findings are in its report, printed after it. */
+export const ASSESSING_LINE = 'assessing resources, data quality, compatibility and duration…';
+
+const stageKey = (event: { readonly stage?: string; readonly host?: string }) =>
+  `${event.stage ?? ''}\u0000${event.host ?? ''}`;
+
 /**
  * Renders events for a person: live bars on a TTY, otherwise one plain line per event with
  * progress throttled so a CI log gets a line every few seconds, not thousands.
+ *
+ * What it leaves out, so that a reader sees each thing once (every event is still emitted):
+ * - a stage with nothing in it: its `started` line waits for the stage's first line, and a stage
+ *   that succeeded without one prints nothing at all;
+ * - an assessment's section steps and its verdict, which its report (`renderAssessmentText`) says
+ *   at length: one line says the assessment is running; a section that fails is printed.
  *
  * @example
  * const reporter = new ConsoleReporter();
@@ -44,6 +63,9 @@ export class ConsoleReporter {
   readonly #throttle: ProgressThrottle;
   #bars: cliProgress.MultiBar | undefined;
   readonly #active = new Map<string, cliProgress.SingleBar>();
+  /** Stages started that have printed nothing yet, by stage and host. */
+  readonly #pending = new Map<string, StageStartEvent>();
+  #assessing = false;
 
   constructor(options: ConsoleReporterOptions = {}) {
     this.#stream = options.stream ?? process.stderr;
@@ -57,6 +79,23 @@ export class ConsoleReporter {
   /** Pass to `events.on('*', …)`; bound, so it can be handed around. */
   readonly handle = (event: UpgradeEvent): void => {
     if (event.type === 'log' && LEVELS[event.level] < this.#level) return;
+    if (this.#assessment(event)) return;
+    if (event.type === 'stage.start') {
+      this.#pending.set(stageKey(event), event);
+      return;
+    }
+    if (event.type === 'stage.end') {
+      const start = this.#pending.get(stageKey(event));
+      this.#pending.delete(stageKey(event));
+      if (start && event.status === 'succeeded') {
+        // Nothing ran in it: nothing to say.
+        this.#finishBars(event);
+        return;
+      }
+      if (start) this.#line(formatEvent(start));
+    } else {
+      this.#flushStages(event);
+    }
     if (event.type === 'progress') {
       if (this.#interactive && event.total !== undefined && event.total > 0) {
         this.#bar(event);
@@ -67,6 +106,34 @@ export class ConsoleReporter {
     if (event.type === 'step.end' || event.type === 'stage.end') this.#finishBars(event);
     this.#line(this.#paint(event, formatEvent(event)));
   };
+
+  /** An assessment's own events: true when handled (one line at its start, failures), false otherwise. */
+  #assessment(event: UpgradeEvent): boolean {
+    if (event.type === 'log' && event.fields?.kind === ASSESSMENT_VERDICT) {
+      this.#assessing = false;
+      return true;
+    }
+    if (
+      (event.type !== 'step.start' && event.type !== 'step.end') ||
+      !event.step.startsWith(ASSESSMENT_STEP_PREFIX)
+    )
+      return false;
+    if (event.type === 'step.start' && !this.#assessing) {
+      this.#assessing = true;
+      this.#line(ASSESSING_LINE);
+    }
+    return event.type === 'step.start' || event.status === 'succeeded';
+  }
+
+  /** The `started` line of the stage an event belongs to, before the event's own line. */
+  #flushStages(event: UpgradeEvent): void {
+    for (const [key, start] of this.#pending) {
+      if (event.stage !== undefined && event.stage !== start.stage) continue;
+      if (start.host !== undefined && start.host !== event.host) continue;
+      this.#pending.delete(key);
+      this.#line(formatEvent(start));
+    }
+  }
 
   /** Stops live bars so the terminal is left clean. */
   close(): void {
