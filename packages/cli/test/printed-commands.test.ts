@@ -222,11 +222,11 @@ export default { run() {
     ]);
   });
 
-  it('a stop-mode whole run: refused (exit 2, nothing run) without --services external; with it, it stops after preUpgrade and the printed --stage preStart, pasted, runs the next cut-point', async () => {
+  it('a stop-mode whole run: refused (exit 3, a decision; nothing run) without --services external; with it, it stops after preUpgrade and the printed --stage preStart, pasted, runs the next cut-point', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'uk-paste-stop-'));
     const args = ['run', '--release', demo, '--from', '2.16.5', '--to', '2.16.7'];
     const refused = cli(args, { cwd });
-    expect(refused.status, refused.stderr).toBe(2);
+    expect(refused.status, refused.stderr).toBe(3);
     expect(refused.stderr).toContain(
       'demo-shop 2.16.5 → 2.16.7 needs its services stopped (stop mode), and a whole run does not stop or start them: nothing was run.',
     );

@@ -11,7 +11,7 @@ import { markdownCell } from '../stages/index.js';
 import type { RollbackRecord } from '../state/index.js';
 import type { CommandInput } from './input.js';
 import { rollbackCommand } from './next.js';
-import { type CommandResult, commandResult, type ExitClass, pasteable } from './result.js';
+import { type CommandResult, commandResult, type ExitClass, pasteable, stackLines } from './result.js';
 
 type RollbackInput = Extract<CommandInput, { command: 'rollback' }>;
 
@@ -224,6 +224,7 @@ export function rollbackRunResult(result: RollbackResult, input: RollbackInput):
       ...(kept.length ? [''] : []),
     ].join('\n'),
     nextCommands: commands,
+    details: stackLines(result.error),
     ...(exitClass === 'ok' ? {} : { failure: result.message }),
   });
 }

@@ -113,7 +113,7 @@ export function errorResult(command: CommandName, error: unknown): CommandResult
       // An error without a code is one nobody expected: its stack is the way to its cause.
       ...(exitClass === 'failed' && !e?.code && e?.stack ? ['(run with --verbose for the stack trace)'] : []),
     ],
-    details: e?.stack && !e.code ? [e.stack] : [],
+    details: stackLines(error),
     markdown: `### ❌ upgradekit ${command}\n\n${message
       .split('\n')
       .map((l) => `    ${l}`)
@@ -146,4 +146,18 @@ export function toJson(value: unknown): unknown {
 /** `upgradekit …`, quoted so that it is safe to paste. */
 export function pasteable(next: NextCommand): string {
   return commandLine(['upgradekit', ...next.argv]);
+}
+
+/**
+ * What --verbose adds for an error: its stack and each cause's, for whoever reports the failure
+ * (coded errors too: "debug logs and stack traces" is what --verbose promises).
+ */
+export function stackLines(error: unknown): string[] {
+  const lines: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    lines.push(`${depth === 0 ? '' : 'caused by: '}${current.stack ?? current.message}`);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return lines;
 }

@@ -119,7 +119,7 @@ interface CallState {
 function describeCall(resolved: ResolvedPlugin, method: string, o: Options, call: CallState): string {
   const from = call.name === resolved.specifier ? '' : ` from ${resolved.specifier}`;
   const pid = call.pid === undefined ? '' : `, pid ${call.pid}`;
-  return `plugin "${call.name}"${from}, ${method}(), heap cap ${o.memoryMb} MB${pid}`;
+  return `plugin "${call.name}"${from}, ${method}(), heap cap ${o.memoryMb} MiB${pid}`;
 }
 
 function failureContext(resolved: ResolvedPlugin, method: string, call: CallState): PluginFailureContext {
@@ -173,7 +173,7 @@ function callChild(
     }
     call.pid = pid;
     track(pid);
-    emitLog('debug', `started in process ${pid} (heap cap ${o.memoryMb} MB)`, { pid });
+    emitLog('debug', `started in process ${pid} (heap cap ${o.memoryMb} MiB)`, { pid });
 
     let answer: ResultMessage | ErrorMessage | undefined;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -233,7 +233,7 @@ function callChild(
       const tail = stderr.tail();
       const details = { exitCode: exit?.code ?? null, signal: exit?.signal ?? null, stderr: tail };
       if (OUT_OF_MEMORY.test(tail)) {
-        return failure('out-of-memory', `ran out of memory (cap ${o.memoryMb} MB)`, {
+        return failure('out-of-memory', `ran out of memory (cap ${o.memoryMb} MiB)`, {
           ...details,
           memoryMb: o.memoryMb,
         });

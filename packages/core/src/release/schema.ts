@@ -84,7 +84,7 @@ const sites = z
     include: z
       .array(siteIdSchema)
       .min(1, 'an empty list would run the task nowhere: list site ids, or leave `sites` out')
-      .describe('Only these site ids (局点ID) run the task.')
+      .describe('Only these site ids run the task.')
       .optional(),
     exclude: z
       .array(siteIdSchema)
@@ -93,7 +93,7 @@ const sites = z
       .optional(),
   })
   .strict()
-  .describe('Which sites (局点) run the task; default every site.');
+  .describe('Which sites run the task; default every site.');
 
 const criticality = z
   .enum(['core', 'business', 'optional'])

@@ -270,7 +270,7 @@ export const siteConfigSchema = z
           })
           .strict(),
       )
-      .describe('The site (局点) id, or { id, name, env }.')
+      .describe('The site id, or { id, name, env }.')
       .optional(),
     state: stateConfigSchema
       .describe('Where upgrade state lives. Default: .upgradekit/state.sqlite')

@@ -48,10 +48,15 @@ describe('parseCommandInput', () => {
     ]);
   });
 
-  it('a stage is one of the cut-points', () => {
+  it("a stage is one of the cut-points, or tasks.yaml's name for one", () => {
     expect(
       problems({ command: 'run', release: 'r', from: '1.0.0', to: '2.0.0', stage: 'preStrat' })[0],
-    ).toMatch(/^--stage must be one of install, resourceCheck, .* \(got "preStrat"\)$/);
+    ).toMatch(
+      /^--stage: unknown stage "preStrat" — did you mean "preStart"\? Stages are: install, .*preStart \(in_stop\)/,
+    );
+    expect(
+      parseCommandInput({ command: 'run', release: 'r', from: '1.0.0', to: '2.0.0', stage: 'in_stop' }),
+    ).toMatchObject({ stage: 'preStart' });
   });
 
   it('resolve: exactly one decision; --from-statement a whole number ≥ 1', () => {

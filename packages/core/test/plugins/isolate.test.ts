@@ -157,7 +157,7 @@ describe('runIsolated: faults are contained and reported with the plugin name', 
     );
     expect(isUpgradeKitError(error, 'UPGRADEKIT_PLUGIN_FAILED')).toBe(true);
     const e = error as UpgradeKitError;
-    expect(e.message).toBe('plugin "hog" resources() ran out of memory (cap 64 MB)');
+    expect(e.message).toBe('plugin "hog" resources() ran out of memory (cap 64 MiB)');
     expect(e.context).toMatchObject({ fault: 'out-of-memory', memoryMb: 64 });
     expect(e.context.stderr).toMatch(/heap out of memory/);
     expect(String(e.context.stderr).length).toBeLessThanOrEqual(4096);

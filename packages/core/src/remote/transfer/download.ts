@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import prettyBytes from 'pretty-bytes';
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
+import { formatBytes } from '../../events/format.js';
 import { ROLE_DEFAULTS } from '../roles.js';
 import type { SshSession, SshSessionOptions } from '../session.js';
 import { runAttempts, type TransferMethod } from './attempts.js';
@@ -156,7 +156,7 @@ export async function downloadFromHost(
       level: 'info',
       host,
       step,
-      message: `${step} from ${host} done (${prettyBytes(size)}) by ${outcome.method}; sha256 verified`,
+      message: `${step} from ${host} done (${formatBytes(size)}) by ${outcome.method}; sha256 verified`,
     });
     return finish({
       status: 'downloaded',

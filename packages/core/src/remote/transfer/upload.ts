@@ -1,8 +1,8 @@
 import { posix } from 'node:path';
-import prettyBytes from 'pretty-bytes';
+
 import type { SFTPWrapper } from 'ssh2';
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
-import { formatDuration } from '../../events/format.js';
+import { formatBytes, formatDuration } from '../../events/format.js';
 import type { EventSink } from '../../events/types.js';
 import { retry } from '../../resilience/index.js';
 import type { SshSession, SshSessionOptions } from '../session.js';
@@ -146,7 +146,7 @@ class HostUpload {
     if (free && free.bytes < needed) {
       throw new UpgradeKitError(
         ErrorCodes.TRANSFER,
-        `upload to ${this.#host}: no space left — ${prettyBytes(needed)} to write under ${dirs[0]}, ${prettyBytes(free.bytes)} free on ${free.mount} — ${ADVICE['disk-full']}`,
+        `upload to ${this.#host}: no space left — ${formatBytes(needed)} to write under ${dirs[0]}, ${formatBytes(free.bytes)} free on ${free.mount} — ${ADVICE['disk-full']}`,
         { context: { host: this.#host, reason: 'disk-full', needed, free: free.bytes, mount: free.mount } },
       );
     }
@@ -203,7 +203,7 @@ class HostUpload {
           this.#log(
             'info',
             step,
-            `${step} on ${host}: resuming at ${prettyBytes(start)} of ${prettyBytes(entry.size)} (the verified prefix of the partial file)`,
+            `${step} on ${host}: resuming at ${formatBytes(start)} of ${formatBytes(entry.size)} (the verified prefix of the partial file)`,
           );
         }
         progress.update(start);
@@ -254,7 +254,7 @@ class HostUpload {
       this.#log(
         'info',
         step,
-        `${step} (${prettyBytes(entry.size)}) to ${host}:${entry.remote} by ${choice.method}`,
+        `${step} (${formatBytes(entry.size)}) to ${host}:${entry.remote} by ${choice.method}`,
       );
       const outcome = await runAttempts({
         events: this.#context.events,
@@ -270,7 +270,7 @@ class HostUpload {
         switchBeforeRetry: async () => {
           const start = await verifiedPrefix(this.#context, this.#session, entry, temporary);
           return worthResuming(start, entry.size)
-            ? `scp was cut after ${prettyBytes(start)} of ${prettyBytes(entry.size)} had arrived intact; resuming from there over SFTP rather than re-sending the whole file by scp`
+            ? `scp was cut after ${formatBytes(start)} of ${formatBytes(entry.size)} had arrived intact; resuming from there over SFTP rather than re-sending the whole file by scp`
             : undefined;
         },
       });
@@ -278,7 +278,7 @@ class HostUpload {
       this.#log(
         'info',
         step,
-        `${step} to ${host}: sent in ${formatDuration(seconds * 1000)} at ${prettyBytes(bytesSent / seconds)}/s by ${outcome.method}${resumedFrom ? `, resumed at ${prettyBytes(resumedFrom)}` : ''}${verify ? '; sha256 verified' : ''}`,
+        `${step} to ${host}: sent in ${formatDuration(seconds * 1000)} at ${formatBytes(bytesSent / seconds)}/s by ${outcome.method}${resumedFrom ? `, resumed at ${formatBytes(resumedFrom)}` : ''}${verify ? '; sha256 verified' : ''}`,
       );
       return {
         path: entry.label,
