@@ -9,6 +9,7 @@ export * from './commands/index.js';
 export * from './errors/index.js';
 export * from './events/index.js';
 export * from './migrate/index.js';
+export * from './model/index.js';
 export * from './plan/index.js';
 export * from './plugins/index.js';
 export * from './release/index.js';

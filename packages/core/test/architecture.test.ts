@@ -33,10 +33,19 @@ const LAYERS = [
 ] as const;
 
 /**
- * Cross-folder imports that still bypass the target's index.ts, counted when this test was
- * written. The number may only go down: lower it as imports move to the faces.
+ * Cross-folder imports that still reach past the target's index.ts: internal helpers that a face
+ * would make public, since the package root re-exports every face. They go when the root exports
+ * a list of its own (issue 23's public-surface cut). Nothing may be added here.
  */
-const BYPASS_BUDGET = 116;
+const KNOWN_BYPASSES = [
+  'rollout/blue-green.ts -> service/runner.ts',
+  'rollout/host-state.ts -> state/types.ts',
+  'rollout/options.ts -> service/health.ts',
+  'site/load.ts -> release/yaml-source.ts',
+  'stages/executor.ts -> state/types.ts',
+  'stages/normalize.ts -> state/types.ts',
+  'stages/upgrade.ts -> state/types.ts',
+];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -108,9 +117,10 @@ describe('the import graph of @upgradekit/core', () => {
 
   it('reads a real graph', () => {
     expect(all.length).toBeGreaterThan(500);
-    expect(new Set(cross.map((e) => folderOf(e.from)))).toEqual(
-      new Set(LAYERS.filter((l) => !['errors', 'model'].includes(l))),
-    );
+    expect(cross.length).toBeGreaterThan(200);
+    const pairs = new Set(cross.map((e) => `${folderOf(e.from)} -> ${folderOf(e.to)}`));
+    for (const pair of ['commands -> site', 'site -> stages', 'stages -> model', 'model -> errors'])
+      expect(pairs).toContain(pair);
   });
 
   it('has a layer for every folder', () => {
@@ -131,11 +141,10 @@ describe('the import graph of @upgradekit/core', () => {
     expect(cycles(all)).toEqual([]);
   });
 
-  it('reaches other folders through their index.ts, within a shrinking budget', () => {
-    const bypass = cross.filter((e) => relative(src, e.to) !== `${folderOf(e.to)}/index.ts`);
-    expect(
-      bypass.length,
-      bypass.map((e) => `${show(e.from)} -> ${show(e.to)}`).join('\n'),
-    ).toBeLessThanOrEqual(BYPASS_BUDGET);
+  it('reaches other folders through their index.ts', () => {
+    const bypass = cross
+      .filter((e) => relative(src, e.to) !== `${folderOf(e.to)}/index.ts`)
+      .map((e) => `${show(e.from)} -> ${show(e.to)}`);
+    expect(bypass.sort()).toEqual(KNOWN_BYPASSES);
   });
 });

@@ -1,7 +1,11 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { nullSink } from '../events/bus.js';
-import { Redactor } from '../events/redact.js';
-import { ASSESSMENT_STEP_PREFIX, ASSESSMENT_VERDICT, type EventSink } from '../events/types.js';
+import {
+  ASSESSMENT_STEP_PREFIX,
+  ASSESSMENT_VERDICT,
+  type EventSink,
+  nullSink,
+  Redactor,
+} from '../events/index.js';
 import { anObject, checkArguments, validateOptions } from '../options/index.js';
 import type { Plan } from '../plan/index.js';
 import { assessCompatibility } from './compatibility.js';

@@ -1,5 +1,5 @@
 import { describeError } from '../errors/index.js';
-import { formatBytes } from '../events/format.js';
+import { formatBytes } from '../events/index.js';
 import type { Connection } from '../migrate/index.js';
 import { type Dialect, dialectOf, firstNumber, isMissingDatabase, queryRows } from './sql.js';
 import type { BackupEstimate } from './types.js';

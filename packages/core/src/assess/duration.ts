@@ -1,7 +1,7 @@
 import { describeError } from '../errors/index.js';
-import { plural } from '../events/format.js';
+import { plural } from '../events/index.js';
 import type { Plan } from '../plan/index.js';
-import type { Task, TaskStage } from '../release/types.js';
+import type { Task, TaskStage } from '../release/index.js';
 import type { ResolvedAssessOptions } from './options.js';
 import { firstNumber, queryRows } from './sql.js';
 import { duration, sectionStatus } from './status.js';

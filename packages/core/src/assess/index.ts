@@ -5,12 +5,6 @@ export { renderAssessmentJson } from './render/json.js';
 export { renderAssessmentMarkdown } from './render/markdown.js';
 export { renderAssessmentText, type TextRenderOptions } from './render/text.js';
 export { isRoute, type PlanRouteInput, planRoute, type RouteHop, type UpgradeRoute } from './route.js';
-export {
-  DurationTracker,
-  type DurationTrackerOptions,
-  type EstimateCorrection,
-  type TrackedTask,
-} from './tracker.js';
 export type {
   AssessmentReport,
   BackupEstimate,

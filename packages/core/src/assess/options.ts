@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import type { EventSink } from '../events/types.js';
+import type { EventSink } from '../events/index.js';
 import type { Connection } from '../migrate/index.js';
 import type {
   CompatibilityInfo,
   DataQualityCheck,
   DurationEstimate,
   ResourceRequirements,
-} from '../plugins/types.js';
-import type { Release } from '../release/types.js';
+} from '../plugins/index.js';
+import type { Release } from '../release/index.js';
 import type { RemoteExec } from './probe.js';
 
 const GiB = 1024 ** 3;

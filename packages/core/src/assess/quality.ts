@@ -1,5 +1,5 @@
 import { describeError, isUpgradeKitError } from '../errors/index.js';
-import type { QualityCheck } from '../release/types.js';
+import type { QualityCheck } from '../release/index.js';
 import { classifyError, errorChain, retry } from '../resilience/index.js';
 import { satisfies } from '../version/index.js';
 import type { ResolvedAssessOptions } from './options.js';

@@ -1,4 +1,4 @@
-import type { Task } from '../release/types.js';
+import type { Task } from '../release/index.js';
 import { estimateBackup } from './backup-size.js';
 import type { ResolvedAssessOptions } from './options.js';
 import { probeLocal, probeRemote } from './probe.js';

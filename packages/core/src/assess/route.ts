@@ -1,8 +1,14 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { type Plan, plan } from '../plan/index.js';
-import type { Release, Task } from '../release/types.js';
-import { compareVersions, parseVersion } from '../version/index.js';
-import { type CompatibilityMatrix, type PathHop, planPath, type UpgradePath } from '../version/path.js';
+import type { Release, Task } from '../release/index.js';
+import {
+  type CompatibilityMatrix,
+  compareVersions,
+  type PathHop,
+  parseVersion,
+  planPath,
+  type UpgradePath,
+} from '../version/index.js';
 import type { RoutePoint } from './types.js';
 
 export interface RouteHop extends PathHop {

@@ -1,4 +1,8 @@
-import { formatBytes } from '../events/format.js';
+import { formatBytes, formatShortDuration } from '../events/index.js';
+
+/** `8m32s`, `1h05m`, `12s`, `350ms` — the assessment's durations. */
+export const duration = formatShortDuration;
+
 import type { CheckResult, CheckStatus, Verdict } from './types.js';
 
 const RANK: Record<CheckStatus, number> = { skip: 0, pass: 1, warn: 2, fail: 3 };
@@ -23,15 +27,4 @@ export function verdictOf(statuses: readonly CheckStatus[]): Verdict {
 export function bytes(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return 'n/a';
   return formatBytes(n);
-}
-
-/** `8m32s`, `1h05m`, `12s`, `350ms`. */
-export function duration(ms: number | undefined): string {
-  if (ms === undefined || !Number.isFinite(ms)) return 'n/a';
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }

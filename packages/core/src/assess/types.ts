@@ -1,5 +1,5 @@
-import type { TaskStage } from '../release/types.js';
-import type { HopMode } from '../version/path.js';
+import type { TaskStage } from '../release/index.js';
+import type { HopMode } from '../version/index.js';
 
 /** Every check ends in one of these (seed 001 §5.2.1: 通过 / 警告 / 失败, plus "not applicable"). */
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';

@@ -1,5 +1,5 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import type { EventSink } from '../events/types.js';
+import type { EventSink } from '../events/index.js';
 
 /**
  * Seed 004 §4.4.2.1's five-second confirmation: counts down in events, once a second, and rejects

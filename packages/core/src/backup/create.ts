@@ -1,8 +1,8 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { EventBus, nullSink } from '../events/bus.js';
-import type { EventSink } from '../events/types.js';
+import type { EventSink } from '../events/index.js';
+import { EventBus, nullSink } from '../events/index.js';
 import { validateOptions } from '../options/index.js';
 import type { SshSession } from '../remote/index.js';
 import {

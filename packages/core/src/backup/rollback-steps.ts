@@ -1,5 +1,5 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import type { EventSink } from '../events/types.js';
+import type { EventSink } from '../events/index.js';
 import type { RollbackRecord } from '../state/index.js';
 import { removeAsides } from './asides.js';
 import type { ValidDatabaseSpec } from './databases.js';

@@ -1,5 +1,5 @@
 import type { UpgradeKitError } from '../errors/index.js';
-import type { EventSink } from '../events/types.js';
+import type { EventSink } from '../events/index.js';
 import type { RollbackMode, RollbackRecord, RollbackStepState, RollbackType } from '../state/index.js';
 import type { KeptCopy } from './asides.js';
 import type { BackupHost } from './host.js';

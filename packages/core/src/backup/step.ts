@@ -1,5 +1,5 @@
+import type { StepContext, StepDefinition } from '../model/index.js';
 import { validateOptions } from '../options/index.js';
-import type { StepContext, StepDefinition } from '../stages/index.js';
 import { type BackupOptions, backupOptionsSchema, createBackup, hostFor } from './create.js';
 import { findVerifiedBackup, removePartialBackups } from './list.js';
 

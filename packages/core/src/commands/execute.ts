@@ -3,6 +3,7 @@
 // A surface supplies only its mechanics: how to ask a person, how to draw a run, its signals.
 import type { AssessmentReport } from '../assess/index.js';
 import type { EventBus } from '../events/index.js';
+import { STAGES, type StageName } from '../model/index.js';
 import { anObject, checkArguments } from '../options/index.js';
 import { plan } from '../plan/index.js';
 import { loadRelease } from '../release/index.js';
@@ -22,7 +23,7 @@ import {
   rollbackModeFromRelease,
   type SiteConfig,
 } from '../site/index.js';
-import { idRepeats, STAGES, type StageName, type Upgrade } from '../stages/index.js';
+import { idRepeats, type Upgrade } from '../stages/index.js';
 import { assessResult } from './assess.js';
 import { backupResult, rollbackListResult, rollbackRunResult, rollbackStatusResult } from './backup.js';
 import type { CommandInput, Surface } from './input.js';

@@ -4,8 +4,8 @@
 import { z } from 'zod';
 import { BACKUP_ID } from '../backup/index.js';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { type ResolveDecision, type StageName, toStage, unknownStageMessage } from '../model/index.js';
 import { siteIdSchema } from '../release/index.js';
-import { type ResolveDecision, type StageName, toStage, unknownStageMessage } from '../stages/index.js';
 import { compareVersions, parseVersion, type Version } from '../version/index.js';
 
 export const COMMAND_NAMES = ['plan', 'assess', 'run', 'status', 'resolve', 'backup', 'rollback'] as const;

@@ -1,8 +1,8 @@
 // `plan`: which tasks an upgrade runs, per stage, and its mode.
 import { isAbsolute, relative } from 'node:path';
+import { type StageName, stageLabel } from '../model/index.js';
 import { formatPlanMarkdown, type Plan } from '../plan/index.js';
 import type { Release, Task } from '../release/index.js';
-import { type StageName, stageLabel } from '../stages/index.js';
 import { type CommandResult, commandResult } from './result.js';
 
 /** A task as a report shows it: paths relative to the release, no checksums. */

@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import type { AssessmentReport } from '../assess/index.js';
 import { renderAssessmentMarkdown } from '../assess/index.js';
 import { formatDuration } from '../events/index.js';
+import { STAGES, type StageName } from '../model/index.js';
 import { formatPlanMarkdown, type Plan } from '../plan/index.js';
 import type { Release } from '../release/index.js';
 import type { ExecuteOutcome } from '../site/index.js';
@@ -13,8 +14,6 @@ import {
   idRepeats,
   markdownCell,
   type RunResult,
-  STAGES,
-  type StageName,
   type StageResult,
   type StepResult,
 } from '../stages/index.js';

@@ -1,5 +1,7 @@
 // `status` and `resolve`: what is done, pending, failed or in doubt, and settling one step.
-import type { ResolveDecision, StatusReport } from '../stages/index.js';
+
+import type { ResolveDecision } from '../model/index.js';
+import type { StatusReport } from '../stages/index.js';
 import { idRepeats } from '../stages/index.js';
 import type { CommandInput } from './input.js';
 import { resolveCommand } from './next.js';

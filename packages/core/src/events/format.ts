@@ -94,3 +94,14 @@ export function formatEvent(event: UpgradeEvent): string {
       return `${prefix}${event.level === 'info' ? '' : `${event.level}: `}${event.message}`;
   }
 }
+
+/** `8m32s`, `1h05m`, `12s`, `350ms`. */
+export function formatShortDuration(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return 'n/a';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}

@@ -6,6 +6,7 @@ export {
   formatEngine,
   formatEvent,
   formatProgress,
+  formatShortDuration,
   plural,
 } from './format.js';
 export { ProgressTracker, type ProgressTrackerOptions } from './progress.js';

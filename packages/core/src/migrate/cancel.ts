@@ -2,7 +2,7 @@
 // lost lock) stops a task before its next commit and asks the server to stop the running
 // statement; these say truthfully what is committed, what was rolled back, and what is in doubt.
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import type { Task } from '../release/types.js';
+import type { Task } from '../release/index.js';
 import type { SqlDialect, Statement } from './split.js';
 
 /** The cancel came before the statement was sent: it never ran. */

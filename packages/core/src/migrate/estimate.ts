@@ -1,6 +1,6 @@
-import { DurationTracker } from '../assess/tracker.js';
-import type { Task } from '../release/types.js';
-import type { StepContext } from '../stages/types.js';
+import type { StepContext } from '../model/index.js';
+import type { Task } from '../release/index.js';
+import { DurationTracker } from './tracker.js';
 
 /** What the runner tells the tracking of one task while its statements run. */
 export interface EstimateTracking {

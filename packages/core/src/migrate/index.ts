@@ -21,3 +21,9 @@ export {
   splitStatements,
 } from './split.js';
 export { type ServerError, SqlStatementError, type StatementFailure } from './sql-error.js';
+export {
+  DurationTracker,
+  type DurationTrackerOptions,
+  type EstimateCorrection,
+  type TrackedTask,
+} from './tracker.js';

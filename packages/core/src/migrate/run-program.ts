@@ -3,9 +3,9 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { formatDuration } from '../events/index.js';
-import type { Release, Task } from '../release/types.js';
+import type { StepContext, StepDefinition } from '../model/index.js';
+import type { Release, Task } from '../release/index.js';
 import { processGroup } from '../service/index.js';
-import type { StepContext, StepDefinition } from '../stages/types.js';
 
 const TAIL = 20;
 

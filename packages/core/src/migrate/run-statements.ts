@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import type { Task } from '../release/types.js';
-import type { StepContext } from '../stages/types.js';
+import type { StepContext } from '../model/index.js';
+import type { Task } from '../release/index.js';
 import {
   answeredByServer,
   BETWEEN_STATEMENTS,

@@ -1,12 +1,12 @@
 import { relative } from 'node:path';
 import type { Knex } from 'knex';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import type { ResolveDecision, StepContext, StepDefinition } from '../model/index.js';
+import { TASK_STAGES } from '../model/index.js';
 import { anObject, checkArguments } from '../options/index.js';
 import type { Plan } from '../plan/index.js';
-import type { Release, Task } from '../release/types.js';
-import { TASK_STAGES } from '../stages/names.js';
-import type { ResolveDecision, StepContext, StepDefinition } from '../stages/types.js';
-import type { Upgrade } from '../stages/upgrade.js';
+import type { Release, Task } from '../release/index.js';
+import type { Upgrade } from '../stages/index.js';
 import { commitInDoubt, NotSent, transactionRolledBack } from './cancel.js';
 import { type EstimateTracking, trackEstimate } from './estimate.js';
 import { ensureMarkerTable, insertMarker, markerPresent } from './marker.js';

@@ -1,6 +1,6 @@
 import { isAbsolute, relative } from 'node:path';
-import type { Release } from '../release/types.js';
-import { markdownCell } from '../stages/summary.js';
+import type { Release } from '../release/index.js';
+import { markdownCell } from '../stages/index.js';
 import type { Plan } from './plan.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { SourceLocation, Task, TaskStage } from '../release/types.js';
-import { TASK_STAGES } from '../stages/names.js';
+import { TASK_STAGES } from '../model/index.js';
+import type { SourceLocation, Task, TaskStage } from '../release/index.js';
 
 const STAGE_ORDER: readonly TaskStage[] = ['pre_stop', 'in_stop', 'post_start'];
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { TASK_STAGES } from '../model/index.js';
 import { anObject, checkArguments } from '../options/index.js';
-import type { Release, Task, TaskStage } from '../release/types.js';
-import { TASK_STAGES } from '../stages/names.js';
+import type { Release, Task, TaskStage } from '../release/index.js';
 import { defaultVersionScheme, parseVersion, type Version } from '../version/index.js';
 import { type StageOrderWarning, stageOrderWarnings } from './order.js';
 

@@ -2,7 +2,7 @@
 // a heap cap and in its own process group, receives one `call` message, answers over IPC and
 // exits. Nothing here may write to stdout or stderr: the parent forwards those as plugin output.
 import { Worker } from 'node:worker_threads';
-import type { LogLevel } from '../events/types.js';
+import type { LogLevel } from '../events/index.js';
 import { jsonProblem } from './context.js';
 import { serializeError } from './failure.js';
 import { importPlugin } from './load.js';

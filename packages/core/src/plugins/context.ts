@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { STAGES } from '../model/index.js';
 import { validateOptions } from '../options/index.js';
-import { STAGES } from '../stages/names.js';
 import type { PluginContext, PluginDatasource } from './types.js';
 
 // Matched against the last word of a field name: `password`, `dbPassword`, `clientSecret`,

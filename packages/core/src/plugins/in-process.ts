@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { nullSink } from '../events/bus.js';
-import type { EventSink } from '../events/types.js';
+import type { EventSink } from '../events/index.js';
+import { nullSink } from '../events/index.js';
 import { validateOptions } from '../options/index.js';
-import { withTimeout } from '../resilience/timeout.js';
+import { withTimeout } from '../resilience/index.js';
 import { jsonProblem } from './context.js';
 import { type PluginFailureContext, pluginFailed, serializeError } from './failure.js';
 import { loadPlugin, pluginProblems } from './load.js';

@@ -1,4 +1,4 @@
-import type { EventSink, LogLevel } from '../events/types.js';
+import type { EventSink, LogLevel } from '../events/index.js';
 
 export type PluginLog = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
 

@@ -1,6 +1,6 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import type { LogLevel } from '../events/types.js';
-import { STAGES, type StageAlias, type StageName, TASK_STAGES } from '../stages/names.js';
+import type { LogLevel } from '../events/index.js';
+import { STAGES, type StageAlias, type StageName, TASK_STAGES } from '../model/index.js';
 import { checkPluginContext } from './context.js';
 import type { RemoteError } from './failure.js';
 import {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
 import { validateOptions } from '../options/index.js';
-import { type AttemptRecord, retry, UpgradeKitRetryError } from '../resilience/retry.js';
+import { type AttemptRecord, retry, UpgradeKitRetryError } from '../resilience/index.js';
 import { faultOf, type PluginFault, pluginFailed } from './failure.js';
 import { runInProcess } from './in-process.js';
 import { type RunIsolatedOptions, runIsolated } from './isolate.js';

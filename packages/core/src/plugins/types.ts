@@ -1,4 +1,4 @@
-import type { StageInput, StageName } from '../stages/names.js';
+import type { StageInput, StageName } from '../model/index.js';
 
 /**
  * How much a plugin's failure matters (seed 004 §4.5.3): `core` stops the upgrade, `business` is

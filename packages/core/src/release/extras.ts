@@ -1,7 +1,6 @@
 import type { z } from 'zod';
-import { satisfies } from '../version/index.js';
-import type { CompatibilityMatrix, MatrixEntry } from '../version/path.js';
-import { checkMatrix } from '../version/path.js';
+import type { CompatibilityMatrix, MatrixEntry } from '../version/index.js';
+import { checkMatrix, satisfies } from '../version/index.js';
 import { toMilliseconds } from './duration.js';
 import type { manifestSchema } from './schema.js';
 import type { QualityCheck, ReleaseProblem } from './types.js';

@@ -1,5 +1,5 @@
-import type { Criticality } from '../stages/types.js';
-import type { CompatibilityMatrix } from '../version/path.js';
+import type { Criticality } from '../model/index.js';
+import type { CompatibilityMatrix } from '../version/index.js';
 
 export type TaskKind = 'sql' | 'clickhouse' | 'tool' | 'command';
 /** The seed's task stages; they land on the cut-points preUpgrade, preStart and postStart. */

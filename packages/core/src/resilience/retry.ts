@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import { z } from 'zod';
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
-import { nullSink } from '../events/bus.js';
-import type { EventSink } from '../events/types.js';
+import type { EventSink } from '../events/index.js';
+import { nullSink } from '../events/index.js';
 import { validateOptions } from '../options/index.js';
 import { type Classification, type Classifier, classifyError, type FailureReason } from './classify.js';
 

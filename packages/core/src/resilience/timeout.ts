@@ -2,15 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pTimeout from 'p-timeout';
 import { z } from 'zod';
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
-import { nullSink } from '../events/bus.js';
-import { formatDuration } from '../events/format.js';
-import type { EventSink } from '../events/types.js';
+import type { EventSink } from '../events/index.js';
+import { formatDuration, nullSink } from '../events/index.js';
+/** What kind of work timed out; decides the explanation and the suggestion (seed 004 §4.3.4). */
+import type { TimeoutCategory } from '../model/index.js';
 import { validateOptions } from '../options/index.js';
 import { errorCodes } from './classify.js';
 import { formatResources, type ResourceSnapshot, sampleResources } from './diagnostics.js';
 
-/** What kind of work timed out; decides the explanation and the suggestion (seed 004 §4.3.4). */
-export type TimeoutCategory = 'network' | 'database' | 'file' | 'service' | 'plugin' | 'unknown';
+export type { TimeoutCategory };
 
 const CATEGORY_TEXT: Record<TimeoutCategory, { reason: string; suggestion: string }> = {
   network: {

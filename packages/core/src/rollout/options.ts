@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import type { EventSink } from '../events/types.js';
+import type { EventSink } from '../events/index.js';
 import { validateOptions } from '../options/index.js';
 import { healthCheckSchema } from '../service/health.js';
 import { StateStore } from '../state/index.js';

@@ -1,5 +1,5 @@
 import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import type { EventSink } from '../events/types.js';
+import type { EventSink } from '../events/index.js';
 import { withTimeout } from '../resilience/index.js';
 import { type HealthCheck, type HealthResult, probeHealth, waitHealthy } from '../service/index.js';
 import { type CheckAnswer, decideResume } from '../stages/index.js';

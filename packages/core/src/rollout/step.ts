@@ -1,5 +1,5 @@
+import type { StageName, StepContext, StepDefinition } from '../model/index.js';
 import { anObject, checkArguments } from '../options/index.js';
-import type { StageName, StepContext, StepDefinition } from '../stages/index.js';
 import { StateStore } from '../state/index.js';
 import type { RolloutHost } from './order.js';
 import { rollout } from './rollout.js';

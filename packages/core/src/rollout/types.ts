@@ -1,5 +1,5 @@
 import type { UpgradeKitError } from '../errors/index.js';
-import type { EventSink } from '../events/types.js';
+import type { EventSink } from '../events/index.js';
 import type { CommandRunner, HealthCheck, HealthResult } from '../service/index.js';
 import type { StateStore } from '../state/index.js';
 import type { RolloutHost } from './order.js';

@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import type { BackupManifest } from '../backup/index.js';
 import {
   type BackupStepOptions,
   backupStep,
@@ -9,15 +10,14 @@ import {
   type RollbackHooks,
   type RollbackModeChoice,
 } from '../backup/index.js';
-import type { BackupManifest } from '../backup/manifest.js';
 import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import type { EventBus } from '../events/bus.js';
+import type { EventBus } from '../events/index.js';
+import type { StepDefinition } from '../model/index.js';
 import { anObject, checkArguments } from '../options/index.js';
 import { plan } from '../plan/index.js';
-import type { Release } from '../release/types.js';
+import type { Release } from '../release/index.js';
 import type { SshSession } from '../remote/index.js';
 import { type CommandRunner, localRunner, probeHealth, startService, stopService } from '../service/index.js';
-import type { StepDefinition } from '../stages/index.js';
 import { StateStore } from '../state/index.js';
 import { stateOptions } from './connect.js';
 import { connectHost } from './hosts.js';

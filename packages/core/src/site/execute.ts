@@ -1,16 +1,9 @@
 import type { AssessmentReport } from '../assess/index.js';
-import type { EventBus } from '../events/bus.js';
+import type { EventBus } from '../events/index.js';
+import { parseStage, STAGES, type StageName, TASK_STAGES } from '../model/index.js';
 import { anObject, checkArguments } from '../options/index.js';
 import type { IncompatibleTask, StageOrderWarning } from '../plan/index.js';
-import {
-  type DryRunEntry,
-  parseStage,
-  type RunResult,
-  STAGES,
-  type StageName,
-  type StageResult,
-  TASK_STAGES,
-} from '../stages/index.js';
+import type { DryRunEntry, RunResult, StageResult } from '../stages/index.js';
 import { assessSite } from './assess.js';
 import type { PreparedUpgrade } from './prepare.js';
 

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { EventBus } from '../events/bus.js';
+import type { EventBus } from '../events/index.js';
 import { anObject, checkArguments } from '../options/index.js';
 import { SshSession } from '../remote/index.js';
 import { resolveSecret, type SiteConfig } from './load.js';

@@ -1,10 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import type { SiteInfo } from '../model/index.js';
+import type { ReleaseProblem } from '../release/index.js';
 import { siteIdSchema } from '../release/index.js';
-import type { ReleaseProblem } from '../release/types.js';
 import { parseYaml, schemaProblems } from '../release/yaml-source.js';
-import type { SiteInfo } from '../stages/types.js';
 import {
   type AssessmentConfig,
   type BackupConfig,

@@ -1,11 +1,12 @@
-import { EventBus } from '../events/bus.js';
+import { EventBus } from '../events/index.js';
 import type { Connection } from '../migrate/index.js';
 import { addPlanSteps } from '../migrate/index.js';
+import type { DatasourceMap } from '../model/index.js';
 import { anObject, checkArguments } from '../options/index.js';
 import { type Plan, plan } from '../plan/index.js';
+import type { Release } from '../release/index.js';
 import { loadRelease } from '../release/index.js';
-import type { Release } from '../release/types.js';
-import { createUpgrade, type DatasourceMap, type Upgrade } from '../stages/index.js';
+import { createUpgrade, type Upgrade } from '../stages/index.js';
 import { StateStore } from '../state/index.js';
 import { siteBackupStep } from './backup.js';
 import { checkConnections, type Datasources, openDatasources, stateOptions } from './connect.js';

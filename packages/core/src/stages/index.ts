@@ -1,17 +1,5 @@
 export { idRepeats } from './identity.js';
 export type { InterruptedRun, LockStatus } from './interrupted.js';
-export {
-  CHECK_STAGES,
-  parseStage,
-  STAGES,
-  type StageAlias,
-  type StageInput,
-  type StageName,
-  stageLabel,
-  TASK_STAGES,
-  toStage,
-  unknownStageMessage,
-} from './names.js';
 export type { PlannedStep } from './normalize.js';
 export type { ResolveInput } from './operator-decision.js';
 export {
@@ -23,29 +11,7 @@ export {
   type ResumeFacts,
 } from './resume.js';
 export { formatRunMarkdown, formatStageSummary, formatStepLine, markdownCell } from './summary.js';
-export type {
-  Criticality,
-  DatasourceMap,
-  Hook,
-  HookFunction,
-  HookMap,
-  Hooks,
-  HostInfo,
-  Logger,
-  ProgressResolution,
-  ResolveDecision,
-  RetryScope,
-  RunResult,
-  ServicePhase,
-  SiteInfo,
-  StageResult,
-  StageStatus,
-  StepContext,
-  StepDefinition,
-  StepOutcome,
-  StepResult,
-  StepRetry,
-} from './types.js';
+export type { RunResult, StageResult, StageStatus, StepOutcome, StepResult } from './types.js';
 export {
   type ChecksumMismatch,
   createUpgrade,

@@ -1,4 +1,4 @@
-import { formatDuration } from '../events/format.js';
+import { formatDuration } from '../events/index.js';
 import type { RunResult, StageResult, StepResult } from './types.js';
 
 const TAGS: Record<StepResult['status'], string> = {

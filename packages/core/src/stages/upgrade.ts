@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { EventBus } from '../events/bus.js';
+import { EventBus } from '../events/index.js';
+import { parseStage, STAGES, type StageInput, type StageName, toStage } from '../model/index.js';
 import { validateOptions } from '../options/index.js';
 import {
   holderIdentity,
@@ -21,7 +22,6 @@ import { compareVersions, parseVersion } from '../version/index.js';
 import { Executor, RestartRun } from './executor.js';
 import { findStep } from './identity.js';
 import { type InterruptedRun, interruptedRun, type LockStatus, lockStatus } from './interrupted.js';
-import { parseStage, STAGES, type StageInput, type StageName, toStage } from './names.js';
 import {
   checkStageSteps,
   type Defaults,

@@ -1,6 +1,6 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { nullSink } from '../events/bus.js';
-import type { EventSink } from '../events/types.js';
+import type { EventSink } from '../events/index.js';
+import { nullSink } from '../events/index.js';
 import {
   type HolderLiveness,
   holderIdentity,

@@ -1,4 +1,4 @@
-import { plural } from '../../events/format.js';
+import { plural } from '../../events/index.js';
 import { duration } from '../status.js';
 import type { AssessmentReport, CheckStatus, StageEstimate } from '../types.js';
 

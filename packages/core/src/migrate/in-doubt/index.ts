@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../../stages/types.js';
+import type { Logger } from '../../model/index.js';
 import type { TaskSession } from '../session.js';
 import type { SqlDialect, Statement } from '../split/types.js';
 import { settleByEvidence, type Verdict } from './evidence.js';

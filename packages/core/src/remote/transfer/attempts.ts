@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, ErrorCodes, UpgradeKitError } from '../../errors/index.js';
-import type { EventSink } from '../../events/types.js';
+import type { EventSink } from '../../events/index.js';
 import { backoffDelay } from '../../resilience/index.js';
 import { ADVICE, classifyTransfer, type TransferReason } from './classify.js';
 

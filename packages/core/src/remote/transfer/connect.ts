@@ -1,7 +1,7 @@
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
 import { SshSession, type SshSessionOptions } from '../session.js';
 import { ADVICE, classifyTransfer } from './classify.js';
-import type { UploadContext } from './upload.js';
+import type { UploadContext } from './context.js';
 
 /** The transfer-role SSH session to a host (heartbeat 30 s / 120 s, reconnects by seed 004 §4.6.1). */
 export function transferSession(context: UploadContext, target: SshSessionOptions): Promise<SshSession> {

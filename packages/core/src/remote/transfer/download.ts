@@ -1,19 +1,20 @@
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
-import { formatBytes } from '../../events/format.js';
+import { formatBytes } from '../../events/index.js';
 import { ROLE_DEFAULTS } from '../roles.js';
 import type { SshSession, SshSessionOptions } from '../session.js';
 import { runAttempts, type TransferMethod } from './attempts.js';
 import { VerifyMismatch } from './classify.js';
 import { connectError, transferSession } from './connect.js';
+import type { UploadContext } from './context.js';
 import { remoteSha256, sha256File } from './hash.js';
 import { TransferProgress } from './progress.js';
 import { remoteSize } from './remote-ops.js';
 import type { DownloadResult } from './results.js';
 import { hasGlob, runScp, scpArgs, scpRemote, scpUnusableReason } from './scp.js';
 import { sftpDownload } from './sftp.js';
-import { PART_SUFFIX, type UploadContext } from './upload.js';
+import { PART_SUFFIX } from './upload.js';
 
 /**
  * Downloads one remote file: skip when the local file already has its sha256, otherwise fetch to

@@ -1,8 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ErrorCodes, UpgradeKitError } from '../../errors/index.js';
-import { EventBus, nullSink } from '../../events/bus.js';
+import { EventBus, nullSink } from '../../events/index.js';
 import type { SshSessionOptions } from '../session.js';
+import type { UploadContext } from './context.js';
 import { downloadFromHost } from './download.js';
 import { LocalHashes } from './local.js';
 import {
@@ -14,7 +15,7 @@ import {
 import { checkRemotePath, planFiles } from './paths.js';
 import type { DownloadResult, UploadResult } from './results.js';
 import { findScp } from './scp.js';
-import { type UploadContext, uploadToHost } from './upload.js';
+import { uploadToHost } from './upload.js';
 
 /**
  * Distributes files and directories to hosts and fetches files back (seed 004 §4.1):

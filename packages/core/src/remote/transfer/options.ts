@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../../errors/index.js';
-import type { EventSink } from '../../events/types.js';
+import type { EventSink } from '../../events/index.js';
 import { validateOptions } from '../../options/index.js';
 import type { SshSessionOptions } from '../session.js';
 

@@ -1,5 +1,5 @@
-import { ProgressTracker } from '../../events/progress.js';
-import type { EventSink } from '../../events/types.js';
+import type { EventSink } from '../../events/index.js';
+import { ProgressTracker } from '../../events/index.js';
 
 /**
  * A progress tracker that emits at most every `intervalMs` (and always the last update): an SFTP

@@ -1,8 +1,8 @@
 import type { SshSession } from '../session.js';
+import type { UploadContext } from './context.js';
 import { remoteBlockHashes } from './hash.js';
 import { blockSizeFor } from './local.js';
 import type { FileEntry } from './paths.js';
-import type { UploadContext } from './upload.js';
 
 /**
  * How much of a partial remote file can be kept: per-block sha256 of the partial file against

@@ -1,12 +1,12 @@
 import type { SFTPWrapper } from 'ssh2';
 import { ROLE_DEFAULTS } from '../roles.js';
 import type { SshSession, SshSessionOptions } from '../session.js';
+import type { UploadContext } from './context.js';
 import type { FileEntry } from './paths.js';
 import type { TransferProgress } from './progress.js';
 import { remoteSize } from './remote-ops.js';
 import { runScp, scpArgs, scpRemote } from './scp.js';
 import { sftpSize } from './sftp.js';
-import type { UploadContext } from './upload.js';
 
 /** What an scp upload needs from its host's upload. */
 export interface ScpHost {

@@ -2,13 +2,14 @@ import { posix } from 'node:path';
 
 import type { SFTPWrapper } from 'ssh2';
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
-import { formatBytes, formatDuration } from '../../events/format.js';
-import type { EventSink } from '../../events/types.js';
+import type { EventSink } from '../../events/index.js';
+import { formatBytes, formatDuration } from '../../events/index.js';
 import { retry } from '../../resilience/index.js';
 import type { SshSession, SshSessionOptions } from '../session.js';
 import { runAttempts, type TransferMethod } from './attempts.js';
 import { ADVICE, classifyTransfer, VerifyMismatch } from './classify.js';
 import { connectError, transferSession } from './connect.js';
+import type { UploadContext } from './context.js';
 import { remoteSha256s } from './hash.js';
 import type { LocalHashes } from './local.js';
 import type { ManagerSettings } from './options.js';
@@ -22,14 +23,6 @@ import { sendByScp } from './send-scp.js';
 import { sftpUpload } from './sftp.js';
 
 export const PART_SUFFIX = '.upgradekit-part';
-
-/** What every host's transfer shares: settings, events, the scp binary, the local hashes. */
-export interface UploadContext {
-  readonly settings: ManagerSettings;
-  readonly events: EventSink;
-  readonly scp: string | undefined;
-  readonly hashes: LocalHashes;
-}
 
 /** A verified prefix worth leaving scp for: at least a tenth of the file (or 64 MiB). */
 function worthResuming(prefix: number, size: number): boolean {

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { nullSink } from '../events/bus.js';
-import type { EventSink } from '../events/types.js';
+import type { EventSink } from '../events/index.js';
+import { formatShortDuration as duration, nullSink } from '../events/index.js';
 import { validateOptions } from '../options/index.js';
-import { duration } from './status.js';
 
 /** A task the tracker follows: how much work, at what expected rate. */
 export interface TrackedTask {
