@@ -1,5 +1,6 @@
 // The shared vocabulary of core: stage names, criticality, step, record and hook types. The bottom
 // layer above errors and events: no logic beyond naming stages, imported by every layer above.
+export { nearest } from './nearest.js';
 export type { LogRecord, RunRecord, RunStatus, StepKey, StepRecord, StepStatus } from './records.js';
 export {
   CHECK_STAGES,

@@ -1,4 +1,5 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { nearest } from './nearest.js';
 
 /** The eight cut-points at which a CI pipeline calls the upgrade, in order (seed 001 §5.1.1). */
 export const STAGES = [
@@ -43,31 +44,13 @@ export function toStage(name: unknown): StageName | undefined {
   return Object.hasOwn(TASK_STAGES, name) ? TASK_STAGES[name as StageAlias] : undefined;
 }
 
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
-}
-
 /** Every accepted spelling, for messages: `…, preUpgrade (pre_stop), preStart (in_stop), …`. */
 export const STAGE_SPELLINGS = STAGES.map(stageLabel).join(', ');
 
 /** What a misspelt stage is told: the nearest spelling (either kind) and every stage. */
 export function unknownStageMessage(name: unknown): string {
-  const text = String(name).toLowerCase();
-  const spellings = [...STAGES, ...(Object.keys(TASK_STAGES) as StageAlias[])];
-  const nearest = spellings.sort(
-    (a, b) => distance(text, a.toLowerCase()) - distance(text, b.toLowerCase()),
-  )[0];
-  return `unknown stage ${JSON.stringify(name)}${nearest ? ` — did you mean "${nearest}"?` : ''} Stages are: ${STAGE_SPELLINGS}.`;
+  const guess = nearest(String(name), [...STAGES, ...Object.keys(TASK_STAGES)]);
+  return `unknown stage ${JSON.stringify(name)}${guess ? ` — did you mean "${guess}"?` : ''} Stages are: ${STAGE_SPELLINGS}.`;
 }
 
 /**

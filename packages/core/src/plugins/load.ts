@@ -3,8 +3,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { stageLabel, toStage, unknownStageMessage } from '../model/index.js';
-import { nearest } from './nearest.js';
+import { nearest, stageLabel, toStage, unknownStageMessage } from '../model/index.js';
 import type { UpgradePlugin } from './types.js';
 
 /** Where a plugin specifier points. */

@@ -2,23 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
 import type { EventBus, LogLevel } from '../events/index.js';
-import type { StageName } from '../model/index.js';
+import type { HostInfo, Logger, ServicePhase, SiteInfo, StageName, StepContext } from '../model/index.js';
 import { backoffDelay, retry, UpgradeKitRetryError, withTimeout } from '../resilience/index.js';
 import type { StateStore, StepRecord, StepStatus } from '../state/index.js';
 import { stepKeyString } from '../state/types.js';
 import { type PlannedStep, scopeTarget } from './normalize.js';
 import { decideResume, type ResumeDecision } from './resume.js';
 import { resumeFacts } from './resume-facts.js';
-import type {
-  HostInfo,
-  Logger,
-  ServicePhase,
-  SiteInfo,
-  StageResult,
-  StageStatus,
-  StepContext,
-  StepResult,
-} from './types.js';
+import type { StageResult, StageStatus, StepResult } from './types.js';
 
 /** Everything one invocation (a `run()` or a `runStage()`) shares. */
 export interface Invocation {

@@ -1,10 +1,10 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import type { Criticality, Hook, RetryScope, StepDefinition } from '../model/index.js';
 import { CHECK_STAGES, type StageName } from '../model/index.js';
 import type { TimeoutCategory } from '../resilience/index.js';
 import type { StepKey } from '../state/index.js';
 import { stepKeyString } from '../state/types.js';
 import { parseVersion } from '../version/index.js';
-import type { Criticality, Hook, RetryScope, StepDefinition } from './types.js';
 
 export interface RetrySettings {
   readonly attempts: number;

@@ -1,6 +1,6 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import type { ProgressResolution, ResolveDecision } from '../model/index.js';
 import type { PlannedStep } from './normalize.js';
-import type { ProgressResolution, ResolveDecision } from './types.js';
 
 /** A decision as callers give it: the kinds, or the words `applied` and `retry` of earlier versions. */
 export type ResolveInput = ResolveDecision | 'applied' | 'retry';

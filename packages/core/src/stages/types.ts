@@ -1,25 +1,6 @@
 import type { UpgradeKitError } from '../errors/index.js';
 import type { Criticality, StageName } from '../model/index.js';
 
-export type {
-  Criticality,
-  DatasourceMap,
-  Hook,
-  HookFunction,
-  HookMap,
-  Hooks,
-  HostInfo,
-  Logger,
-  ProgressResolution,
-  ResolveDecision,
-  RetryScope,
-  ServicePhase,
-  SiteInfo,
-  StepContext,
-  StepDefinition,
-  StepRetry,
-} from '../model/index.js';
-
 export type StepOutcome = 'succeeded' | 'skipped' | 'failed' | 'aborted' | 'in_doubt';
 
 export interface StepResult {

@@ -1,9 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { EventBus } from '../events/index.js';
+import type {
+  DatasourceMap,
+  Hook,
+  HookMap,
+  Hooks,
+  HostInfo,
+  ResolveDecision,
+  SiteInfo,
+  StepDefinition,
+} from '../model/index.js';
 import { parseStage, STAGES, type StageInput, type StageName, toStage } from '../model/index.js';
 import { validateOptions } from '../options/index.js';
 import {
@@ -31,216 +41,18 @@ import {
   StepIdentities,
 } from './normalize.js';
 import { decisionLabel, parseDecision, type ResolveInput, resolution } from './operator-decision.js';
+import { optionsSchema, type StagedStep, type UpgradeOptions } from './options.js';
+import type {
+  ChecksumMismatch,
+  DryRunEntry,
+  ResolveResult,
+  StatusReport,
+  StepStatusRow,
+  StepStatusView,
+} from './reports.js';
 import { decideResume, type ResumeAction, type ResumeDecision, type ResumeFacts } from './resume.js';
 import { describeProgress, resumeFacts } from './resume-facts.js';
-import type {
-  DatasourceMap,
-  Hook,
-  HookMap,
-  Hooks,
-  HostInfo,
-  ResolveDecision,
-  RunResult,
-  SiteInfo,
-  StageResult,
-  StageStatus,
-  StepDefinition,
-} from './types.js';
-
-const optionsSchema = z.object({
-  component: z.string().min(1, 'must be a non-empty string').max(128),
-  from: z.string().min(1, 'must be a version such as 2.16.5'),
-  to: z.string().min(1, 'must be a version such as 2.16.7'),
-  site: z.union([
-    z.string().min(1).max(128),
-    z.object({
-      id: z.string().min(1, 'must be a non-empty string').max(128),
-      name: z.string().optional(),
-      env: z.record(z.string(), z.string()).optional(),
-    }),
-  ]),
-  state: z
-    .union([
-      z.custom<StateStore>((v) => v instanceof StateStore),
-      z.object({ filename: z.string().min(1) }),
-      z.object({ config: z.object({}).loose() }),
-      z.object({ knex: z.any() }),
-    ])
-    .optional(),
-  datasources: z.record(z.string(), z.unknown()).default({}),
-  hosts: z
-    .array(
-      z.object({
-        name: z.string().min(1),
-        address: z.string().optional(),
-        port: z.number().int().min(1).max(65535).optional(),
-        user: z.string().optional(),
-        roles: z.array(z.string()).optional(),
-        vars: z.record(z.string(), z.unknown()).optional(),
-      }),
-    )
-    .default([]),
-  hooks: z.record(z.string(), z.unknown()).default({}),
-  steps: z.array(z.object({ stage: z.string() }).loose()).default([]),
-  events: z.instanceof(EventBus).optional(),
-  signal: z.instanceof(AbortSignal).optional(),
-  handleSignals: z.boolean().default(false),
-  lock: z
-    .object({
-      ttlMs: z.number().int().positive().optional(),
-      identity: z.custom<ProcessIdentity>((v) => typeof v === 'object' && v !== null).optional(),
-      probe: z.custom<ProcProbe>((v) => typeof v === 'function').optional(),
-    })
-    .default({}),
-  defaults: z
-    .object({
-      timeoutMs: z
-        .number()
-        .positive()
-        .default(60 * 60_000),
-      retry: z
-        .object({
-          attempts: z.number().int().min(1).default(1),
-          minDelayMs: z.number().nonnegative().default(1000),
-          maxDelayMs: z.number().nonnegative().default(30_000),
-          factor: z.number().min(1).default(2),
-          jitter: z.boolean().default(true),
-        })
-        .default({ attempts: 1, minDelayMs: 1000, maxDelayMs: 30_000, factor: 2, jitter: true }),
-    })
-    .default({
-      timeoutMs: 60 * 60_000,
-      retry: { attempts: 1, minDelayMs: 1000, maxDelayMs: 30_000, factor: 2, jitter: true },
-    }),
-});
-
-/** A step added with `upgrade.step()` or `steps: […]`, with the stage it belongs to. */
-export type StagedStep<D extends DatasourceMap = DatasourceMap> = {
-  [S in StageName]: StepDefinition<S, D> & { readonly stage: S };
-}[StageName];
-
-export interface UpgradeOptions<D extends DatasourceMap = DatasourceMap> {
-  /** The component being upgraded; part of every step's identity. */
-  readonly component: string;
-  readonly from: string;
-  readonly to: string;
-  /** The site (局点) id, or its details. One run per component and site at a time. */
-  readonly site: string | SiteInfo;
-  /** Where state lives. Default: `.upgradekit/state.sqlite` under the working directory. */
-  readonly state?: StateStore | StateOptions;
-  /** The clients steps reach as `ctx.datasources`; their types become the steps' types. */
-  readonly datasources?: D;
-  readonly hosts?: readonly HostInfo[];
-  readonly hooks?: HookMap<D>;
-  readonly steps?: readonly StagedStep<D>[];
-  /** Where events go. Default: a new bus, at `upgrade.events`. */
-  readonly events?: EventBus;
-  /** Cancels every run of this upgrade. */
-  readonly signal?: AbortSignal;
-  /** Abort the running step on SIGINT/SIGTERM, record it and release the lock. For CLIs. */
-  readonly handleSignals?: boolean;
-  readonly lock?: {
-    readonly ttlMs?: number;
-    /** Tests only: who this process is, and how `/proc/<pid>/stat` is read (state/liveness.ts). */
-    readonly identity?: ProcessIdentity;
-    readonly probe?: ProcProbe;
-  };
-  readonly defaults?: {
-    readonly timeoutMs?: number;
-    readonly retry?: Partial<Defaults['retry']>;
-  };
-}
-
-/**
- * Where a step stands for `status`: as recorded, except that a step a dead run left behind is
- * `in_doubt` when only an operator can settle it, and `interrupted` when the next run resumes it by
- * itself (its check, idempotence or exact saved progress).
- */
-export type StepStatusView = StepRecord['status'] | 'interrupted';
-
-export interface StepStatusRow {
-  readonly id: string;
-  readonly stage: StageName;
-  readonly host?: string;
-  readonly version: string;
-  readonly status: StepStatusView;
-  readonly criticality: string;
-  readonly attempt: number;
-  readonly runId?: string;
-  readonly startedAt?: number;
-  readonly endedAt?: number;
-  readonly error?: string;
-  /**
-   * What the next run does with it, and why: the same decision a run and a dry run take.
-   * `needsOperator`: the run stops on it until an operator resolves it.
-   */
-  readonly next: { readonly action: ResumeAction; readonly reason?: string; readonly needsOperator: boolean };
-  /** What the step says of its saved progress (`describeProgress`), e.g. "statement 5 of 12 next". */
-  readonly progress?: string;
-  /**
-   * `false`: recorded by a run of this upgrade, but not a step this program registered — a team
-   * script's hook read by the CLI, or one host of a rollout.
-   */
-  readonly registered?: false;
-}
-
-export interface DryRunEntry {
-  readonly stage: StageName;
-  readonly id: string;
-  readonly name: string;
-  readonly version: string;
-  readonly host?: string;
-  /** `resume`: it runs, continuing from its saved progress. */
-  readonly action: 'run' | 'resume' | 'skip' | 'blocked';
-  readonly reason?: string;
-  readonly summary?: string;
-  /** What the step says of its saved progress (`describeProgress`). */
-  readonly progress?: string;
-}
-
-/** What an operator's decision did (`upgrade.resolve`). */
-export interface ResolveResult {
-  readonly id: string;
-  readonly name: string;
-  readonly stage: StageName;
-  readonly version: string;
-  readonly host?: string;
-  readonly decision: ResolveDecision;
-  /** Where the step stands now: done, or run by the next run. */
-  readonly status: 'succeeded' | 'pending';
-  /** One line for the operator, in the words `status` then shows. */
-  readonly message: string;
-}
-
-export interface ChecksumMismatch {
-  readonly id: string;
-  readonly stage: StageName;
-  readonly version: string;
-  readonly host?: string;
-  readonly recorded: string;
-  readonly current: string;
-  readonly runId: string;
-}
-
-export interface StatusReport {
-  readonly component: string;
-  readonly site: string;
-  readonly from: string;
-  readonly to: string;
-  /** Who holds the site lock, whether its process is alive, and when its lock is taken over. */
-  readonly lock?: LockStatus;
-  /**
-   * The run that stopped without finishing — its holder proven dead, or silent past its TTL —
-   * reported now rather than by the next run. Its steps show as `in_doubt` or `interrupted`.
-   */
-  readonly interrupted?: InterruptedRun;
-  readonly lastRun?: Awaited<ReturnType<StateStore['runs']>>[number];
-  readonly steps: readonly StepStatusRow[];
-  /** `inDoubt`: steps only an operator can settle; `interrupted`: steps the next run resumes by itself. */
-  readonly counts: Readonly<
-    Record<'done' | 'pending' | 'failed' | 'skipped' | 'inDoubt' | 'interrupted' | 'running', number>
-  >;
-}
+import type { RunResult, StageResult, StageStatus } from './types.js';
 
 /**
  * Creates an upgrade of one component on one site, from one version to another. Register hooks
@@ -904,3 +716,14 @@ export class Upgrade<D extends DatasourceMap = DatasourceMap> {
 function withNote(decision: ResumeDecision): string {
   return decision.note ? `${decision.reason}; ${decision.note}` : decision.reason!;
 }
+
+export type {
+  ChecksumMismatch,
+  DryRunEntry,
+  ResolveResult,
+  StagedStep,
+  StatusReport,
+  StepStatusRow,
+  StepStatusView,
+  UpgradeOptions,
+};
