@@ -41,17 +41,38 @@ export async function withTaskList<R>(
     for (const step of steps) waits.set(key(stage, step.id, step.host), new Deferred());
   }
 
+  // A failed attempt may be retried: its ✖ waits until the step starts again (then it was not the
+  // end), or until another step or the stage moves on (then it was). Otherwise a step that succeeds
+  // on its second attempt would stay drawn as failed, with the first attempt's error.
+  const failing = new Map<string, Settle>();
+  const settleFailures = (except?: string) => {
+    for (const [k, outcome] of failing) {
+      if (k === except) continue;
+      waits.get(k)?.resolve(outcome);
+      failing.delete(k);
+    }
+  };
   const off = events.on('*', (event: UpgradeEvent) => {
     const stage = event.stage ?? current.stage;
     if (event.type === 'stage.start') current.stage = event.stage;
-    if (event.type === 'step.start') current.step = event.step;
+    if (event.type === 'step.start') {
+      current.step = event.step;
+      const k = key(stage, event.step, event.host);
+      failing.delete(k); // started again: the failure before was an attempt, not the outcome
+      settleFailures(k);
+    }
+    if (event.type === 'stage.end') settleFailures();
     if (event.type === 'step.end') {
-      const status =
-        event.status === 'succeeded' ? 'succeeded' : event.status === 'skipped' ? 'skipped' : 'failed';
-      waits.get(key(stage, event.step, event.host))?.resolve({
-        status,
-        ...(event.error ? { detail: event.error.message.split('\n')[0] ?? '' } : {}),
-      });
+      const k = key(stage, event.step, event.host);
+      if (event.status !== 'succeeded' && event.status !== 'skipped') {
+        failing.set(k, {
+          status: 'failed',
+          ...(event.error ? { detail: event.error.message.split('\n')[0] ?? '' } : {}),
+        });
+      } else {
+        failing.delete(k);
+        waits.get(k)?.resolve({ status: event.status });
+      }
     } else if (event.type === 'stage.start') {
       stageWaits.get(event.stage)?.resolve({ status: 'succeeded' });
     } else if (event.type === 'retry' || event.type === 'progress' || event.type === 'timeout.warning') {
@@ -117,6 +138,7 @@ export async function withTaskList<R>(
     return await run();
   } finally {
     off();
+    settleFailures();
     // What the run never reached (it stopped at a core failure, or a decision) is shown as such.
     for (const wait of waits.values()) wait.resolve({ status: 'skipped', detail: 'not reached' });
     for (const wait of stageWaits.values()) wait.resolve({ status: 'skipped' });
