@@ -157,7 +157,7 @@ export function renderManifestDoc(schemas: { manifest: JsonSchema; tasks: JsonSc
 
 Every field of a release's two kinds of file, from the JSON Schemas that validate them and that
 editors use to complete them (\`$schema: …/@upgradekit/core/schema/upgradekit.schema.json\`). How
-the files fit together, the seed's \`.properties\` format and the errors are in [release.md](release.md).
+the files fit together, the \`.properties\` format teams already use and the errors are in [release.md](release.md).
 
 Paths: \`a.b\` is field \`b\` inside \`a\`; \`a[]\` is each item of the list \`a\`; \`<name>\` is a key you
 choose. A *duration* is milliseconds as a number or a string such as \`500ms\`, \`30s\`, \`10m\`, \`2h\`;

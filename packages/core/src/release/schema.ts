@@ -73,7 +73,7 @@ const retry = z
     scope: z
       .string()
       .regex(/^(step|stage|run|from:.+)$/, 'one of step, stage, run or from:<taskId>')
-      .describe('What a failure retries: step, stage, run or from:<taskId> (seed 004 §4.2.2).')
+      .describe('What a failure retries: the step, its whole stage, the whole run, or from:<taskId> on (after that step\'s cleanups).')
       .optional(),
   })
   .strict()
@@ -98,7 +98,7 @@ const sites = z
 const criticality = z
   .enum(['core', 'business', 'optional'])
   .describe(
-    'What a failure means (seed 004 §4.5.3): core stops and offers a rollback, business is skipped and reported, optional is recorded. Default core.',
+    'What a failure means: core stops the upgrade and offers a rollback, business is skipped and reported, optional is only recorded. Default core.',
   );
 
 export const TASK_KINDS = ['sql', 'clickhouse', 'tool', 'command'] as const;
@@ -145,12 +145,12 @@ export const taskSchema = z
       .describe('Which datasource of upgradekit.yaml the task runs on.')
       .optional(),
     compatibleFrom: versionText
-      .describe('The oldest running version this change is compatible with (seed: compatible_version).')
+      .describe('The oldest running version this change is compatible with (compatible_version in .properties releases).')
       .optional(),
     additive: z
       .boolean()
       .describe(
-        'The task only adds (columns, tables, indexes): the old version still runs on the new data, so a rollback may keep the data (compatible rollback, seed 000 §8.4).',
+        'The task only adds (columns, tables, indexes): the old version still runs on the new data, so a rollback may keep the data (a compatible rollback).',
       )
       .optional(),
     sites: sites.optional(),
@@ -341,11 +341,11 @@ export const manifestSchema = z
       .default({}),
     dataQuality: z
       .array(qualityCheckSchema)
-      .describe('Data-quality checks run by the assessment before the upgrade (seed 001 §5.2.2).')
+      .describe('Data-quality checks run by the assessment before the upgrade: a query per check, judged against its threshold.')
       .optional(),
     compatibility: z
       .record(z.string().meta({ title: 'version' }), matrixEntrySchema)
-      .describe('Upgrade-path matrix (seed 004 §4.7.1.1): source version → direct and progressive targets.')
+      .describe('Upgrade-path matrix: from each source version, the targets it may jump to directly and those it reaches one version at a time.')
       .optional(),
   })
   .strict();
