@@ -73,7 +73,9 @@ const retry = z
     scope: z
       .string()
       .regex(/^(step|stage|run|from:.+)$/, 'one of step, stage, run or from:<taskId>')
-      .describe('What a failure retries: the step, its whole stage, the whole run, or from:<taskId> on (after that step\'s cleanups).')
+      .describe(
+        "What a failure retries: the step, its whole stage, the whole run, or from:<taskId> on (after that step's cleanups).",
+      )
       .optional(),
   })
   .strict()
@@ -145,7 +147,9 @@ export const taskSchema = z
       .describe('Which datasource of upgradekit.yaml the task runs on.')
       .optional(),
     compatibleFrom: versionText
-      .describe('The oldest running version this change is compatible with (compatible_version in .properties releases).')
+      .describe(
+        'The oldest running version this change is compatible with (compatible_version in .properties releases).',
+      )
       .optional(),
     additive: z
       .boolean()
@@ -341,11 +345,15 @@ export const manifestSchema = z
       .default({}),
     dataQuality: z
       .array(qualityCheckSchema)
-      .describe('Data-quality checks run by the assessment before the upgrade: a query per check, judged against its threshold.')
+      .describe(
+        'Data-quality checks run by the assessment before the upgrade: a query per check, judged against its threshold.',
+      )
       .optional(),
     compatibility: z
       .record(z.string().meta({ title: 'version' }), matrixEntrySchema)
-      .describe('Upgrade-path matrix: from each source version, the targets it may jump to directly and those it reaches one version at a time.')
+      .describe(
+        'Upgrade-path matrix: from each source version, the targets it may jump to directly and those it reaches one version at a time.',
+      )
       .optional(),
   })
   .strict();
