@@ -1,15 +1,17 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
-import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import { describeError, ErrorCodes, isUpgradeKitError } from '../errors/index.js';
 import type { EventBus, LogLevel } from '../events/index.js';
 import type { HostInfo, Logger, ServicePhase, SiteInfo, StageName, StepContext } from '../model/index.js';
-import { backoffDelay, retry, UpgradeKitRetryError, withTimeout } from '../resilience/index.js';
+import { withTimeout } from '../resilience/index.js';
 import type { StateStore, StepRecord, StepStatus } from '../state/index.js';
 import { stepKeyString } from '../state/types.js';
-import { type PlannedStep, scopeTarget } from './normalize.js';
-import { decideResume, type ResumeDecision } from './resume.js';
-import { resumeFacts } from './resume-facts.js';
-import type { StageResult, StageStatus, StepResult } from './types.js';
+import type { PlannedStep } from './normalize.js';
+import type { ResumeDecision } from './resume.js';
+
+// The executor is split by job: this file is what one invocation shares and keeps — the step
+// context, the rows it writes, the steps in flight — and one attempt of a step. What to do with a
+// step (resume decision, retries) is in step-run.ts; a stage's loop (criticality, scopes, rounds)
+// in stage-run.ts. Both only call into this file, never the other way.
 
 /** Everything one invocation (a `run()` or a `runStage()`) shares. */
 export interface Invocation {
@@ -27,16 +29,6 @@ export interface Invocation {
   readonly states: Map<string, StepRecord>;
 }
 
-/** Thrown out of a stage when a `run`-scoped step fails and has restarts left. */
-export class RestartRun extends Error {
-  constructor(
-    readonly step: PlannedStep,
-    readonly failure: Error | undefined,
-  ) {
-    super(`restart the run after ${step.id} failed`);
-  }
-}
-
 const SERVICES: Record<StageName, string> = {
   install: 'old-version-running',
   resourceCheck: 'old-version-running',
@@ -49,11 +41,12 @@ const SERVICES: Record<StageName, string> = {
 };
 
 /**
- * Runs the steps of a stage: skips what is done, settles what is in doubt, retries by scope,
- * and applies criticality. Writes state before and after every attempt.
+ * What one invocation keeps while it runs steps: the step context it hands out, the state rows it
+ * writes (store and `states` in step), the steps in flight and attempted, the restarts used.
  */
 export class Executor {
-  readonly #inv: Invocation;
+  /** What this invocation shares; step-run.ts and stage-run.ts read it. */
+  readonly invocation: Invocation;
   readonly #restarts = new Map<string, number>();
   /** Steps this invocation attempted, in order: what a `run`-scope restart must clean up. */
   readonly #attempted = new Map<string, PlannedStep>();
@@ -63,12 +56,12 @@ export class Executor {
   readonly #inFlight = new Map<string, { step: PlannedStep; note?: string }>();
 
   constructor(invocation: Invocation) {
-    this.#inv = invocation;
+    this.invocation = invocation;
   }
 
   logger(context: { stage?: string; step?: string; host?: string }): Logger {
     const emit = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) =>
-      this.#inv.events.emit({
+      this.invocation.events.emit({
         type: 'log',
         level,
         message,
@@ -81,7 +74,7 @@ export class Executor {
   }
 
   context(step: PlannedStep, attempt: number, signal: AbortSignal): StepContext<StageName> {
-    const inv = this.#inv;
+    const inv = this.invocation;
     const key = stepKeyString(step.key);
     return Object.freeze({
       stage: step.stage,
@@ -129,8 +122,9 @@ export class Executor {
     });
   }
 
-  async #setStatus(step: PlannedStep, status: StepStatus, reason: string): Promise<void> {
-    const inv = this.#inv;
+  /** Records a status decided now (with a log row), in the store and in `states`. */
+  async setStatus(step: PlannedStep, status: StepStatus, reason: string): Promise<void> {
+    const inv = this.invocation;
     await inv.store.setStepStatus(step.key, status, {
       runId: inv.runId,
       stage: step.stage,
@@ -153,147 +147,26 @@ export class Executor {
     });
   }
 
-  #skipped(step: PlannedStep, reason: string, started: number): StepResult {
-    this.#inv.events.emit({
-      type: 'step.end',
-      stage: step.stage,
-      step: step.id,
-      ...(step.host ? { host: step.host } : {}),
-      status: 'skipped',
-      durationMs: performance.now() - started,
-      error: { message: reason },
-    });
-    return {
-      id: step.id,
-      name: step.name,
-      stage: step.stage,
-      version: step.key.taskVersion,
-      ...(step.host ? { host: step.host } : {}),
-      status: 'skipped',
-      criticality: step.criticality,
-      reason,
-      attempts: 0,
-      durationMs: performance.now() - started,
-    };
-  }
-
-  /** What happens to a step now: the shared resume decision, its check asked when it needs one. */
-  async #decide(step: PlannedStep, record: StepRecord | undefined): Promise<ResumeDecision> {
-    const inv = this.#inv;
-    // The process may have died between writing the attempt's end to the log and to the state.
-    const outcome =
-      record?.status === 'running' && record.runId !== inv.runId && record.logId !== undefined
-        ? await inv.store.attemptOutcome(record.logId)
-        : undefined;
-    const facts = resumeFacts(step, record, { liveRunId: inv.runId, outcome });
-    const decision = decideResume(facts);
-    if (decision.action !== 'check') return decision;
-    const applied = await step.definition.skipIf!(this.context(step, 0, inv.signal));
-    return decideResume({ ...facts, answer: applied ? 'applied' : 'not-applied' });
+  /** The recorded state of a step, as this invocation keeps it. */
+  record(step: PlannedStep): StepRecord | undefined {
+    return this.invocation.states.get(stepKeyString(step.key));
   }
 
   /** Writes what a decision settled: from the attempt's log row, or decided now (with a log row). */
-  async #settle(step: PlannedStep, record: StepRecord | undefined, decision: ResumeDecision): Promise<void> {
-    const inv = this.#inv;
+  async settle(step: PlannedStep, record: StepRecord | undefined, decision: ResumeDecision): Promise<void> {
+    const inv = this.invocation;
     const key = stepKeyString(step.key);
     if (decision.write === 'from-log') {
       await inv.store.settleFromLog(step.key, decision.state);
       if (record) inv.states.set(key, { ...record, status: decision.state });
     } else if (decision.write === 'decided') {
-      await this.#setStatus(step, decision.state, decision.reason ?? decision.state);
+      await this.setStatus(step, decision.state, decision.reason ?? decision.state);
     }
   }
 
-  /** Runs one step, honouring what the state says about it. Never throws for a step failure. */
-  async execute(step: PlannedStep): Promise<StepResult> {
-    const inv = this.#inv;
-    const started = performance.now();
-    const record = inv.states.get(stepKeyString(step.key));
-    const base = {
-      id: step.id,
-      name: step.name,
-      stage: step.stage,
-      version: step.key.taskVersion,
-      ...(step.host ? { host: step.host } : {}),
-      criticality: step.criticality,
-    };
-
-    try {
-      const decision = await this.#decide(step, record);
-      if (decision.action === 'blocked') {
-        const error = inDoubtError(step, decision, record?.runId);
-        await this.#settle(step, record, { ...decision, reason: error.message });
-        inv.events.emit({
-          type: 'step.end',
-          stage: step.stage,
-          step: step.id,
-          ...(step.host ? { host: step.host } : {}),
-          status: 'in_doubt',
-          durationMs: performance.now() - started,
-          error: { message: describeError(error).message, code: error.code },
-        });
-        return { ...base, status: 'in_doubt', attempts: 0, durationMs: performance.now() - started, error };
-      }
-      await this.#settle(step, record, decision);
-      if (decision.note) this.logger(step).warn(`step ${step.id}: ${decision.note}`);
-      if (decision.action === 'skip') return this.#skipped(step, decision.reason!, started);
-      // Running again what a crash interrupted is worth a line in the log — unless the step is about
-      // to stop on the part in doubt: then its own in-doubt report is the one message.
-      if (decision.interrupted && !decision.needsOperator)
-        this.logger(step).warn(`step ${step.id}: ${decision.reason}`);
-    } catch (error) {
-      return {
-        ...base,
-        status: 'failed',
-        attempts: 0,
-        durationMs: performance.now() - started,
-        error: asError(error),
-      };
-    }
-
-    let attempts = 0;
-    let succeeded = false;
-    try {
-      await retry(
-        async ({ attempt }) => {
-          attempts = attempt;
-          if (attempt > 1 && step.definition.cleanup)
-            await step.definition.cleanup(this.context(step, attempt, inv.signal));
-          await this.#attempt(step, attempt);
-          succeeded = true;
-        },
-        {
-          attempts: step.scope === 'step' ? step.retry.attempts : 1,
-          minDelayMs: step.retry.minDelayMs,
-          maxDelayMs: Math.max(step.retry.maxDelayMs, step.retry.minDelayMs),
-          factor: step.retry.factor,
-          jitter: step.retry.jitter,
-          step: step.id,
-          stage: step.stage,
-          ...(step.host ? { host: step.host } : {}),
-          signal: inv.signal,
-          // With one attempt there is no retry to announce: "attempt 1/1 failed; not retried" only
-          // repeated the step's own end line.
-          ...(step.scope === 'step' && step.retry.attempts > 1 ? { events: inv.events } : {}),
-        },
-      );
-      return { ...base, status: 'succeeded', attempts, durationMs: performance.now() - started };
-    } catch (error) {
-      // Done (committed) just as a cancel came: that is the truth, and the stage stops after it.
-      if (succeeded)
-        return { ...base, status: 'succeeded', attempts, durationMs: performance.now() - started };
-      // With a single attempt the retry wrapper adds nothing: report the error itself.
-      const reported = attempts <= 1 && error instanceof UpgradeKitRetryError ? error.cause : error;
-      const inDoubt = [reported, (reported as { cause?: unknown })?.cause].some((e) =>
-        isUpgradeKitError(e, ErrorCodes.IN_DOUBT),
-      );
-      const status = inv.signal.aborted ? 'aborted' : inDoubt ? 'in_doubt' : 'failed';
-      return { ...base, status, attempts, durationMs: performance.now() - started, error: asError(reported) };
-    }
-  }
-
-  async #attempt(step: PlannedStep, attempt: number): Promise<void> {
-    const inv = this.#inv;
+  /** One attempt of a step: its log row and state before, its run under the timeout, its end after. */
+  async attempt(step: PlannedStep, attempt: number): Promise<void> {
+    const inv = this.invocation;
     const key = stepKeyString(step.key);
     const startedAt = Date.now();
     const started = performance.now();
@@ -407,9 +280,10 @@ export class Executor {
   /** Runs `cleanup` of each step in reverse order, then resets them all to pending. */
   async unwind(steps: readonly PlannedStep[], reason: string): Promise<void> {
     for (const step of [...steps].reverse()) {
-      if (step.definition.cleanup) await step.definition.cleanup(this.context(step, 0, this.#inv.signal));
+      if (step.definition.cleanup)
+        await step.definition.cleanup(this.context(step, 0, this.invocation.signal));
     }
-    for (const step of steps) await this.#setStatus(step, 'pending', reason);
+    for (const step of steps) await this.setStatus(step, 'pending', reason);
   }
 
   /** Takes the list of steps attempted so far, emptying it. */
@@ -431,149 +305,6 @@ export class Executor {
   restartsOf(step: PlannedStep): number {
     return this.#restarts.get(stepKeyString(step.key)) ?? 0;
   }
-
-  async runStage(stage: StageName, steps: readonly PlannedStep[]): Promise<StageResult> {
-    const inv = this.#inv;
-    const started = performance.now();
-    const results = new Map<PlannedStep, StepResult>();
-    inv.events.emit({ type: 'stage.start', stage });
-
-    const finish = (status: StageStatus, error?: Error, rollbackOffered = false): StageResult => {
-      const durationMs = performance.now() - started;
-      const ordered = steps.filter((s) => results.has(s)).map((s) => results.get(s)!);
-      inv.events.emit({
-        type: 'stage.end',
-        stage,
-        status,
-        durationMs,
-        ...(error
-          ? {
-              error: {
-                message: describeError(error).message,
-                ...(isUpgradeKitError(error) ? { code: error.code } : {}),
-              },
-            }
-          : {}),
-      });
-      return { stage, status, steps: ordered, durationMs, ...(error ? { error } : {}), rollbackOffered };
-    };
-    const coreFailure = (failed: readonly StepResult[]): UpgradeKitError => {
-      const lines = failed.map(
-        // The whole message, indented: a timeout's diagnosis or a command's stderr is the point.
-        (r) =>
-          `  - ${r.id}${r.host ? ` on ${r.host}` : ''}: ${(r.error?.message ?? '').replace(/\n/g, '\n    ')}`,
-      );
-      return new UpgradeKitError(
-        ErrorCodes.STEP_FAILED,
-        `Stage ${stage} stopped: ${failed.length === 1 ? 'a core step' : `${failed.length} core steps`} failed.\n${lines.join('\n')}\nThe upgrade is halted; fix the cause and run again (done steps are skipped), or roll back.`,
-        { cause: failed[0]?.error, context: { stage, steps: failed.map((r) => r.id) } },
-      );
-    };
-
-    const collected: PlannedStep[] = [];
-    let i = 0;
-    while (i < steps.length) {
-      if (inv.signal.aborted) return finish('aborted', asError(inv.signal.reason));
-      const step = steps[i]!;
-      const result = await this.execute(step);
-      results.set(step, result);
-      if (result.status === 'in_doubt') return finish('needs-decision', result.error);
-      if (result.status === 'aborted') return finish('aborted', result.error);
-      if (result.status !== 'failed') {
-        i++;
-        continue;
-      }
-      if (step.scope === 'stage') {
-        collected.push(step);
-        i++;
-        continue;
-      }
-      if ((step.scope === 'run' || step.scope.startsWith('from:')) && this.takeRestart(step)) {
-        if (step.scope === 'run') throw new RestartRun(step, result.error);
-        const target = scopeTarget(steps, i);
-        const reason = `${step.id} failed (${describeError(result.error).message}); restarting from ${steps[target]!.id}`;
-        this.logger({ stage, step: step.id, host: step.host }).warn(
-          `${reason} after cleanup (restart ${this.restartsOf(step)} of ${step.retry.attempts - 1})`,
-        );
-        try {
-          await this.unwind(steps.slice(target, i + 1), reason);
-        } catch (error) {
-          const failed = {
-            ...result,
-            error: new UpgradeKitError(
-              ErrorCodes.STEP_FAILED,
-              `cleanup before restarting from ${steps[target]!.id} failed: ${describeError(error).message}`,
-              { cause: error },
-            ),
-          };
-          results.set(step, failed);
-          return finish('failed', coreFailure([failed]), true);
-        }
-        i = target;
-        continue;
-      }
-      if (step.criticality === 'core') return finish('failed', coreFailure([result]), true);
-      this.logger({ stage, step: step.id, host: step.host }).warn(
-        `${step.criticality} step ${step.id} failed and is skipped: ${describeError(result.error).message}`,
-      );
-      i++;
-    }
-
-    // Seed 004 §4.2.2 "整体重试": the stage's failed checks, collected, then re-run together.
-    let failing = collected;
-    const rounds = Math.max(1, ...collected.map((s) => s.retry.attempts));
-    for (let round = 2; round <= rounds && failing.length > 0; round++) {
-      const settings = failing[0]!.retry;
-      this.logger({ stage }).warn(
-        `re-running ${failing.length} failed check${failing.length === 1 ? '' : 's'} together (round ${round} of ${rounds}): ${failing.map((s) => s.id).join(', ')}`,
-      );
-      await sleep(backoffDelay(round - 1, settings), undefined, { signal: inv.signal }).catch(() => {});
-      if (inv.signal.aborted) return finish('aborted', asError(inv.signal.reason));
-      const next: PlannedStep[] = [];
-      for (const step of failing) {
-        if (step.definition.cleanup) await step.definition.cleanup(this.context(step, round, inv.signal));
-        const result = await this.execute(step);
-        results.set(step, { ...result, attempts: round });
-        if (result.status === 'aborted') return finish('aborted', result.error);
-        if (result.status === 'in_doubt') return finish('needs-decision', result.error);
-        if (result.status === 'failed') next.push(step);
-      }
-      failing = next;
-    }
-    const coreFailed = failing.filter((s) => s.criticality === 'core').map((s) => results.get(s)!);
-    if (coreFailed.length > 0) return finish('failed', coreFailure(coreFailed), true);
-    const businessFailed = [...results.values()].some(
-      (r) => r.status === 'failed' && r.criticality === 'business',
-    );
-    return finish(businessFailed ? 'partial' : 'succeeded');
-  }
-}
-
-/** Why a run stops at a step that may or may not have taken effect, and how an operator settles it. */
-function inDoubtError(
-  step: PlannedStep,
-  decision: ResumeDecision,
-  interruptedRun: string | undefined,
-): UpgradeKitError {
-  return new UpgradeKitError(
-    ErrorCodes.IN_DOUBT,
-    // The first line is the headline logs and summaries show; the rest is said once, with the
-    // commands that settle it.
-    `Step "${step.id}" (stage ${step.stage}${step.host ? `, host ${step.host}` : ''}): ${decision.reason}.\nIt is not idempotent and has no skipIf check, so it is not re-run blindly: inspect it, then resolve it.`,
-    {
-      context: {
-        step: step.id,
-        stage: step.stage,
-        host: step.host,
-        version: step.key.taskVersion,
-        interruptedRun,
-      },
-    },
-  );
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
 
 function fullMessage(error: unknown): string {

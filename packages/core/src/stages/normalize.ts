@@ -135,6 +135,14 @@ function whereDeclared(step: PlannedStep, position: number): string {
 }
 
 /**
+ * Where a step's record is filed in the map `StateStore.loadSteps` returns: (host, version, id).
+ * Files that read records by step get the key here, not from the state folder's internals.
+ */
+export function recordKey(step: Pick<PlannedStep, 'key'>): string {
+  return stepKeyString(step.key);
+}
+
+/**
  * Steps already in an upgrade, by identity — (host, version, id), what the state keys them by —
  * so that a step that would share a state row with another is refused when it is added.
  */
@@ -143,7 +151,7 @@ export class StepIdentities {
 
   /** Records `step` (the `position`-th of its stage), or refuses it when its identity is taken. */
   add(step: PlannedStep, position: number): void {
-    const identity = stepKeyString(step.key);
+    const identity = recordKey(step);
     const where = whereDeclared(step, position);
     const first = this.#seen.get(identity);
     if (first !== undefined) {
