@@ -1,3 +1,5 @@
+import { DEFAULT_SITE, loadSiteConfig, type SiteConfig } from '../config/index.js';
+import { checkConnections, type Datasources, openDatasources, stateOptions } from '../datasources/index.js';
 import { EventBus } from '../events/index.js';
 import type { Connection } from '../migrate/index.js';
 import { addPlanSteps } from '../migrate/index.js';
@@ -9,10 +11,6 @@ import { loadRelease } from '../release/index.js';
 import { createUpgrade, type Upgrade } from '../stages/index.js';
 import { StateStore } from '../state/index.js';
 import { siteBackupStep } from './backup.js';
-import { checkConnections, type Datasources, openDatasources, stateOptions } from './connect.js';
-import { DEFAULT_SITE, loadSiteConfig, type SiteConfig } from './load.js';
-
-export { DEFAULT_SITE } from './load.js';
 
 export interface PrepareUpgradeOptions {
   /** A release directory, or a release already loaded. */
