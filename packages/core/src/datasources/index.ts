@@ -4,7 +4,9 @@ export { checkConnections } from './check.js';
 export { type Datasources, type OpenDatasourcesOptions, openDatasources } from './connect.js';
 export { type ConnectHostOptions, connectHost } from './hosts.js';
 export {
+  checkState,
   describeStateLocation,
+  openStateStore,
   type StateStoreOptions,
   stateOptions,
 } from './state.js';

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { connectionSpec, resolveSecret, type SiteConfig } from '../config/index.js';
+import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
 import type { EventBus } from '../events/index.js';
 import { type StateOptions, StateStore } from '../state/index.js';
 import { refusal } from './check.js';
@@ -48,4 +49,50 @@ export function stateOptions(config: SiteConfig, options: StateStoreOptions = {}
       pool: { min: 0, max: 4 },
     },
   };
+}
+
+/**
+ * Opens the state store of the configuration. A state database that cannot be used — a refused
+ * password, a database that does not exist — is reported as a datasource is: the server's own
+ * words and the line of the configuration that names it (`check site.yaml:4 state`).
+ *
+ * @example
+ * const store = await openStateStore(config, { events });
+ * try { console.log(await store.runs('orders', siteIdOf(config), 1)); } finally { await store.close(); }
+ */
+export async function openStateStore(
+  config: SiteConfig,
+  options: StateStoreOptions = {},
+): Promise<StateStore> {
+  const state = stateOptions(config, options);
+  try {
+    return await StateStore.open(state);
+  } catch (error) {
+    throw unusable(config, error, options.env ?? process.env);
+  }
+}
+
+/**
+ * One round trip to the state database of the configuration, before anything runs (a SQLite file
+ * is not checked: nothing refuses it a login). An environment failure (exit 1).
+ */
+export async function checkState(config: SiteConfig, options: StateStoreOptions = {}): Promise<void> {
+  if (!config.state?.client) return;
+  const store = await openStateStore(config, options);
+  await store.close();
+}
+
+/** The state store's connection failure, said with the configuration line of `state`. */
+function unusable(
+  config: SiteConfig,
+  error: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+): unknown {
+  if (!config.state?.client || !isUpgradeKitError(error, ErrorCodes.CONNECTION)) return error;
+  const cause = error.cause ?? error;
+  return new UpgradeKitError(
+    ErrorCodes.CONNECTION,
+    `state: cannot prepare the state database (${describeStateLocation(config)}): ${refusal(cause, config.state, env)} — check ${config.at('state')}, its password and that the server is up`,
+    { cause, context: { client: config.state.client, database: config.state.database } },
+  );
 }

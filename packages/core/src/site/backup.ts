@@ -14,7 +14,7 @@ import {
   type SiteBackupSettings,
   type SiteConfig,
 } from '../config/index.js';
-import { connectHost, stateOptions } from '../datasources/index.js';
+import { connectHost, openStateStore } from '../datasources/index.js';
 import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { StepDefinition } from '../model/index.js';
 import { anObject, checkArguments } from '../options/index.js';
@@ -22,7 +22,6 @@ import { plan } from '../plan/index.js';
 import type { Release } from '../release/index.js';
 import type { SshSession } from '../remote/index.js';
 import { type CommandRunner, localRunner, probeHealth, startService, stopService } from '../service/index.js';
-import { StateStore } from '../state/index.js';
 
 // A site's backups and rollbacks: the `backup:` section (config/backup.ts) put to work on this
 // machine or the configured host, with the state store and the service's stop and start.
@@ -121,7 +120,7 @@ export async function openSiteRollback(options: OpenRollbackOptions): Promise<Si
     ...(options.env ? { env: options.env } : {}),
     ...(options.events ? { events: options.events } : {}),
   };
-  const state = await StateStore.open(stateOptions(options.config, connect));
+  const state = await openStateStore(options.config, connect);
   let session: SshSession | undefined;
   try {
     session = await connectBackupHost(settings, options.config, options);

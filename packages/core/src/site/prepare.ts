@@ -1,5 +1,12 @@
 import { DEFAULT_SITE, loadSiteConfig, type SiteConfig } from '../config/index.js';
-import { checkConnections, type Datasources, openDatasources, stateOptions } from '../datasources/index.js';
+import {
+  checkConnections,
+  checkState,
+  type Datasources,
+  openDatasources,
+  openStateStore,
+  stateOptions,
+} from '../datasources/index.js';
 import { EventBus } from '../events/index.js';
 import type { Connection } from '../migrate/index.js';
 import { addPlanSteps } from '../migrate/index.js';
@@ -9,7 +16,6 @@ import { type Plan, plan } from '../plan/index.js';
 import type { Release } from '../release/index.js';
 import { loadRelease } from '../release/index.js';
 import { createUpgrade, type Upgrade } from '../stages/index.js';
-import { StateStore } from '../state/index.js';
 import { siteBackupStep } from './backup.js';
 
 export interface PrepareUpgradeOptions {
@@ -78,6 +84,8 @@ export async function prepareUpgrade<D extends DatasourceMap = SiteDatasources>(
       planned.tasks.flatMap((t) => (t.datasource ? [t.datasource] : [])),
       env,
     );
+    // A refused login to the state database is said here, naming its line, not from a first step.
+    await checkState(config, connectOptions);
   } catch (error) {
     await datasources.close();
     throw error;
@@ -138,7 +146,7 @@ export async function lastRecordedUpgrade(
   config: SiteConfig,
   options: { env?: Readonly<Record<string, string | undefined>>; cwd?: string } = {},
 ): Promise<{ from: string; to: string } | undefined> {
-  const store = await StateStore.open(stateOptions(config, options));
+  const store = await openStateStore(config, options);
   try {
     const [run] = await store.runs(component, config.site?.id ?? DEFAULT_SITE, 1);
     return run ? { from: run.versionFrom, to: run.versionTo } : undefined;
