@@ -8,13 +8,13 @@ import {
 } from '../events/index.js';
 import { anObject, checkArguments, validateOptions } from '../options/index.js';
 import type { Plan } from '../plan/index.js';
+import { isRoute, type UpgradeRoute } from '../plan/index.js';
 import { assessCompatibility } from './compatibility.js';
 import { assessDuration } from './duration.js';
 import { type AssessOptions, assessOptionsSchema, type ResolvedAssessOptions } from './options.js';
 import { assessDataQuality } from './quality.js';
 import { countsLine } from './render/common.js';
 import { assessResources } from './resources.js';
-import { isRoute, type UpgradeRoute } from './route.js';
 import { connectionSecrets } from './sql.js';
 import { sectionStatus, verdictOf } from './status.js';
 import type {

@@ -4,7 +4,6 @@ export { parseMeminfo, parseProbe, probeArgv, probeLocal, probeRemote, type Remo
 export { renderAssessmentJson } from './render/json.js';
 export { renderAssessmentMarkdown } from './render/markdown.js';
 export { renderAssessmentText, type TextRenderOptions } from './render/text.js';
-export { isRoute, type PlanRouteInput, planRoute, type RouteHop, type UpgradeRoute } from './route.js';
 export type {
   AssessmentReport,
   BackupEstimate,
@@ -20,7 +19,6 @@ export type {
   QualityResult,
   ResourceNeed,
   ResourcesSection,
-  RoutePoint,
   RouteSummary,
   StageEstimate,
   TaskEstimate,

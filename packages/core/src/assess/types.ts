@@ -1,3 +1,4 @@
+import type { RoutePoint } from '../plan/index.js';
 import type { TaskStage } from '../release/index.js';
 import type { HopMode } from '../version/index.js';
 
@@ -179,12 +180,6 @@ export interface DurationSection {
   readonly critical?: string;
   /** Tasks without any estimate: the totals leave them out. */
   readonly unestimated: readonly string[];
-}
-
-export interface RoutePoint {
-  readonly id: string;
-  readonly version: string;
-  readonly description: string;
 }
 
 export interface RouteSummary {

@@ -2,6 +2,8 @@
 // around the work (release, prepared upgrade, rollback), and every confirmation rule, in one place.
 // A surface supplies only its mechanics: how to ask a person, how to draw a run, its signals.
 import type { AssessmentReport } from '../assess/index.js';
+import { backupSettings, DEFAULT_SITE, readableSecrets, type SiteConfig } from '../config/index.js';
+import { describeStateLocation } from '../datasources/index.js';
 import type { EventBus } from '../events/index.js';
 import { STAGES, type StageName } from '../model/index.js';
 import { anObject, checkArguments } from '../options/index.js';
@@ -9,19 +11,14 @@ import { plan } from '../plan/index.js';
 import { loadRelease } from '../release/index.js';
 import {
   assessSite,
-  backupSettings,
   backupSite,
   type ConfirmReasons,
-  DEFAULT_SITE,
-  describeStateLocation,
   executeUpgrade,
   lastRecordedUpgrade,
   openSiteRollback,
   type PreparedUpgrade,
   prepareUpgrade,
-  readableSecrets,
   rollbackModeFromRelease,
-  type SiteConfig,
 } from '../site/index.js';
 import { idRepeats, type Upgrade } from '../stages/index.js';
 import { assessResult } from './assess.js';

@@ -8,3 +8,11 @@ export {
   type SkippedTask,
   type UpgradeMode,
 } from './plan.js';
+export {
+  isRoute,
+  type PlanRouteInput,
+  planRoute,
+  type RouteHop,
+  type RoutePoint,
+  type UpgradeRoute,
+} from './route.js';

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import type { AssessmentReport } from '../assess/index.js';
-import { assess, planRoute } from '../assess/index.js';
+import { assess } from '../assess/index.js';
+import type { SiteConfig } from '../config/index.js';
+import { connectHost } from '../datasources/index.js';
 import type { EventBus } from '../events/index.js';
 import type { Connection } from '../migrate/index.js';
-import type { Plan } from '../plan/index.js';
+import { type Plan, planRoute } from '../plan/index.js';
 import type { Release } from '../release/index.js';
-import { connectHost } from './hosts.js';
-import type { SiteConfig } from './load.js';
 
 export interface AssessSiteInput {
   readonly release: Release;

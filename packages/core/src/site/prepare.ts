@@ -1,3 +1,12 @@
+import { DEFAULT_SITE, loadSiteConfig, type SiteConfig } from '../config/index.js';
+import {
+  checkConnections,
+  checkState,
+  type Datasources,
+  openDatasources,
+  openStateStore,
+  stateOptions,
+} from '../datasources/index.js';
 import { EventBus } from '../events/index.js';
 import type { Connection } from '../migrate/index.js';
 import { addPlanSteps } from '../migrate/index.js';
@@ -7,12 +16,7 @@ import { type Plan, plan } from '../plan/index.js';
 import type { Release } from '../release/index.js';
 import { loadRelease } from '../release/index.js';
 import { createUpgrade, type Upgrade } from '../stages/index.js';
-import { StateStore } from '../state/index.js';
 import { siteBackupStep } from './backup.js';
-import { checkConnections, type Datasources, openDatasources, stateOptions } from './connect.js';
-import { DEFAULT_SITE, loadSiteConfig, type SiteConfig } from './load.js';
-
-export { DEFAULT_SITE } from './load.js';
 
 export interface PrepareUpgradeOptions {
   /** A release directory, or a release already loaded. */
@@ -80,6 +84,8 @@ export async function prepareUpgrade<D extends DatasourceMap = SiteDatasources>(
       planned.tasks.flatMap((t) => (t.datasource ? [t.datasource] : [])),
       env,
     );
+    // A refused login to the state database is said here, naming its line, not from a first step.
+    await checkState(config, connectOptions);
   } catch (error) {
     await datasources.close();
     throw error;
@@ -140,7 +146,7 @@ export async function lastRecordedUpgrade(
   config: SiteConfig,
   options: { env?: Readonly<Record<string, string | undefined>>; cwd?: string } = {},
 ): Promise<{ from: string; to: string } | undefined> {
-  const store = await StateStore.open(stateOptions(config, options));
+  const store = await openStateStore(config, options);
   try {
     const [run] = await store.runs(component, config.site?.id ?? DEFAULT_SITE, 1);
     return run ? { from: run.versionFrom, to: run.versionTo } : undefined;

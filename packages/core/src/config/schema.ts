@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { siteIdSchema } from '../release/index.js';
+import { CONNECTION_DEFAULTS } from './connection.js';
 
 // The site configuration: what differs between customer sites running the same release — where
 // the databases are, where state is kept, which placeholders apply. Secrets are never values in
@@ -32,7 +33,11 @@ const noLiteralPassword = {
 // the release's datasource type when connecting.
 export const datasourceConfigSchema = z
   .object({
-    host: z.string().min(1).describe('MariaDB/MySQL/PostgreSQL host. Default 127.0.0.1.').optional(),
+    host: z
+      .string()
+      .min(1)
+      .describe(`MariaDB/MySQL/PostgreSQL host. Default ${CONNECTION_DEFAULTS.mysql.host}.`)
+      .optional(),
     port: z.number().int().min(1).max(65535).optional(),
     user: z.string().min(1).optional(),
     database: z.string().min(1).describe('The database (schema) name.').optional(),
@@ -43,7 +48,9 @@ export const datasourceConfigSchema = z
       .optional(),
     url: z
       .string()
-      .url('a URL such as http://127.0.0.1:8123')
+      .url(
+        `a URL such as http://${CONNECTION_DEFAULTS.clickhouse.host}:${CONNECTION_DEFAULTS.clickhouse.port}`,
+      )
       .refine(
         (u) => {
           try {

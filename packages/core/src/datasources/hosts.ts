@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
+import { type HostConfig, resolveSecret, type SiteConfig } from '../config/index.js';
 import type { EventBus } from '../events/index.js';
 import { anObject, checkArguments } from '../options/index.js';
 import { SshSession } from '../remote/index.js';
-import { resolveSecret, type SiteConfig } from './load.js';
-import type { HostConfig } from './schema.js';
 
 export interface ConnectHostOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;

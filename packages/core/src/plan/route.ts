@@ -1,5 +1,4 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { type Plan, plan } from '../plan/index.js';
 import type { Release, Task } from '../release/index.js';
 import {
   type CompatibilityMatrix,
@@ -9,7 +8,14 @@ import {
   planPath,
   type UpgradePath,
 } from '../version/index.js';
-import type { RoutePoint } from './types.js';
+import { type Plan, plan } from './plan.js';
+
+/** Where a route can be rolled back to: the backup taken before a hop. */
+export interface RoutePoint {
+  readonly id: string;
+  readonly version: string;
+  readonly description: string;
+}
 
 export interface RouteHop extends PathHop {
   /** What this hop runs, planned from its own source version. */
