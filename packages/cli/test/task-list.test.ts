@@ -18,7 +18,6 @@ function onTerminal(args: readonly string[], cwd: string): { status: number | nu
     env: { ...process.env, CI: '', UPGRADEKIT_CONFIG: relaxed, TERM: 'xterm' },
     timeout: 60_000,
   });
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escapes are what is removed
   const screen = result.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '\n');
   return { status: result.status, screen };
 }

@@ -1,5 +1,3 @@
-// The vocabulary of a step: what a hook or a step definition is, and what it receives. Types only.
-import type { UpgradeKitError } from '../errors/index.js';
 import type { EventSink } from '../events/index.js';
 import type { StepRecord } from './records.js';
 import type { StageName } from './stages.js';

@@ -2,7 +2,6 @@ import { posix } from 'node:path';
 
 import type { SFTPWrapper } from 'ssh2';
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
-import type { EventSink } from '../../events/index.js';
 import { formatBytes, formatDuration } from '../../events/index.js';
 import { retry } from '../../resilience/index.js';
 import type { SshSession, SshSessionOptions } from '../session.js';
@@ -11,8 +10,6 @@ import { ADVICE, classifyTransfer, VerifyMismatch } from './classify.js';
 import { connectError, transferSession } from './connect.js';
 import type { UploadContext } from './context.js';
 import { remoteSha256s } from './hash.js';
-import type { LocalHashes } from './local.js';
-import type { ManagerSettings } from './options.js';
 import type { FileEntry } from './paths.js';
 import { TransferProgress } from './progress.js';
 import { prepareDirectories, verifyAndMove } from './remote-ops.js';
