@@ -4,9 +4,17 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     // Tests run against the sources, so `npm test` never depends on a stale build.
-    alias: {
-      '@upgradekit/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
-    },
+    // The package root and each sub-path export (`@upgradekit/core/migrate`) map to their face.
+    alias: [
+      {
+        find: /^@upgradekit\/core$/,
+        replacement: fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
+      },
+      {
+        find: /^@upgradekit\/core\/(?!schema\/|package\.json)([a-z-]+)$/,
+        replacement: fileURLToPath(new URL('./packages/core/src/$1/index.ts', import.meta.url)),
+      },
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],

@@ -52,6 +52,31 @@ describe('@upgradekit/core as installed', () => {
     expect(out.trim()).toBe('-1');
   });
 
+  it.runIf(built)('offers each folder face as a sub-path; internals stay private', () => {
+    const manifest = JSON.parse(readFileSync(`${root}packages/core/package.json`, 'utf8'));
+    const faces = Object.keys(manifest.exports).filter((k) => /^\.\/[a-z-]+$/.test(k));
+    expect(faces).toEqual(
+      expect.arrayContaining(['./migrate', './remote', './commands', './model', './config']),
+    );
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `const m = await import('@upgradekit/core/migrate');
+       const r = await import('@upgradekit/core/remote');
+       let internal = 'importable';
+       try { await import('@upgradekit/core/dist/stages/run.js'); } catch (e) { internal = e.code; }
+       console.log(JSON.stringify({ migrate: typeof m.splitStatements, remote: typeof r.SshSession, internal }))`,
+    ]);
+    expect(JSON.parse(out)).toEqual({
+      migrate: 'function',
+      remote: 'function',
+      internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
+    });
+    // Every face a sub-path, and the root still re-exports each (compatibility).
+    const rootIndex = readFileSync(`${root}packages/core/src/index.ts`, 'utf8');
+    for (const face of faces) expect(rootIndex).toContain(`export * from '${face}/index.js'`);
+  });
+
   it('declares Node ≥ 20.19, ESM, no side effects, and a types + default export', () => {
     const manifest = JSON.parse(readFileSync(`${root}packages/core/package.json`, 'utf8'));
     expect(manifest).toMatchObject({

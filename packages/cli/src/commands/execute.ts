@@ -29,7 +29,14 @@ async function ask(
 
 export async function execute(raw: RawCommandInput, flags: CommandFlags): Promise<ExitCode> {
   const out = new Output(flags);
-  const core = await import('@upgradekit/core');
+  // The faces this command needs, not the whole package (sub-path exports).
+  const [commands, config, eventsFace, assess] = await Promise.all([
+    import('@upgradekit/core/commands'),
+    import('@upgradekit/core/config'),
+    import('@upgradekit/core/events'),
+    import('@upgradekit/core/assess'),
+  ]);
+  const core = { ...commands, ...config, ...eventsFace, ...assess };
   const command = (raw.command ?? 'plan') as CommandResult['command'];
   const events = new core.EventBus();
   const reporter = new core.ConsoleReporter({ level: flags.verbose ? 'debug' : 'info' });

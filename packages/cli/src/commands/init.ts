@@ -94,7 +94,11 @@ ${siteExample}
 }
 
 export async function initCommand(dir: string, flags: InitFlags, out: Output): Promise<ExitCode> {
-  const { commandLine, manifestSchema, parseVersion } = await import('@upgradekit/core');
+  const [{ commandLine }, { manifestSchema }, { parseVersion }] = await Promise.all([
+    import('@upgradekit/core/events'),
+    import('@upgradekit/core/release'),
+    import('@upgradekit/core/version'),
+  ]);
   parseVersion(flags.firstVersion); // a bad version fails here, before anything is written
   // The name goes into upgradekit.yaml and into state keys: the manifest's own rule, checked now.
   const component = manifestSchema.shape.component.safeParse(flags.component);
