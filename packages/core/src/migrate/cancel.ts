@@ -36,7 +36,8 @@ export interface CancelPlace {
   readonly statements: readonly Statement[];
 }
 
-function where(p: CancelPlace, k: number): string {
+/** "statement 3 of 10 (file.sql:12)": how every message names a statement. */
+export function where(p: CancelPlace, k: number): string {
   return `statement ${k + 1} of ${p.statements.length} (${p.file}:${p.statements[k]?.line ?? '?'})`;
 }
 
@@ -45,7 +46,8 @@ function committed(p: CancelPlace, next: number): string {
   return next === 1 ? 'statement 1 is committed' : `statements 1–${next} are committed`;
 }
 
-function engineOf(dialect: SqlDialect): string {
+/** The engine that commits a statement on its own, as messages name it. */
+export function engineOf(dialect: SqlDialect): string {
   if (dialect === 'clickhouse') return 'ClickHouse';
   if (dialect === 'postgres') return 'PostgreSQL (outside a transaction block)';
   return 'MySQL/MariaDB';

@@ -1,6 +1,7 @@
 export { MARKER_TABLE } from './marker.js';
+export { addPlanSteps } from './plan-steps.js';
 export { commandStep, type ToolContext, type ToolFunction, toolStep } from './run-program.js';
-export { addPlanSteps, type SqlMode, sqlMode, type TaskRunOptions, taskStep } from './run-task.js';
+export { type TaskRunOptions, taskStep } from './run-task.js';
 export {
   type ClickHouseLike,
   type Connection,
@@ -27,3 +28,4 @@ export {
   type EstimateCorrection,
   type TrackedTask,
 } from './tracker.js';
+export { type SqlMode, sqlMode } from './transaction-mode.js';

@@ -1,15 +1,10 @@
 import { relative } from 'node:path';
-import type { Knex } from 'knex';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { ResolveDecision, StepContext, StepDefinition } from '../model/index.js';
-import { TASK_STAGES } from '../model/index.js';
-import { anObject, checkArguments } from '../options/index.js';
-import type { Plan } from '../plan/index.js';
 import type { Release, Task } from '../release/index.js';
-import type { Upgrade } from '../stages/index.js';
-import { commitInDoubt, NotSent, transactionRolledBack } from './cancel.js';
+import { refuseIneffectiveUse } from './clickhouse-use.js';
 import { type EstimateTracking, trackEstimate } from './estimate.js';
-import { ensureMarkerTable, insertMarker, markerPresent } from './marker.js';
+import { markerPresent } from './marker.js';
 import {
   describeStatementProgress,
   parseProgress,
@@ -17,25 +12,12 @@ import {
   statementInDoubt,
 } from './progress.js';
 import { readSqlText } from './read-sql.js';
-import { commandStep, toolStep } from './run-program.js';
 import { runStatements } from './run-statements.js';
-import {
-  type Connection,
-  dialectOf,
-  isKnex,
-  openSession,
-  poolQuery,
-  poolRows,
-  type TaskSession,
-} from './session.js';
-import {
-  applyPlaceholders,
-  classifyStatement,
-  type SqlDialect,
-  type Statement,
-  splitStatements,
-} from './split.js';
-import { SqlStatementError } from './sql-error.js';
+import { runTransaction } from './run-transaction.js';
+import { type Connection, dialectOf, isKnex, poolQuery } from './session.js';
+import { applyPlaceholders, classifyStatement, splitStatements } from './split.js';
+import { statementExecutor, type TaskFile } from './task-file.js';
+import { outsideTransaction, type SqlMode } from './transaction-mode.js';
 
 export interface TaskRunOptions {
   readonly release: Release;
@@ -55,13 +37,6 @@ export interface TaskRunOptions {
   readonly killInDoubt?: boolean;
 }
 
-/** How a task's statements are made safe to resume. */
-export type SqlMode =
-  /** All statements in one transaction; with the state in the same database, the success row too. */
-  | 'transaction'
-  /** Statements auto-commit (MySQL DDL, ClickHouse): progress is recorded per statement. */
-  | 'per-statement';
-
 function bad(task: Task, message: string): UpgradeKitError {
   return new UpgradeKitError(
     ErrorCodes.BAD_INPUT,
@@ -70,56 +45,6 @@ function bad(task: Task, message: string): UpgradeKitError {
       context: { task: task.id, version: task.version, ...task.source },
     },
   );
-}
-
-/**
- * The mode a task's statements run in on a given connection: one transaction wherever the database
- * can hold every statement in one, else one by one (MySQL/MariaDB DDL commits on its own, ClickHouse
- * has no transactions, some PostgreSQL statements refuse a transaction block).
- */
-export function sqlMode(
-  dialect: SqlDialect,
-  statements: readonly Statement[],
-  task?: Pick<Task, 'transaction'>,
-): SqlMode {
-  return outsideTransaction(dialect, statements, task) ? 'per-statement' : 'transaction';
-}
-
-// MySQL statements that are provably transactional DML (or session-only): a file of nothing else
-// can be one transaction. Anything else — DDL, CALL (a procedure may COMMIT), LOCK, unknown — is
-// run statement by statement: classification is fail-safe.
-const MYSQL_TRANSACTIONAL = new Set([
-  'INSERT',
-  'UPDATE',
-  'DELETE',
-  'REPLACE',
-  'SELECT',
-  'WITH',
-  'DO',
-  'VALUES',
-  'TABLE',
-  'SET',
-]);
-
-/** Why a task cannot run in one transaction, or undefined when it can. */
-function outsideTransaction(
-  dialect: SqlDialect,
-  statements: readonly Statement[],
-  task?: Pick<Task, 'transaction'>,
-): string | undefined {
-  if (dialect === 'clickhouse') return 'ClickHouse has no transactions';
-  if (task?.transaction === false) return 'the task says transaction: false';
-  for (const statement of statements) {
-    const c = classifyStatement(statement.sql, dialect);
-    const at = `${statement.sql.replace(/\s+/g, ' ').slice(0, 40)} (line ${statement.line})`;
-    if (c.transactionControl) return `the file controls its transactions: ${at}`;
-    if (dialect === 'mysql' && c.commitsImplicitly) return `${c.keyword} commits on its own`;
-    if (dialect === 'mysql' && !MYSQL_TRANSACTIONAL.has(c.keyword))
-      return `${c.keyword || at} may commit on its own`;
-    if (dialect === 'postgres' && c.noTransactionBlock) return `${at} cannot run inside a transaction block`;
-    if (c.usableAfterCommit) return `${at} adds what its own transaction could not use`;
-  }
-  return undefined;
 }
 
 /**
@@ -182,85 +107,10 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
       queryVolume: (sql) => queryNumber(sql),
     });
 
-  /**
-   * One statement on the session; an abort asks the server to stop it rather than walking away.
-   * A statement the cancel came before is not sent at all (`NotSent`); a failure keeps the
-   * driver's error as its cause, so a cancelled task can tell the server's answer from a lost
-   * connection.
-   */
-  const execute = async (ctx: StepContext, session: TaskSession, statement: Statement) => {
-    if (ctx.signal.aborted)
-      throw new NotSent(`statement ${statement.index + 1} was not sent: the run was cancelled`);
-    const onAbort = () => void session.cancel();
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      return await session.execute(statement);
-    } catch (error) {
-      throw new SqlStatementError(
-        { task: task.id, version: task.version, file, statement, total: statements.length, dialect },
-        error,
-      );
-    } finally {
-      ctx.signal.removeEventListener('abort', onAbort);
-    }
-  };
+  const execute = statementExecutor(task, file, statements, dialect);
 
   const marker = { component: options.release.component, task_version: task.version, task_id: task.id };
-  const place = { task, file, statements };
-  const runTransaction = async (ctx: StepContext) => {
-    const knex = connection as Knex;
-    const sameDatabase = knex === ctx.stateKnex;
-    const shared = dialect === 'sqlite' && sameDatabase;
-    // SQLite sharing the pool's only connection: create the table before the session holds it.
-    if (dialect === 'sqlite') await ensureMarkerTable(knex, undefined);
-    const session = await openSession(connection, { shared });
-    const tracking = await track(ctx, 0);
-    // A cancel stops the task before its COMMIT: whatever ran is rolled back with the transaction.
-    let running: number | undefined;
-    let stoppedDuring: number | undefined;
-    let committing = false;
-    const onAbort = () => {
-      stoppedDuring = running;
-    };
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const stopIfCancelled = () => {
-      if (ctx.signal.aborted) throw new NotSent('the run was cancelled');
-    };
-    try {
-      if (dialect !== 'sqlite') await ensureMarkerTable(knex, session.schema);
-      ctx.inFlight?.(
-        `its transaction is open and nothing of it is committed: the server rolls it back when the connection closes; the next run runs it again`,
-      );
-      await session.transaction!(async (trx) => {
-        for (const statement of statements) {
-          stopIfCancelled();
-          running = statement.index;
-          const result = await execute(ctx, session, statement);
-          running = undefined;
-          tracking?.statementDone(statement.index, result);
-        }
-        // The file may have moved the session (USE, search_path); the runner's rows go home.
-        await session.restore();
-        stopIfCancelled();
-        // The marker commits with the work: after a crash it tells "applied" from "rolled back".
-        await insertMarker(trx, session.schema, { ...marker, checksum: task.checksum });
-        if (sameDatabase) await ctx.succeedWithin(trx);
-        // The last moment at which a cancel still means "nothing committed".
-        stopIfCancelled();
-        committing = true;
-        ctx.inFlight?.(
-          `its COMMIT was sent: it may have committed; the next run finds out from its marker row in upgradekit_applied`,
-        );
-      });
-    } catch (error) {
-      if (!ctx.signal.aborted) throw error;
-      throw committing ? commitInDoubt(place, error) : transactionRolledBack(place, stoppedDuring);
-    } finally {
-      ctx.signal.removeEventListener('abort', onAbort);
-      tracking?.end();
-      await session.close(ctx.signal.aborted);
-    }
-  };
+  const input: TaskFile = { task, file, dialect, connection, statements, key: marker, execute, track };
 
   const classes = statements.map((st) => classifyStatement(st.sql, dialect));
   const uses = dialect === 'clickhouse' ? statements.filter((_, k) => classes[k]?.keyword === 'USE') : [];
@@ -268,15 +118,8 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
     if (uses.length > 0) await refuseIneffectiveUse(connection, task, file, uses);
     return runStatements(ctx, {
       ...(options.killInDoubt ? { killInDoubt: true } : {}),
-      task,
-      file,
-      dialect,
-      connection,
-      statements,
+      ...input,
       classes,
-      key: marker,
-      execute,
-      track,
     });
   };
 
@@ -318,7 +161,7 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
     // statement 1 and applying that part twice.
     run: (ctx: StepContext) =>
       mode === 'transaction' && !((parseProgress(ctx.progress)?.next ?? 0) > 0)
-        ? runTransaction(ctx)
+        ? runTransaction(ctx, input)
         : runPerStatement(ctx),
     // The runner owns its progress format: an operator's decision and `status` go through it.
     ...(mode === 'per-statement'
@@ -351,63 +194,4 @@ export function taskStep(task: Task, options: TaskRunOptions): StepDefinition {
         }
       : {}),
   };
-}
-
-/**
- * `USE` in a ClickHouse file switches the database for the statements after it, as in one
- * clickhouse-client session — but only where the client sends no database of its own:
- * `@clickhouse/client` sends its configured database with every request (unless it is `default`),
- * and the server takes that over the session's `USE`. Rather than run the file against the wrong
- * database, refuse it before its first statement, naming the line and the two ways out.
- */
-async function refuseIneffectiveUse(
-  connection: Connection,
-  task: Task,
-  file: string,
-  uses: readonly Statement[],
-): Promise<void> {
-  const [row] = await poolRows(connection, 'SELECT currentDatabase() AS db');
-  const configured = String(row?.db ?? 'default');
-  if (configured === 'default') return;
-  for (const use of uses) {
-    const target = /^\s*USE\s+(`(?:[^`]|``)*`|"(?:[^"]|"")*"|\S+?)\s*;?\s*$/i.exec(use.sql)?.[1] ?? '';
-    const name = /^[`"]/.test(target) ? target.slice(1, -1) : target;
-    if (name === configured) continue;
-    throw new UpgradeKitError(
-      ErrorCodes.BAD_INPUT,
-      `task ${task.id}: ${file}:${use.line}: USE ${name} would not take effect: the ClickHouse client of this datasource sends database "${configured}" with every request, which the server takes over the session's USE. Qualify the tables (${name}.table) instead of USE, or give the datasource the database "default"`,
-      { context: { task: task.id, version: task.version, file, line: use.line } },
-    );
-  }
-}
-
-/**
- * Adds every SQL and ClickHouse task of a plan to an upgrade, at its cut-point, in plan order.
- *
- * @example
- * const p = plan({ release, from: '2.16.5', to: '2.16.7', site: 'site-042' });
- * addPlanSteps(upgrade, p, { release, connections: { main: knex } });
- * await upgrade.runStage('preStart');
- */
-export function addPlanSteps(upgrade: Upgrade, plan: Plan, options: TaskRunOptions): void {
-  checkArguments(
-    'addPlanSteps',
-    {
-      upgrade: anObject('an Upgrade (createUpgrade())'),
-      plan: anObject('a plan (plan())'),
-      options: anObject('{ release, connections, placeholders? }'),
-    },
-    { upgrade, plan, options },
-  );
-  // Build every step first: a bad task fails before any is added.
-  const steps = plan.tasks.map((t) => {
-    const step =
-      t.kind === 'command'
-        ? commandStep(t, options.release)
-        : t.kind === 'tool'
-          ? toolStep(t, options.release)
-          : taskStep(t, options);
-    return [t, step] as const;
-  });
-  for (const [task, step] of steps) upgrade.step(TASK_STAGES[task.stage], step);
 }

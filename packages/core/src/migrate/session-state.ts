@@ -95,25 +95,20 @@ async function readVariables(
       return value === undefined ? [] : [[n, value === null ? '' : String(value)] as [string, string]];
     });
   }
-  if (session.dialect === 'clickhouse') {
-    const rows = (await session.query(
-      'SELECT name AS n, value AS v FROM system.settings WHERE changed',
-    )) as Array<{
-      n: string;
-      v: string | null;
-    }>;
-    return rows.map((r) => [r.n, r.v ?? '']);
-  }
-  if (session.dialect === 'postgres') {
-    const rows = (await session.query(
+  if (session.dialect === 'clickhouse')
+    return settings(session, 'SELECT name AS n, value AS v FROM system.settings WHERE changed');
+  if (session.dialect === 'postgres')
+    return settings(
+      session,
       "SELECT name AS n, setting AS v FROM pg_settings WHERE context IN ('user', 'superuser')",
-    )) as Array<{
-      n: string;
-      v: string | null;
-    }>;
-    return rows.map((r) => [r.n, r.v ?? '']);
-  }
+    );
   return [];
+}
+
+/** Name and value rows of a settings view (ClickHouse's, PostgreSQL's), NULL read as ''. */
+async function settings(session: TaskSession, sql: string): Promise<Array<[string, string]>> {
+  const rows = (await session.query(sql)) as Array<{ n: string; v: string | null }>;
+  return rows.map((r) => [r.n, r.v ?? '']);
 }
 
 const SESSION_VARIABLE =

@@ -1,6 +1,6 @@
 import type { TaskSession } from '../session.js';
 import type { SqlDialect } from '../split/types.js';
-import type { Expectation, Fact, Name, Shape } from './shape.js';
+import type { Expectation, Fact, Name, ObjectKind, Shape } from './facts.js';
 
 /**
  * What the catalog says of a statement left in doubt:
@@ -69,10 +69,19 @@ function literal(dialect: SqlDialect, value: string): string {
   return `unhex('${hex}')`;
 }
 
-async function count(session: TaskSession, sql: string): Promise<number> {
+/** Whether a `SELECT COUNT(*)` of the catalog counts anything. */
+async function any(session: TaskSession, sql: string): Promise<boolean> {
   const [row] = (await session.query(sql)) as Array<Record<string, unknown>>;
-  return Number(Object.values(row ?? {})[0] ?? 0);
+  return Number(Object.values(row ?? {})[0] ?? 0) > 0;
 }
+
+/** The information_schema view, schema column and name column of each kind of object (else TABLES). */
+const MYSQL_OBJECTS: Partial<Record<ObjectKind, readonly [string, string, string]>> = {
+  procedure: ['ROUTINES', 'ROUTINE_SCHEMA', 'ROUTINE_NAME'],
+  function: ['ROUTINES', 'ROUTINE_SCHEMA', 'ROUTINE_NAME'],
+  trigger: ['TRIGGERS', 'TRIGGER_SCHEMA', 'TRIGGER_NAME'],
+  event: ['EVENTS', 'EVENT_SCHEMA', 'EVENT_NAME'],
+};
 
 async function exists(f: Fact, session: TaskSession, dialect: SqlDialect): Promise<boolean> {
   const lit = (v: string) => literal(dialect, v);
@@ -82,65 +91,35 @@ async function exists(f: Fact, session: TaskSession, dialect: SqlDialect): Promi
     switch (f.kind) {
       case 'object': {
         const x = f.name;
-        switch (f.object) {
-          case 'database':
-            return (
-              (await count(
-                session,
-                `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${lit(x.name)}`,
-              )) > 0
-            );
-          case 'procedure':
-          case 'function':
-            return (
-              (await count(
-                session,
-                `SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ${where(x, 'ROUTINE_SCHEMA', 'ROUTINE_NAME')} AND ROUTINE_TYPE = '${f.object.toUpperCase()}'`,
-              )) > 0
-            );
-          case 'trigger':
-            return (
-              (await count(
-                session,
-                `SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE ${where(x, 'TRIGGER_SCHEMA', 'TRIGGER_NAME')}`,
-              )) > 0
-            );
-          case 'event':
-            return (
-              (await count(
-                session,
-                `SELECT COUNT(*) FROM information_schema.EVENTS WHERE ${where(x, 'EVENT_SCHEMA', 'EVENT_NAME')}`,
-              )) > 0
-            );
-          default:
-            return (
-              (await count(
-                session,
-                `SELECT COUNT(*) FROM information_schema.TABLES WHERE ${where(x, 'TABLE_SCHEMA', 'TABLE_NAME')}`,
-              )) > 0
-            );
-        }
+        if (f.object === 'database')
+          return any(
+            session,
+            `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${lit(x.name)}`,
+          );
+        const [view, s, n] = MYSQL_OBJECTS[f.object] ?? ['TABLES', 'TABLE_SCHEMA', 'TABLE_NAME'];
+        const routine =
+          f.object === 'procedure' || f.object === 'function'
+            ? ` AND ROUTINE_TYPE = '${f.object.toUpperCase()}'`
+            : '';
+        return any(
+          session,
+          `SELECT COUNT(*) FROM information_schema.${view} WHERE ${where(x, s, n)}${routine}`,
+        );
       }
       case 'column':
-        return (
-          (await count(
-            session,
-            `SELECT COUNT(*) FROM information_schema.COLUMNS WHERE ${where(f.table, 'TABLE_SCHEMA', 'TABLE_NAME')} AND COLUMN_NAME = ${lit(f.column)}`,
-          )) > 0
+        return any(
+          session,
+          `SELECT COUNT(*) FROM information_schema.COLUMNS WHERE ${where(f.table, 'TABLE_SCHEMA', 'TABLE_NAME')} AND COLUMN_NAME = ${lit(f.column)}`,
         );
       case 'index':
-        return (
-          (await count(
-            session,
-            `SELECT COUNT(*) FROM information_schema.STATISTICS WHERE ${where(f.table, 'TABLE_SCHEMA', 'TABLE_NAME')} AND INDEX_NAME = ${lit(f.index)}`,
-          )) > 0
+        return any(
+          session,
+          `SELECT COUNT(*) FROM information_schema.STATISTICS WHERE ${where(f.table, 'TABLE_SCHEMA', 'TABLE_NAME')} AND INDEX_NAME = ${lit(f.index)}`,
         );
       case 'constraint':
-        return (
-          (await count(
-            session,
-            `SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS WHERE ${where(f.table, 'CONSTRAINT_SCHEMA', 'TABLE_NAME')} AND CONSTRAINT_NAME = ${lit(f.constraint)}`,
-          )) > 0
+        return any(
+          session,
+          `SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS WHERE ${where(f.table, 'CONSTRAINT_SCHEMA', 'TABLE_NAME')} AND CONSTRAINT_NAME = ${lit(f.constraint)}`,
         );
     }
   }
@@ -150,33 +129,22 @@ async function exists(f: Fact, session: TaskSession, dialect: SqlDialect): Promi
     switch (f.kind) {
       case 'object':
         if (f.object === 'database')
-          return (
-            (await count(session, `SELECT COUNT(*) FROM pg_database WHERE datname = ${lit(f.name.name)}`)) > 0
-          );
-        return (
-          (await count(session, `SELECT COUNT(*) FROM (SELECT ${reg(f.name)} AS r) x WHERE r IS NOT NULL`)) >
-          0
-        );
+          return any(session, `SELECT COUNT(*) FROM pg_database WHERE datname = ${lit(f.name.name)}`);
+        return any(session, `SELECT COUNT(*) FROM (SELECT ${reg(f.name)} AS r) x WHERE r IS NOT NULL`);
       case 'column':
-        return (
-          (await count(
-            session,
-            `SELECT COUNT(*) FROM pg_attribute WHERE attrelid = ${reg(f.table)} AND attname = ${lit(f.column)} AND NOT attisdropped`,
-          )) > 0
+        return any(
+          session,
+          `SELECT COUNT(*) FROM pg_attribute WHERE attrelid = ${reg(f.table)} AND attname = ${lit(f.column)} AND NOT attisdropped`,
         );
       case 'index':
-        return (
-          (await count(
-            session,
-            `SELECT COUNT(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = ${reg(f.table)} AND c.relname = ${lit(f.index)}`,
-          )) > 0
+        return any(
+          session,
+          `SELECT COUNT(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = ${reg(f.table)} AND c.relname = ${lit(f.index)}`,
         );
       case 'constraint':
-        return (
-          (await count(
-            session,
-            `SELECT COUNT(*) FROM pg_constraint WHERE conrelid = ${reg(f.table)} AND conname = ${lit(f.constraint)}`,
-          )) > 0
+        return any(
+          session,
+          `SELECT COUNT(*) FROM pg_constraint WHERE conrelid = ${reg(f.table)} AND conname = ${lit(f.constraint)}`,
         );
     }
   }
@@ -185,21 +153,15 @@ async function exists(f: Fact, session: TaskSession, dialect: SqlDialect): Promi
   switch (f.kind) {
     case 'object':
       if (f.object === 'database')
-        return (
-          (await count(session, `SELECT count() FROM system.databases WHERE name = ${lit(f.name.name)}`)) > 0
-        );
-      return (
-        (await count(
-          session,
-          `SELECT count() FROM system.tables WHERE database = ${db(f.name)} AND name = ${lit(f.name.name)}`,
-        )) > 0
+        return any(session, `SELECT count() FROM system.databases WHERE name = ${lit(f.name.name)}`);
+      return any(
+        session,
+        `SELECT count() FROM system.tables WHERE database = ${db(f.name)} AND name = ${lit(f.name.name)}`,
       );
     case 'column':
-      return (
-        (await count(
-          session,
-          `SELECT count() FROM system.columns WHERE database = ${db(f.table)} AND table = ${lit(f.table.name)} AND name = ${lit(f.column)}`,
-        )) > 0
+      return any(
+        session,
+        `SELECT count() FROM system.columns WHERE database = ${db(f.table)} AND table = ${lit(f.table.name)} AND name = ${lit(f.column)}`,
       );
     default:
       throw new Error(`no ClickHouse evidence for ${f.kind}`);

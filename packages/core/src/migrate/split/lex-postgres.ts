@@ -1,4 +1,4 @@
-import { lineComment, placeholderAt, quotedEnd, spaceToken } from './scan.js';
+import { lineComment, nestedCommentEnd, placeholderAt, quotedEnd, spaceToken } from './scan.js';
 import type { Token } from './types.js';
 
 export const isPostgresSpace = (c: string): boolean =>
@@ -11,22 +11,6 @@ export const isPostgresIdentStart = isIdentStart;
 
 const DOLLAR_QUOTE = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 const VARIABLE = /:(?:[A-Za-z0-9_\u0080-\uffff]+|'[A-Za-z0-9_\u0080-\uffff]+'|"[A-Za-z0-9_\u0080-\uffff]+")/y;
-
-function nestedCommentEnd(text: string, pos: number): number {
-  let depth = 0;
-  let i = pos + 2;
-  while (i < text.length) {
-    if (text.startsWith('/*', i)) {
-      depth++;
-      i += 2;
-    } else if (text.startsWith('*/', i)) {
-      if (depth === 0) return i + 2;
-      depth--;
-      i += 2;
-    } else i++;
-  }
-  return text.length;
-}
 
 /**
  * The end of a number (or `$n` parameter) starting at `pos`. An identifier right after it is

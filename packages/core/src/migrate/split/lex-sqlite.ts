@@ -1,4 +1,4 @@
-import { lineComment, placeholderAt, quotedEnd, spaceToken } from './scan.js';
+import { codeToken, lineComment, quotedEnd, spaceToken } from './scan.js';
 import type { Token } from './types.js';
 
 /**
@@ -8,7 +8,6 @@ import type { Token } from './types.js';
  * classification.
  */
 const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f';
-const isWordChar = (c: string): boolean => /[A-Za-z0-9_$]/.test(c) || c.charCodeAt(0) >= 0x80;
 
 export function sqliteToken(text: string, pos: number): Token {
   const c = text[pos] as string;
@@ -24,12 +23,5 @@ export function sqliteToken(text: string, pos: number): Token {
     const close = text.indexOf(']', pos + 1);
     return { kind: 'ident', start: pos, end: close < 0 ? text.length : close + 1 };
   }
-  const placeholder = placeholderAt(text, pos);
-  if (placeholder) return placeholder;
-  if (isWordChar(c)) {
-    let end = pos + 1;
-    while (end < text.length && isWordChar(text[end] as string) && !placeholderAt(text, end)) end++;
-    return { kind: 'word', start: pos, end };
-  }
-  return { kind: 'punct', start: pos, end: pos + 1 };
+  return codeToken(text, pos);
 }

@@ -17,6 +17,37 @@ export function placeholderAt(text: string, pos: number): Token | undefined {
   return { kind, start: pos, end: pos + match[0].length };
 }
 
+/** Letters, digits, `_`, `$` and anything beyond ASCII: a word to every lexer but MySQL's and PostgreSQL's own rules. */
+const isWordChar = (c: string): boolean => /[A-Za-z0-9_$]/.test(c) || c.charCodeAt(0) >= 0x80;
+
+/** What is left once quotes, comments and space are told: a placeholder, a word, or one punctuation character. */
+export function codeToken(text: string, pos: number): Token {
+  const placeholder = placeholderAt(text, pos);
+  if (placeholder) return placeholder;
+  if (isWordChar(text[pos] as string)) {
+    let end = pos + 1;
+    while (end < text.length && isWordChar(text[end] as string) && !placeholderAt(text, end)) end++;
+    return { kind: 'word', start: pos, end };
+  }
+  return { kind: 'punct', start: pos, end: pos + 1 };
+}
+
+/** The end of a `/* … *\/` comment that nests (PostgreSQL's, ClickHouse's) starting at `pos`. */
+export function nestedCommentEnd(text: string, pos: number): number {
+  let depth = 0;
+  for (let i = pos + 2; i < text.length; ) {
+    if (text.startsWith('/*', i)) {
+      depth++;
+      i += 2;
+    } else if (text.startsWith('*/', i)) {
+      if (depth === 0) return i + 2;
+      depth--;
+      i += 2;
+    } else i++;
+  }
+  return text.length;
+}
+
 /** Whitespace up to and including the first newline, so that a newline always ends a token. */
 export function spaceToken(text: string, pos: number, isSpace: (c: string) => boolean): Token {
   let end = pos;
