@@ -206,3 +206,14 @@ export function checkStageSteps(stage: StageName, steps: readonly PlannedStep[])
     }
   });
 }
+
+/** How a result names its step: id, name, stage, the version that introduced it, and its host. */
+export function stepNaming(step: PlannedStep) {
+  return {
+    id: step.id,
+    name: step.name,
+    stage: step.stage,
+    version: step.key.taskVersion,
+    ...(step.host ? { host: step.host } : {}),
+  };
+}

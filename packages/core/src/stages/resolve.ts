@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SiteLock } from '../state/index.js';
 import type { UpgradeCore } from './core.js';
 import { findStep } from './identity.js';
+import { stepNaming } from './normalize.js';
 import { decisionLabel, parseDecision, type ResolveInput, resolution } from './operator-decision.js';
 import type { ResolveResult } from './reports.js';
 
@@ -52,11 +53,7 @@ export async function resolve(
       message: `step ${step.id} (version ${step.key.taskVersion}) resolved by operator as "${label}": ${outcome.message}`,
     });
     return {
-      id: step.id,
-      name: step.name,
-      stage: step.stage,
-      version: step.key.taskVersion,
-      ...(step.host ? { host: step.host } : {}),
+      ...stepNaming(step),
       decision,
       status,
       message: outcome.message,

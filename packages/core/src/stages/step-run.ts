@@ -2,7 +2,7 @@ import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '.
 import { retry, UpgradeKitRetryError } from '../resilience/index.js';
 import type { StepRecord } from '../state/index.js';
 import type { Executor } from './executor.js';
-import type { PlannedStep } from './normalize.js';
+import { type PlannedStep, stepNaming } from './normalize.js';
 import { decideResume, type ResumeDecision } from './resume.js';
 import { resumeFacts } from './resume-facts.js';
 import type { StepResult } from './types.js';
@@ -15,14 +15,7 @@ export async function executeStep(executor: Executor, step: PlannedStep): Promis
   const inv = executor.invocation;
   const started = performance.now();
   const record = executor.record(step);
-  const base = {
-    id: step.id,
-    name: step.name,
-    stage: step.stage,
-    version: step.key.taskVersion,
-    ...(step.host ? { host: step.host } : {}),
-    criticality: step.criticality,
-  };
+  const base = { ...stepNaming(step), criticality: step.criticality };
 
   try {
     const decision = await decide(executor, step, record);
@@ -127,11 +120,7 @@ function skipped(executor: Executor, step: PlannedStep, reason: string, started:
     error: { message: reason },
   });
   return {
-    id: step.id,
-    name: step.name,
-    stage: step.stage,
-    version: step.key.taskVersion,
-    ...(step.host ? { host: step.host } : {}),
+    ...stepNaming(step),
     status: 'skipped',
     criticality: step.criticality,
     reason,
