@@ -105,14 +105,23 @@ export async function clickHouseAnswers(target: ClickHouseTarget): Promise<void>
   await text(target, 'SELECT 1');
 }
 
+/** Runs `work` in a private temporary directory, removed afterwards whatever happens. */
+async function inWorkDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'upgradekit-ch-'));
+  try {
+    return await work(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Writes the database to `file` (tar.gz, 0600): per table its CREATE statement and Native rows. */
 export async function dumpClickHouse(
   target: ClickHouseTarget,
   file: string,
   signal?: AbortSignal,
 ): Promise<number> {
-  const work = await mkdtemp(join(tmpdir(), 'upgradekit-ch-'));
-  try {
+  return inWorkDir(async (work) => {
     const list = (await tables(target, target.database)).filter((t) => !t.name.startsWith('.inner.'));
     for (const [index, table] of list.entries()) {
       signal?.throwIfAborted();
@@ -137,9 +146,7 @@ export async function dumpClickHouse(
       createWriteStream(file, { mode: 0o600, flags: 'wx' }),
     );
     return list.length;
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  });
 }
 
 /**
@@ -164,8 +171,7 @@ export async function loadClickHouse(
   file: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  const work = await mkdtemp(join(tmpdir(), 'upgradekit-ch-'));
-  try {
+  await inWorkDir(async (work) => {
     await mkdir(work, { recursive: true });
     await tar.x({ file, cwd: work, strict: true });
     const list = JSON.parse(await readFile(join(work, INDEX), 'utf8')) as TableEntry[];
@@ -183,9 +189,7 @@ export async function loadClickHouse(
         ...(signal ? { signal } : {}),
       }).then((r) => r.text());
     }
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  });
 }
 
 export async function dropClickHouseAside(target: ClickHouseTarget, aside: string): Promise<boolean> {

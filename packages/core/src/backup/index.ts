@@ -38,7 +38,8 @@ export {
 } from './manifest.js';
 export { RemoteHost } from './remote-host.js';
 export { asidePath } from './restore-path.js';
-export { Rollback, type RollbackOptions, rollbackOptionsSchema } from './rollback.js';
+export { Rollback } from './rollback.js';
+export { type RollbackOptions, rollbackOptionsSchema } from './rollback-options.js';
 export {
   ROLLBACK_STEPS,
   type RollbackHook,

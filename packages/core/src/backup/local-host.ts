@@ -1,13 +1,7 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, existsSync, openSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { delimiter, dirname, join, relative, resolve } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
-import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { excludeMatcher } from './exclude.js';
+import { dirname, join, relative } from 'node:path';
 import type {
   ArchiveEntry,
   ArchiveSummary,
@@ -19,22 +13,16 @@ import type {
   MemberSelection,
   RunOptions,
 } from './host.js';
-import { unsafeMember } from './ids.js';
-import { selectMember } from './members.js';
-
-const KEEP = 64 * 1024;
-
-function keepTail(buffer: string, chunk: string): string {
-  const joined = buffer + chunk;
-  return joined.length > KEEP ? joined.slice(joined.length - KEEP) : joined;
-}
-
-function entryType(type: string): ArchiveEntry['type'] {
-  if (type === 'File' || type === 'OldFile' || type === 'ContiguousFile') return 'file';
-  if (type === 'Directory') return 'directory';
-  if (type === 'SymbolicLink') return 'symlink';
-  return 'other';
-}
+import {
+  compareTree,
+  createLocalArchive,
+  extractLocal,
+  hashAndList,
+  listLocalArchive,
+  selectedMembers,
+} from './local-archive.js';
+import { findOnPath, runLocal } from './local-run.js';
+import { summarizeMembers } from './members.js';
 
 /**
  * This machine: files through `node:fs`, archives through the `tar` package (no system tar
@@ -48,65 +36,15 @@ export class LocalHost implements BackupHost {
   readonly remote = false;
 
   run(argv: readonly string[], options: RunOptions = {}): Promise<HostRunResult> {
-    return new Promise((resolve, reject) => {
-      options.signal?.throwIfAborted();
-      // The file itself is the tool's stdin, as `tool < file` would do: the kernel feeds it, not
-      // this event loop, which may be busy extracting an archive at the same time. (A tool orphaned
-      // by a crash reads on; the restore that continues stops it first — see loadDump.)
-      let input: number | undefined;
-      try {
-        if (options.stdinFile) input = openSync(options.stdinFile, 'r');
-      } catch (error) {
-        reject(error);
-        return;
-      }
-      const child = spawn(argv[0]!, argv.slice(1), {
-        env: { ...process.env, ...options.env },
-        stdio: [input ?? 'ignore', 'pipe', 'pipe'],
-      });
-      if (input !== undefined) closeSync(input);
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-        stdout = keepTail(stdout, c);
-      });
-      child.stderr!.setEncoding('utf8').on('data', (c: string) => {
-        stderr = keepTail(stderr, c);
-      });
-      const onAbort = () => child.kill('SIGTERM');
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      child.once('error', (error: NodeJS.ErrnoException) => {
-        options.signal?.removeEventListener('abort', onAbort);
-        if (error.code === 'ENOENT') resolve({ code: 127, stdout, stderr: `${argv[0]}: command not found` });
-        else reject(error);
-      });
-      child.once('close', (code, signal) => {
-        options.signal?.removeEventListener('abort', onAbort);
-        if (options.signal?.aborted) return reject(options.signal.reason);
-        resolve({ code: code ?? (signal ? 128 : null), stdout, stderr });
-      });
-    });
+    return runLocal(argv, options);
   }
 
   readonly #which = new Map<string, string | undefined>();
 
   async which(names: readonly string[]): Promise<string | undefined> {
     const key = names.join('\0');
-    if (!this.#which.has(key)) this.#which.set(key, this.#find(names));
+    if (!this.#which.has(key)) this.#which.set(key, findOnPath(names));
     return this.#which.get(key);
-  }
-
-  #find(names: readonly string[]): string | undefined {
-    for (const name of names) {
-      if (name.includes('/')) {
-        if (existsSync(name)) return name;
-        continue;
-      }
-      for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-        if (dir && existsSync(join(dir, name))) return join(dir, name);
-      }
-    }
-    return undefined;
   }
 
   async mkdirPrivate(path: string): Promise<void> {
@@ -188,26 +126,9 @@ export class LocalHost implements BackupHost {
     const tail = await this.tail(path, tailBytes);
     if (expectSize !== undefined && found.size !== expectSize) return { size: found.size, tail };
     if (!list) return { size: found.size, sha256: await this.sha256(path), tail };
-    // One read for both: the bytes are hashed on their way into the archive lister.
-    const hash = createHash('sha256');
-    const members: ArchiveEntry[] = [];
     try {
-      await pipeline(
-        createReadStream(path, { highWaterMark: 1 << 20 }),
-        new Transform({
-          transform(chunk, _encoding, done) {
-            hash.update(chunk);
-            done(null, chunk);
-          },
-        }),
-        tar.t({
-          strict: true,
-          onReadEntry: (entry) => {
-            members.push({ path: entry.path, type: entryType(entry.type), size: entry.size ?? -1 });
-          },
-        }) as unknown as NodeJS.WritableStream,
-      );
-      return { size: found.size, sha256: hash.digest('hex'), tail, members };
+      const { sha256, members } = await hashAndList(path);
+      return { size: found.size, sha256, tail, members };
     } catch (error) {
       // Damaged: the hash stopped where the listing did; hash the whole file for the report.
       return { size: found.size, sha256: await this.sha256(path), tail, listError: (error as Error).message };
@@ -272,131 +193,32 @@ export class LocalHost implements BackupHost {
     await chmod(path, 0o600);
   }
 
-  async createArchive(options: CreateArchiveOptions): Promise<{ entries: number; sha256: string }> {
-    const excluded = excludeMatcher(options.excludes);
-    let entries = 0;
-    const hash = createHash('sha256');
-    // Hash while writing: one pass over the data instead of two.
-    const hasher = new Transform({
-      transform(chunk, _encoding, done) {
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
-    const source = tar.c(
-      {
-        gzip: true,
-        cwd: options.cwd,
-        portable: true,
-        filter: (path) => {
-          if (excluded(path)) return false;
-          entries++;
-          return true;
-        },
-      },
-      [...options.entries],
-    );
-    await pipeline(source, hasher, createWriteStream(options.file, { mode: 0o600, flags: 'wx' }), {
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    return { entries, sha256: hash.digest('hex') };
+  createArchive(options: CreateArchiveOptions): Promise<{ entries: number; sha256: string }> {
+    return createLocalArchive(options);
   }
 
-  async listArchive(file: string): Promise<ArchiveEntry[]> {
-    const entries: ArchiveEntry[] = [];
-    await tar.t({
-      file,
-      strict: true,
-      onReadEntry: (entry) => {
-        entries.push({ path: entry.path, type: entryType(entry.type), size: entry.size ?? -1 });
-      },
-    });
-    return entries;
+  listArchive(file: string): Promise<ArchiveEntry[]> {
+    return listLocalArchive(file);
   }
 
   /** Members seen by the last extraction into each directory: the comparison needs no second read. */
   readonly #extracted = new Map<string, ArchiveEntry[]>();
 
   async summarizeArchive(file: string, lookFor?: string): Promise<ArchiveSummary> {
-    const members = await this.listArchive(file);
-    const unsafe = members.find((m) => unsafeMember(m.path))?.path;
-    return {
-      count: members.length,
-      ...(unsafe ? { unsafe } : {}),
-      ...(lookFor ? { found: members.some((m) => m.path === lookFor) } : {}),
-    };
+    return summarizeMembers(await this.listArchive(file), lookFor);
   }
 
   async extractArchive(file: string, cwd: string, options: ExtractOptions = {}): Promise<void> {
     const { signal, ...selection } = options;
     signal?.throwIfAborted();
-    // The tar package confines members by comparing them with `cwd + '/'`: for `/` that is `//`,
-    // and every member fails with "path escaped extraction target". Restores never extract into
-    // `/` (restore-path.ts extracts beside each path); say so rather than fail member by member.
-    if (resolve(cwd) === '/') {
-      throw new UpgradeKitError(
-        ErrorCodes.BAD_INPUT,
-        `refusing to extract ${file} into /: extract into a directory beside the target (select the member with \`member\` and \`strip\`) and rename it into place`,
-        { context: { file } },
-      );
-    }
-    await makeDirectory(cwd);
-    const members: ArchiveEntry[] = [];
-    // preservePaths stays off: absolute and `..` members are refused by the tar package itself,
-    // and nothing is written through a symlink.
-    await tar.x({
-      file,
-      cwd,
-      strict: true,
-      preservePaths: false,
-      ...(selection.strip ? { strip: selection.strip } : {}),
-      filter: (path, entry) => {
-        const landed = selectMember(path, selection);
-        if (landed === undefined) return false;
-        const e = entry as tar.ReadEntry;
-        members.push({ path: landed, type: entryType(e.type), size: e.size ?? -1 });
-        return true;
-      },
-    });
-    this.#extracted.set(extractedKey(file, cwd, selection), members);
+    this.#extracted.set(extractedKey(file, cwd, selection), await extractLocal(file, cwd, selection));
   }
 
   async compareArchive(file: string, cwd: string, selection: MemberSelection = {}): Promise<string[]> {
-    const problems: string[] = [];
     const key = extractedKey(file, cwd, selection);
-    const members =
-      this.#extracted.get(key) ??
-      (await this.listArchive(file)).flatMap((m) => {
-        const landed = selectMember(m.path, selection);
-        return landed === undefined ? [] : [{ ...m, path: landed }];
-      });
+    const members = this.#extracted.get(key) ?? (await selectedMembers(file, selection));
     this.#extracted.delete(key);
-    for (const entry of members) {
-      const path = join(cwd, entry.path);
-      const found = await lstat(path).catch(() => undefined);
-      if (!found) problems.push(`${entry.path}: missing`);
-      else if (entry.type === 'file' && found.size !== entry.size)
-        problems.push(`${entry.path}: ${found.size} bytes, the backup has ${entry.size}`);
-      else if (entry.type === 'directory' && !found.isDirectory())
-        problems.push(`${entry.path}: not a directory`);
-    }
-    return problems;
-  }
-}
-
-/**
- * `mkdir -p`, with the real reason when it fails: Node's recursive mkdir reports a read-only file
- * system as ENOENT ("no such file or directory"), which sends an operator looking for a missing
- * path. Where the parent exists, a plain mkdir says EROFS or EACCES.
- */
-async function makeDirectory(path: string): Promise<void> {
-  try {
-    await mkdir(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return;
-    if (code !== 'ENOENT') throw error;
-    await mkdir(path, { recursive: true });
+    return compareTree(cwd, members);
   }
 }
 

@@ -1,4 +1,5 @@
-import type { MemberSelection } from './host.js';
+import type { ArchiveEntry, ArchiveSummary, MemberSelection } from './host.js';
+import { unsafeMember } from './ids.js';
 
 const trim = (path: string) => path.replace(/^(?:\.\/)+/, '').replace(/\/+$/, '');
 
@@ -26,4 +27,14 @@ export function selectMember(path: string, selection: MemberSelection = {}): str
 /** The `strip` that puts `member` itself directly into the extraction directory. */
 export function stripFor(member: string): number {
   return trim(member).split('/').length - 1;
+}
+
+/** What a member listing says for verification: how many, the first unsafe path, and whether `lookFor` is there. */
+export function summarizeMembers(members: readonly ArchiveEntry[], lookFor?: string): ArchiveSummary {
+  const unsafe = members.find((m) => unsafeMember(m.path))?.path;
+  return {
+    count: members.length,
+    ...(unsafe ? { unsafe } : {}),
+    ...(lookFor ? { found: members.some((m) => m.path === lookFor) } : {}),
+  };
 }

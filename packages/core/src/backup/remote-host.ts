@@ -273,15 +273,7 @@ export class RemoteHost implements BackupHost {
     const { signal, ...selection } = options;
     await this.mkdirPrivate(cwd);
     const result = await this.run(
-      [
-        'tar',
-        '--extract',
-        '--gzip',
-        '--preserve-permissions',
-        `--file=${file}`,
-        `--directory=${cwd}`,
-        ...selected(selection),
-      ],
+      tarIn(['--extract', '--gzip', '--preserve-permissions'], file, cwd, selection),
       signal ? { signal } : {},
     );
     if (result.code !== 0) {
@@ -293,20 +285,18 @@ export class RemoteHost implements BackupHost {
 
   async compareArchive(file: string, cwd: string, selection: MemberSelection = {}): Promise<string[]> {
     // GNU tar's --diff compares every member's type, size, mode and content with the tree.
-    const result = await this.run([
-      'tar',
-      '--diff',
-      '--gzip',
-      `--file=${file}`,
-      `--directory=${cwd}`,
-      ...selected(selection),
-    ]);
+    const result = await this.run(tarIn(['--diff', '--gzip'], file, cwd, selection));
     if (result.code === 0) return [];
     return `${result.stdout}\n${result.stderr}`
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l && !/Mod time differs|Uid differs|Gid differs/.test(l));
   }
+}
+
+/** GNU tar working on `file`'s members in the tree under `cwd`: extracting or comparing. */
+function tarIn(mode: readonly string[], file: string, cwd: string, selection: MemberSelection): string[] {
+  return ['tar', ...mode, `--file=${file}`, `--directory=${cwd}`, ...selected(selection)];
 }
 
 /** GNU tar's arguments for a selection: the member named after `--`, so it is never an option. */

@@ -1,9 +1,10 @@
 import { posix } from 'node:path';
 import { describeError, isUpgradeKitError } from '../errors/index.js';
 import { END_MARKERS } from './databases.js';
-import type { ArchiveEntry, ArchiveSummary, BackupHost } from './host.js';
-import { assertBackupId, fileInBackup, isInside, unsafeMember } from './ids.js';
+import type { ArchiveSummary, BackupHost } from './host.js';
+import { assertBackupId, fileInBackup, isInside } from './ids.js';
 import { type BackupFile, type BackupManifest, MANIFEST_FILE, parseManifest } from './manifest.js';
+import { summarizeMembers } from './members.js';
 
 export interface VerifyProblem {
   /** The manifest entry (`program_directory`, `database_backup`, …) or `manifest`. */
@@ -18,15 +19,6 @@ export interface VerifyResult {
   readonly dir: string;
   readonly manifest?: BackupManifest;
   readonly problems: readonly VerifyProblem[];
-}
-
-function summarize(members: readonly ArchiveEntry[], lookFor?: string): ArchiveSummary {
-  const unsafe = members.find((m) => unsafeMember(m.path))?.path;
-  return {
-    count: members.length,
-    ...(unsafe ? { unsafe } : {}),
-    ...(lookFor ? { found: members.some((m) => m.path === lookFor) } : {}),
-  };
 }
 
 async function checkFile(
@@ -72,7 +64,7 @@ async function checkFile(
     let summary: ArchiveSummary;
     try {
       summary = facts.members
-        ? summarize(facts.members, lookFor)
+        ? summarizeMembers(facts.members, lookFor)
         : await host.summarizeArchive(path, lookFor);
     } catch (error) {
       return problem(`the archive cannot be read to its end (${describeError(error).message})`);

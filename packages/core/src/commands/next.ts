@@ -7,6 +7,20 @@ export function siteArgs(input: { readonly config?: string; readonly site?: stri
   return [...(input.config ? ['--config', input.config] : []), ...(input.site ? ['--site', input.site] : [])];
 }
 
+/** The upgrade a command is about: its release and versions. */
+export interface UpgradeArgs {
+  readonly release: string;
+  readonly from: string;
+  readonly to: string;
+  readonly config?: string;
+  readonly site?: string;
+}
+
+/** `--release … --from … --to …`: the same upgrade as the command that printed it. */
+function upgradeArgs(input: UpgradeArgs): string[] {
+  return ['--release', input.release, '--from', input.from, '--to', input.to];
+}
+
 /** A step a printed `resolve` names: its id, and its host and version when they are needed. */
 export interface ResolveTarget {
   readonly id: string;
@@ -21,13 +35,7 @@ export type ResolveChoice = 'applied' | 'retry' | 'restart' | { readonly from: n
 export function resolveCommand(
   step: ResolveTarget,
   choice: ResolveChoice,
-  input: {
-    readonly release: string;
-    readonly from: string;
-    readonly to: string;
-    readonly config?: string;
-    readonly site?: string;
-  },
+  input: UpgradeArgs,
   why: string,
 ): NextCommand {
   const decision = typeof choice === 'string' ? [`--${choice}`] : ['--from-statement', String(choice.from)];
@@ -39,12 +47,7 @@ export function resolveCommand(
       ...decision,
       ...(step.version ? ['--version', step.version] : []),
       ...(step.host ? ['--host', step.host] : []),
-      '--release',
-      input.release,
-      '--from',
-      input.from,
-      '--to',
-      input.to,
+      ...upgradeArgs(input),
       ...siteArgs(input),
     ],
   };
@@ -70,5 +73,17 @@ export function rollbackCommand(
       ...(input.component ? ['--component', input.component] : []),
       ...siteArgs(input),
     ],
+  };
+}
+
+/** `upgradekit run` for the same upgrade and site, with `extra` instead of how that one was run. */
+export function runCommandLine(
+  input: UpgradeArgs & { readonly yes?: boolean },
+  extra: readonly string[],
+  why: string,
+): NextCommand {
+  return {
+    why,
+    argv: ['run', ...upgradeArgs(input), ...extra, ...(input.yes ? ['--yes'] : []), ...siteArgs(input)],
   };
 }

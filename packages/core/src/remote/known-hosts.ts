@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { SSH_PORT } from './roles.js';
 
 /** `strict`: only keys in known_hosts. `accept-new`: trust and record a host seen for the first time. `off`: trust anything (warns). */
 export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
@@ -24,7 +25,7 @@ interface KnownHost {
 
 /** The name a host goes by in known_hosts: `host` on port 22, `[host]:port` otherwise. */
 function hostLabel(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`;
+  return port === SSH_PORT ? host : `[${host}]:${port}`;
 }
 
 function parseKnownHosts(text: string): KnownHost[] {

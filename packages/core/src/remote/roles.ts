@@ -16,3 +16,28 @@ export const ROLE_DEFAULTS: Readonly<Record<ConnectionRole, RoleSettings>> = Obj
   plugin: { keepaliveIntervalMs: 45_000, deadAfterMs: 150_000, reconnects: 1 },
   status: { keepaliveIntervalMs: 90_000, deadAfterMs: 300_000, reconnects: 0 },
 });
+
+/** The port an SSH target without one is reached on. */
+export const SSH_PORT = 22;
+
+/** The port a target is reached on: its own, or SSH's. */
+export function sshPort(target: { readonly port?: number | undefined }): number {
+  return target.port ?? SSH_PORT;
+}
+
+/** A role's settings, with what the caller set for this connection in their place. */
+export function roleSettings(
+  role: ConnectionRole,
+  given: {
+    readonly keepaliveIntervalMs?: number | undefined;
+    readonly deadAfterMs?: number | undefined;
+    readonly reconnects?: number | undefined;
+  },
+): RoleSettings {
+  const defaults = ROLE_DEFAULTS[role];
+  return {
+    keepaliveIntervalMs: given.keepaliveIntervalMs ?? defaults.keepaliveIntervalMs,
+    deadAfterMs: given.deadAfterMs ?? defaults.deadAfterMs,
+    reconnects: given.reconnects ?? defaults.reconnects,
+  };
+}

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { describeError } from '../errors/index.js';
 import { validateOptions } from '../options/index.js';
 import type { CommandRunner } from './runner.js';
-import { isCommandRunner } from './runner.js';
+import { runnerSchema } from './runner.js';
 
 /**
  * One health probe: an HTTP GET from the orchestrator, a command on the host (exit 0 = healthy),
@@ -108,9 +108,7 @@ export async function probeHealth(
 
 const waitSchema = z.object({
   check: healthCheckSchema,
-  runner: z
-    .custom<CommandRunner>(isCommandRunner, 'must be a CommandRunner (localRunner() or an SshSession)')
-    .optional(),
+  runner: runnerSchema.optional(),
   passes: z.number().int().min(1, 'must be at least 1').default(1),
   intervalMs: z.number().nonnegative().default(1000),
   timeoutMs: z.number().positive().default(60_000),

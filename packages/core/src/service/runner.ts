@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { ExecOptions, ExecResult } from '../remote/index.js';
 
@@ -109,3 +110,9 @@ export function isCommandRunner(value: unknown): value is CommandRunner {
     typeof (value as CommandRunner).host === 'string'
   );
 }
+
+/** The `runner` option of every service operation: one check, one message. */
+export const runnerSchema = z.custom<CommandRunner>(
+  isCommandRunner,
+  'must be a CommandRunner (localRunner() or an SshSession)',
+);

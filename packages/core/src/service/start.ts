@@ -11,7 +11,7 @@ import {
   waitHealthy,
 } from './health.js';
 import { assertAbsolutePath, isAlive } from './pid.js';
-import { type CommandRunner, isCommandRunner } from './runner.js';
+import { runnerSchema } from './runner.js';
 import { assertUnitName } from './systemd.js';
 
 // Starts "$@" detached from the SSH channel: its own session (no SIGHUP when the channel closes),
@@ -30,10 +30,7 @@ echo "$pid"`;
 
 const schema = z
   .object({
-    runner: z.custom<CommandRunner>(
-      isCommandRunner,
-      'must be a CommandRunner (localRunner() or an SshSession)',
-    ),
+    runner: runnerSchema,
     /** Started detached; its pid goes to `pidFile`, its output to `log`. */
     command: z.array(z.string()).min(1, 'must be a non-empty argument vector').optional(),
     unit: z.string().optional(),

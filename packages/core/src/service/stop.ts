@@ -6,15 +6,12 @@ import { nullSink } from '../events/index.js';
 import { validateOptions } from '../options/index.js';
 import { assertAbsolutePath, STOP_SCRIPT } from './pid.js';
 import { describeListeners, type PortListener, portListeners } from './port.js';
-import { type CommandRunner, isCommandRunner } from './runner.js';
+import { type CommandRunner, runnerSchema } from './runner.js';
 import { assertUnitName, unitState } from './systemd.js';
 
 const schema = z
   .object({
-    runner: z.custom<CommandRunner>(
-      isCommandRunner,
-      'must be a CommandRunner (localRunner() or an SshSession)',
-    ),
+    runner: runnerSchema,
     pidFile: z.string().optional(),
     pid: z.number().int().min(2).optional(),
     unit: z.string().optional(),

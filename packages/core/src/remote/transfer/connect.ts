@@ -1,4 +1,5 @@
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
+import { sshPort } from '../roles.js';
 import { SshSession, type SshSessionOptions } from '../session.js';
 import { ADVICE, classifyTransfer } from './classify.js';
 import type { UploadContext } from './context.js';
@@ -21,6 +22,6 @@ export function connectError(target: SshSessionOptions, error: unknown): Upgrade
   return new UpgradeKitError(
     hostKey ? ErrorCodes.HOST_KEY : ErrorCodes.TRANSFER,
     `${message}${advice ? ` — ${advice}` : ''}`,
-    { cause: error, context: { host: target.host, port: target.port ?? 22, reason } },
+    { cause: error, context: { host: target.host, port: sshPort(target), reason } },
   );
 }

@@ -2,19 +2,18 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
 import { formatBytes } from '../../events/index.js';
-import { ROLE_DEFAULTS } from '../roles.js';
 import type { SshSession, SshSessionOptions } from '../session.js';
 import { runAttempts, type TransferMethod } from './attempts.js';
 import { VerifyMismatch } from './classify.js';
 import { connectError, transferSession } from './connect.js';
 import type { UploadContext } from './context.js';
 import { remoteSha256, sha256File } from './hash.js';
+import { PART_SUFFIX } from './paths.js';
 import { TransferProgress } from './progress.js';
 import { remoteSize } from './remote-ops.js';
 import type { DownloadResult } from './results.js';
-import { hasGlob, runScp, scpArgs, scpRemote, scpUnusableReason } from './scp.js';
+import { hasGlob, runScp, scpArgsFor, scpRemote, scpUnusableReason } from './scp.js';
 import { sftpDownload } from './sftp.js';
-import { PART_SUFFIX } from './upload.js';
 
 /**
  * Downloads one remote file: skip when the local file already has its sha256, otherwise fetch to
@@ -116,21 +115,9 @@ export async function downloadFromHost(
             sftp.end();
           }
         } else {
-          const role = ROLE_DEFAULTS[target.role ?? 'transfer'];
-          const args = scpArgs(
-            {
-              host,
-              port: target.port ?? 22,
-              username: target.username,
-              ...(target.privateKeyPath ? { privateKeyPath: target.privateKeyPath } : {}),
-              policy: target.hostKeys?.policy ?? 'strict',
-              ...(target.hostKeys?.knownHostsPath ? { knownHostsPath: target.hostKeys.knownHostsPath } : {}),
-            },
-            {
-              connectTimeoutMs: settings.connectTimeoutMs,
-              keepaliveIntervalMs: target.keepaliveIntervalMs ?? role.keepaliveIntervalMs,
-              deadAfterMs: target.deadAfterMs ?? role.deadAfterMs,
-            },
+          const args = scpArgsFor(
+            target,
+            settings.connectTimeoutMs,
             scpRemote(target, remotePath),
             temporary,
           );

@@ -2,6 +2,9 @@ import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { ErrorCodes, UpgradeKitError } from '../../errors/index.js';
 
+/** What a file is called on its way: the name it is written to before it verifies. */
+export const PART_SUFFIX = '.upgradekit-part';
+
 /** One regular file to transfer: where it is here, where it goes there. */
 export interface FileEntry {
   readonly local: string;

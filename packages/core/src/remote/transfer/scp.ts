@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { HostKeyPolicy } from '../known-hosts.js';
+import { roleSettings, sshPort } from '../roles.js';
+import type { SshSessionOptions } from '../session.js';
 
 /** What scp needs to reach a host the way the SSH session did. */
 export interface ScpTarget {
@@ -97,6 +99,32 @@ export function scpArgs(target: ScpTarget, settings: ScpSettings, from: string, 
     from,
     to,
   ];
+}
+
+/**
+ * scp's arguments for a session target: reached as the session reaches it (port, key, host-key
+ * policy), with the keepalive of its role (a transfer's by default).
+ */
+export function scpArgsFor(
+  target: SshSessionOptions,
+  connectTimeoutMs: number,
+  from: string,
+  to: string,
+): string[] {
+  const role = roleSettings(target.role ?? 'transfer', target);
+  return scpArgs(
+    {
+      host: target.host,
+      port: sshPort(target),
+      username: target.username,
+      ...(target.privateKeyPath ? { privateKeyPath: target.privateKeyPath } : {}),
+      policy: target.hostKeys?.policy ?? 'strict',
+      ...(target.hostKeys?.knownHostsPath ? { knownHostsPath: target.hostKeys.knownHostsPath } : {}),
+    },
+    { connectTimeoutMs, keepaliveIntervalMs: role.keepaliveIntervalMs, deadAfterMs: role.deadAfterMs },
+    from,
+    to,
+  );
 }
 
 /** `user@host:path` (IPv6 hosts in brackets). */

@@ -1,11 +1,10 @@
 import type { SFTPWrapper } from 'ssh2';
-import { ROLE_DEFAULTS } from '../roles.js';
 import type { SshSession, SshSessionOptions } from '../session.js';
 import type { UploadContext } from './context.js';
 import type { FileEntry } from './paths.js';
 import type { TransferProgress } from './progress.js';
 import { remoteSize } from './remote-ops.js';
-import { runScp, scpArgs, scpRemote } from './scp.js';
+import { runScp, scpArgsFor, scpRemote } from './scp.js';
 import { sftpSize } from './sftp.js';
 
 /** What an scp upload needs from its host's upload. */
@@ -26,21 +25,9 @@ export async function sendByScp(
   sent: (bytes: number) => void,
 ): Promise<void> {
   const target = host.target;
-  const role = ROLE_DEFAULTS[target.role ?? 'transfer'];
-  const args = scpArgs(
-    {
-      host: target.host,
-      port: target.port ?? 22,
-      username: target.username,
-      ...(target.privateKeyPath ? { privateKeyPath: target.privateKeyPath } : {}),
-      policy: target.hostKeys?.policy ?? 'strict',
-      ...(target.hostKeys?.knownHostsPath ? { knownHostsPath: target.hostKeys.knownHostsPath } : {}),
-    },
-    {
-      connectTimeoutMs: host.context.settings.connectTimeoutMs,
-      keepaliveIntervalMs: target.keepaliveIntervalMs ?? role.keepaliveIntervalMs,
-      deadAfterMs: target.deadAfterMs ?? role.deadAfterMs,
-    },
+  const args = scpArgsFor(
+    target,
+    host.context.settings.connectTimeoutMs,
     entry.local,
     scpRemote(target, temporary),
   );
