@@ -6,6 +6,8 @@ export default defineConfig({
     // Tests run against the sources, so `npm test` never depends on a stale build.
     alias: {
       '@upgradekit/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
+      // The shared test kit (fixtures, services, sshd, oracles), the same from every test folder.
+      '#test-support': fileURLToPath(new URL('./test/support/index.ts', import.meta.url)),
     },
   },
   test: {
