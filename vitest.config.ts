@@ -14,6 +14,11 @@ export default defineConfig({
         find: /^@upgradekit\/core\/(?!schema\/|package\.json)([a-z-]+)$/,
         replacement: fileURLToPath(new URL('./packages/core/src/$1/index.ts', import.meta.url)),
       },
+      // The shared test kit (fixtures, services, sshd, oracles), the same from every test folder.
+      {
+        find: /^#test-support$/,
+        replacement: fileURLToPath(new URL('./test/support/index.ts', import.meta.url)),
+      },
     ],
   },
   test: {

@@ -7,6 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, requireService, type TestDatabase } from '#test-support';
 import { baseFiles, type Case, corpus, type Entry, RUN } from './bad-input/corpus.js';
 import {
   databaseSnapshot,
@@ -16,7 +17,6 @@ import {
   spawned,
   treeSnapshot,
 } from './bad-input/harness.js';
-import { createTestDatabase, requireService, type TestDatabase } from './support/index.js';
 
 const hasMariaDB = await requireService('mariadb');
 const PREFIX = `ukbad_${process.pid}`;

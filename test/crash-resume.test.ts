@@ -1,14 +1,10 @@
-// Crash and resume with real SIGKILLs: a child process runs a 20-step upgrade and is killed at
-// 60 chosen points (before, inside and after every step) and at random moments; a second process
-// resumes. The end state must equal an uninterrupted run's, and no succeeded step may run again.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateStore } from '@upgradekit/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from './support/index.js';
+import { describe, expect, it } from 'vitest';
+import { requireService, runNode, suiteDatabase } from '#test-support';
 
 const fixture = fileURLToPath(new URL('./fixtures/crash-pipeline.mjs', import.meta.url));
 const STEPS = Array.from({ length: 20 }, (_, i) => `s${String(i + 1).padStart(2, '0')}`);
@@ -29,23 +25,7 @@ interface Child {
 }
 
 function runChild(env: Record<string, string>, killAfterMs?: number): Promise<Child> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer =
-      killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return runNode(fixture, env, killAfterMs);
 }
 
 async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -189,11 +169,7 @@ describe('crash and resume on SQLite', () => {
 });
 
 describe.runIf(hasMariaDB)('crash and resume on MariaDB', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase('mariadb', 'uk_crash');
-  });
-  afterAll(() => db?.drop());
+  const db = suiteDatabase('mariadb', 'uk_crash');
   suite(() => ({
     name: 'mariadb',
     env: (site, dir) => ({ OUT: dir, SITE: site, STATE_MYSQL: JSON.stringify(db.connection) }),

@@ -28,9 +28,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
+import { requireService, settings } from '#test-support';
 import { checkAgainstItsSchema } from './docs/tutorial-json-schema.js';
 import { blocks, runPage } from './docs/tutorial-markdown.js';
-import { requireService, settings } from './support/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cliBin = join(root, 'packages/cli/dist/bin.js');

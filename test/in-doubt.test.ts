@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, requireService, type TestDatabase } from '#test-support';
 import { bin, cli, relaxed, writeTree } from '../packages/cli/test/support.js';
-import { createTestDatabase, requireService, type TestDatabase } from './support/index.js';
 
 const [hasMariaDB, hasPostgres] = await Promise.all([requireService('mariadb'), requireService('postgres')]);
 

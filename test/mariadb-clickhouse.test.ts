@@ -15,7 +15,7 @@ import { loadRelease, loadSiteConfig } from '@upgradekit/core';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { createTestDatabase, requireService, settings, type TestDatabase } from './support/index.js';
+import { createTestDatabase, requireService, settings, type TestDatabase } from '#test-support';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'packages/cli/bin/upgradekit.js');

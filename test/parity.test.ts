@@ -3,13 +3,20 @@
 // INPUT_* variables — on the same release and site (each in a PostgreSQL state and data database
 // of its own, so that neither sees the other's runs), and must give the same status, exit class
 // and JSON document.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  LEDGER_RELEASE,
+  requireService,
+  siteYaml,
+  type TestDatabase,
+  writeFiles,
+} from '#test-support';
 import { action } from '../packages/action/test/support.js';
 import { cli } from '../packages/cli/test/support.js';
-import { createTestDatabase, requireService, type TestDatabase } from './support/index.js';
 
 const hasPostgres = await requireService('postgres');
 
@@ -94,36 +101,10 @@ async function lane(name: string): Promise<Lane> {
     createTestDatabase('postgres', `uk_parity_${name}_state`),
   ]);
   const dir = mkdtempSync(join(tmpdir(), `uk-parity-${name}-`));
-  const d = data.connection;
-  const s = state.connection;
-  const files: Record<string, string> = {
-    'release/upgradekit.yaml':
-      'component: ledger\ndatasources:\n  main: { type: postgres }\ndefaults: { datasource: main }\n',
-    'release/versions/2.0.0/tasks.yaml': [
-      'tasks:',
-      '  - { id: accounts, kind: sql, stage: pre_stop, file: accounts.sql, compatibleFrom: 1.0.0 }',
-      '  - { id: seed, kind: sql, stage: post_start, file: seed.sql, compatibleFrom: 1.0.0 }',
-      '',
-    ].join('\n'),
-    'release/versions/2.0.0/accounts.sql': 'CREATE TABLE accounts (id INT PRIMARY KEY, name TEXT);\n',
-    'release/versions/2.0.0/seed.sql': "INSERT INTO accounts VALUES (1, 'a'), (2, 'b');\n",
-    'release/versions/2.1.0/tasks.yaml':
-      'tasks:\n  - { id: broken, kind: sql, stage: pre_stop, file: broken.sql, compatibleFrom: 2.0.0 }\n',
-    'release/versions/2.1.0/broken.sql': 'ALTER TABLE no_such_table ADD COLUMN x INT;\n',
-    'site.yaml': [
-      'site: site-7',
-      // CPU idle is noise on this shared 2-core machine; the whole run assesses first.
-      'assessment: { thresholds: { cpuIdlePercent: 0 } }',
-      `state: { client: postgres, host: ${s.host}, port: ${s.port}, user: ${s.user}, database: ${s.database}, passwordEnv: UK_STATE_PW }`,
-      `datasources:\n  main: { host: ${d.host}, port: ${d.port}, user: ${d.user}, database: ${d.database}, passwordEnv: UK_DB_PW }`,
-      'backup: { root: backups }',
-      '',
-    ].join('\n'),
-  };
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
+  writeFiles(dir, {
+    ...LEDGER_RELEASE,
+    'site.yaml': siteYaml({ site: 'site-7', data, state, relaxed: true, backupRoot: 'backups' }),
+  });
   return { dir, data, state };
 }
 

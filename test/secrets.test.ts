@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMariaDbUser, createTestDatabase, requireService, type TestDatabase } from '#test-support';
 import { action } from '../packages/action/test/support.js';
 import { cli, sqlite, writeTree } from '../packages/cli/test/support.js';
-import { createMariaDbUser, createTestDatabase, requireService, type TestDatabase } from './support/index.js';
 
 const hasMariaDB = await requireService('mariadb');
 

@@ -3,9 +3,9 @@
 
 import { createClient } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
+import { diffSnapshots, requireService, settings } from '#test-support';
 import { cli } from '../packages/cli/test/support.js';
 import { args, scenarios, sigkillTrials, startRun, target, writeUpgrade } from './crash/sigkill.js';
-import { diffSnapshots, requireService, settings } from './support/index.js';
 
 const has = {
   mariadb: await requireService('mariadb'),

@@ -1,9 +1,3 @@
-// SIGKILL at random moments during a 30-task MariaDB upgrade — 12 trials in `npm test`, 30 in
-// `npm run test:soak` (UPGRADEKIT_SQL_CRASH_TRIALS) — every trial must converge
-// to the schema and data of an uninterrupted run, with every task logged as succeeded exactly once.
-// DDL tasks auto-commit statement by statement (written idempotently, as DDL for resumable upgrades
-// should be); DML tasks are not idempotent (UPDATE v = v + 1) and run in one transaction each.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { StateStore } from '@upgradekit/core';
 import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from './support/index.js';
+import { createTestDatabase, requireService, runNode, type TestDatabase } from '#test-support';
 
 const fixture = fileURLToPath(new URL('./fixtures/sql-upgrade.mjs', import.meta.url));
 const hasMariaDB = await requireService('mariadb');
@@ -57,23 +51,9 @@ function writeRelease(dir: string): string[] {
   return ids;
 }
 
-function runChild(env: Record<string, string>, killAfterMs?: number) {
-  return new Promise<{ code: number | null; signal: string | null; out: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer =
-      killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, signal, out });
-    });
-  });
+async function runChild(env: Record<string, string>, killAfterMs?: number) {
+  const { code, signal, output } = await runNode(fixture, env, killAfterMs);
+  return { code, signal, out: output };
 }
 
 /** Schema and data of the ten tables, as comparable text. */

@@ -17,7 +17,7 @@ import {
   sshArgs,
   startSshd,
   startSshdHosts,
-} from './support/index.js';
+} from '#test-support';
 
 const exec = promisify(execFile);
 const [hasMariaDB, hasPostgres, hasClickHouse, hasSshd] = await Promise.all([

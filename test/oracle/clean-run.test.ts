@@ -21,7 +21,7 @@ import {
   type TestDatabase,
   upgradekitRun,
   withoutBodyComments,
-} from '../support/index.js';
+} from '#test-support';
 
 const has = {
   mariadb: await requireService('mariadb'),

@@ -1,6 +1,6 @@
 // A sampled few of issue 15's failure trials on every dump (the soak runs them all).
 import { describe } from 'vitest';
-import { dumpFixtures, requireDump, requireService } from '../support/index.js';
+import { dumpFixtures, requireDump, requireService } from '#test-support';
 import { boundaries, failureTrials } from './failure-resume.js';
 
 const has = { mariadb: await requireService('mariadb'), postgres: await requireService('postgres') };

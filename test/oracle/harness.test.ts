@@ -25,7 +25,7 @@ import {
   snapshot,
   type TestDatabase,
   withoutBodyComments,
-} from '../support/index.js';
+} from '#test-support';
 
 const hasMariaDB = await requireService('mariadb');
 const hasPostgres = await requireService('postgres');

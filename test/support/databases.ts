@@ -13,48 +13,51 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** Runs one statement as the server's administrator, outside any test database. */
+async function asAdmin(kind: 'mariadb' | 'postgres', sql: string): Promise<void> {
+  if (kind === 'mariadb') {
+    const admin = await mysql.createConnection({ ...settings.mariadb, database: undefined });
+    await admin.query(sql).finally(() => admin.end());
+    return;
+  }
+  const admin = new pg.Client({ ...settings.postgres, database: 'postgres' });
+  await admin.connect();
+  await admin.query(sql).finally(() => admin.end());
+}
+
+/**
+ * A database not created yet, with its name and settings already fixed: a knex can be made on it
+ * before `create()` runs (knex connects on the first query).
+ */
+export function plannedDatabase(
+  kind: 'mariadb' | 'postgres',
+  prefix = 'uk',
+): TestDatabase & { create(): Promise<void> } {
+  const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const quoted = kind === 'mariadb' ? `\`${name}\`` : `"${name}"`;
+  const connection = { ...settings[kind], database: name };
+  return {
+    name,
+    connection,
+    config: { client: kind === 'mariadb' ? 'mysql2' : 'pg', connection, pool: { min: 0, max: 4 } },
+    create: () => asAdmin(kind, `CREATE DATABASE ${quoted}`),
+    drop: () =>
+      asAdmin(kind, `DROP DATABASE IF EXISTS ${quoted}${kind === 'postgres' ? ' WITH (FORCE)' : ''}`),
+  };
+}
+
 /**
  * A fresh, empty database on the real MariaDB or PostgreSQL server, so test files running in
- * parallel never share tables. Drop it in `afterAll`.
+ * parallel never share tables. Drop it in `afterAll` (or ask the `db` fixture, which does).
  *
  * @example
  * const db = await createTestDatabase('mariadb');
  * afterAll(() => db.drop());
  */
 export async function createTestDatabase(kind: 'mariadb' | 'postgres', prefix = 'uk'): Promise<TestDatabase> {
-  const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  if (kind === 'mariadb') {
-    const admin = await mysql.createConnection({ ...settings.mariadb, database: undefined });
-    await admin.query(`CREATE DATABASE \`${name}\``);
-    await admin.end();
-    const connection = { ...settings.mariadb, database: name };
-    return {
-      name,
-      connection,
-      config: { client: 'mysql2', connection, pool: { min: 0, max: 4 } },
-      drop: async () => {
-        const c = await mysql.createConnection({ ...settings.mariadb, database: undefined });
-        await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
-        await c.end();
-      },
-    };
-  }
-  const admin = new pg.Client({ ...settings.postgres, database: 'postgres' });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const connection = { ...settings.postgres, database: name };
-  return {
-    name,
-    connection,
-    config: { client: 'pg', connection, pool: { min: 0, max: 4 } },
-    drop: async () => {
-      const c = new pg.Client({ ...settings.postgres, database: 'postgres' });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  const { create, ...db } = plannedDatabase(kind, prefix);
+  await create();
+  return db;
 }
 
 /**

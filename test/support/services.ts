@@ -4,21 +4,21 @@ import { connect } from 'node:net';
  * Connection settings for the real services `npm run services:up` starts. Each can be pointed
  * elsewhere through the environment (UPGRADEKIT_TEST_MARIADB_HOST, …).
  */
+/** A SQL server's settings from UPGRADEKIT_TEST_<NAME>_HOST, _PORT, _USER, _PASSWORD, _DATABASE. */
+function sqlServer(name: 'MARIADB' | 'POSTGRES', port: number, user: string) {
+  const env = (key: string) => process.env[`UPGRADEKIT_TEST_${name}_${key}`];
+  return {
+    host: env('HOST') ?? '127.0.0.1',
+    port: Number(env('PORT') ?? port),
+    user: env('USER') ?? user,
+    password: env('PASSWORD') ?? '',
+    database: env('DATABASE') ?? 'test',
+  };
+}
+
 export const settings = {
-  mariadb: {
-    host: process.env.UPGRADEKIT_TEST_MARIADB_HOST ?? '127.0.0.1',
-    port: Number(process.env.UPGRADEKIT_TEST_MARIADB_PORT ?? 3306),
-    user: process.env.UPGRADEKIT_TEST_MARIADB_USER ?? 'root',
-    password: process.env.UPGRADEKIT_TEST_MARIADB_PASSWORD ?? '',
-    database: process.env.UPGRADEKIT_TEST_MARIADB_DATABASE ?? 'test',
-  },
-  postgres: {
-    host: process.env.UPGRADEKIT_TEST_POSTGRES_HOST ?? '127.0.0.1',
-    port: Number(process.env.UPGRADEKIT_TEST_POSTGRES_PORT ?? 5432),
-    user: process.env.UPGRADEKIT_TEST_POSTGRES_USER ?? 'postgres',
-    password: process.env.UPGRADEKIT_TEST_POSTGRES_PASSWORD ?? '',
-    database: process.env.UPGRADEKIT_TEST_POSTGRES_DATABASE ?? 'test',
-  },
+  mariadb: sqlServer('MARIADB', 3306, 'root'),
+  postgres: sqlServer('POSTGRES', 5432, 'postgres'),
   clickhouse: {
     url: process.env.UPGRADEKIT_TEST_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123',
     username: process.env.UPGRADEKIT_TEST_CLICKHOUSE_USER ?? 'default',

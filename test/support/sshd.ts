@@ -193,7 +193,7 @@ export async function startSshdHosts(
 }
 
 /** The `ssh` argument vector that reaches a test host with strict host-key checking. */
-export function sshArgs(host: SshdHost): string[] {
+export function sshArgs(host: SshdHost, knownHostsPath = host.knownHostsPath): string[] {
   return [
     '-i',
     host.client.privateKeyPath,
@@ -204,9 +204,31 @@ export function sshArgs(host: SshdHost): string[] {
     '-o',
     'StrictHostKeyChecking=yes',
     '-o',
-    `UserKnownHostsFile=${host.knownHostsPath}`,
+    `UserKnownHostsFile=${knownHostsPath}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
     '-o',
     'LogLevel=ERROR',
     `${host.user}@${host.host}`,
   ];
+}
+
+/**
+ * `SshSession.connect` options that reach a test host, with strict host-key checking against its
+ * own known_hosts file unless `hostKeys` says otherwise.
+ */
+export function sessionOptions(
+  host: SshdHost,
+  hostKeys: { policy: 'strict' | 'accept-new'; knownHostsPath: string } = {
+    policy: 'strict',
+    knownHostsPath: host.knownHostsPath,
+  },
+) {
+  return {
+    host: host.host,
+    port: host.port,
+    username: host.user,
+    privateKeyPath: host.client.privateKeyPath,
+    hostKeys,
+  };
 }

@@ -1,12 +1,20 @@
 // The Action as a runner starts it: the committed bundle, copied where no node_modules can help
 // it, run by `node` with INPUT_* variables and temporary GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from '../../../test/support/index.js';
+import {
+  createTestDatabase,
+  LEDGER_RELEASE,
+  requireService,
+  siteYaml,
+  suiteDatabase,
+  type TestDatabase,
+  writeFiles,
+} from '#test-support';
 
 import { action, committed, demo, root } from './support.js';
 
@@ -95,52 +103,32 @@ describe('the committed bundle', () => {
 
 const hasPostgres = await requireService('postgres');
 
-describe.runIf(hasPostgres)('run on PostgreSQL state and datasource, secrets from the environment', () => {
-  let db: TestDatabase;
-  let dir: string;
-  const secret = `s3cr3t-${Math.random().toString(36).slice(2)}`;
-  beforeAll(async () => {
-    db = await createTestDatabase('postgres', 'uk_action');
-    dir = mkdtempSync(join(tmpdir(), 'uk-action-pg-'));
-    const c = db.connection;
-    const files: Record<string, string> = {
-      'release/upgradekit.yaml':
-        'component: ledger\ndatasources:\n  main: { type: postgres }\ndefaults: { datasource: main }\n',
-      'release/versions/2.0.0/tasks.yaml': [
-        'tasks:',
-        '  - { id: accounts, kind: sql, stage: pre_stop, file: accounts.sql, compatibleFrom: 1.0.0 }',
-        '  - { id: seed, kind: sql, stage: post_start, file: seed.sql, compatibleFrom: 1.0.0 }',
-        '',
-      ].join('\n'),
-      'release/versions/2.0.0/accounts.sql': 'CREATE TABLE accounts (id INT PRIMARY KEY, name TEXT);\n',
-      'release/versions/2.0.0/seed.sql': "INSERT INTO accounts VALUES (1, 'a'), (2, 'b');\n",
-      'release/versions/2.1.0/tasks.yaml':
-        'tasks:\n  - { id: broken, kind: sql, stage: pre_stop, file: broken.sql, compatibleFrom: 2.0.0 }\n',
-      'release/versions/2.1.0/broken.sql': 'ALTER TABLE no_such_table ADD COLUMN x INT;\n',
-      'site.yaml': [
-        'site: site-9',
-        // CPU idle is noise on this shared 2-core machine; the whole run assesses first.
-        'assessment: { thresholds: { cpuIdlePercent: 0 } }',
-        `state: { client: postgres, host: ${c.host}, port: ${c.port}, user: ${c.user}, database: ${c.database}, passwordEnv: UK_STATE_PW }`,
-        `datasources:\n  main: { host: ${c.host}, port: ${c.port}, user: ${c.user}, database: ${c.database}, passwordEnv: UK_DB_PW }`,
-        '',
-      ].join('\n'),
-    };
-    for (const [path, content] of Object.entries(files)) {
-      mkdirSync(join(dir, path, '..'), { recursive: true });
-      writeFileSync(join(dir, path), content);
-    }
-  });
-  afterAll(() => db?.drop());
-
-  const inputs = (extra: Record<string, string> = {}) => ({
-    command: 'run',
+/** The Action's inputs for `command` on the release and site.yaml written under `dir`, from 1.0.0. */
+function siteInputs(dir: string, command: string, to: string, extra: Record<string, string> = {}) {
+  return {
+    command,
     release: join(dir, 'release'),
     config: join(dir, 'site.yaml'),
     from: '1.0.0',
-    to: '2.0.0',
+    to,
     ...extra,
+  };
+}
+
+describe.runIf(hasPostgres)('run on PostgreSQL state and datasource, secrets from the environment', () => {
+  const db = suiteDatabase('postgres', 'uk_action');
+  let dir: string;
+  const secret = `s3cr3t-${Math.random().toString(36).slice(2)}`;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'uk-action-pg-'));
+    const files = {
+      ...LEDGER_RELEASE,
+      'site.yaml': siteYaml({ site: 'site-9', data: db, relaxed: true }),
+    };
+    writeFiles(dir, files);
   });
+
+  const inputs = (extra: Record<string, string> = {}) => siteInputs(dir, 'run', '2.0.0', extra);
   const env = { UK_DB_PW: secret, UK_STATE_PW: secret };
 
   it('runs every stage in log groups, masks the secret first, and a re-run has nothing to do', async () => {
@@ -175,9 +163,7 @@ describe.runIf(hasPostgres)('run on PostgreSQL state and datasource, secrets fro
     expect(r.summary).toMatch(/### ✅ ledger 1\.0\.0 → 2\.0\.0 on site site-9: succeeded/);
     expect(r.summary).toMatch(/\| postStart \| versions\/2\.0\.0\/seed\.sql \| SUCCESS \| 1 \|/);
     expect(readFileSync(r.outputs.report as string, 'utf8')).not.toContain(secret);
-    const knex = knexFactory(db.config);
-    expect(await knex('accounts').count({ n: '*' }).first()).toMatchObject({ n: '2' });
-    await knex.destroy();
+    expect(await db.knex('accounts').count({ n: '*' }).first()).toMatchObject({ n: '2' });
 
     const again = action(inputs(), env);
     expect(again.status).toBe(0);
@@ -232,12 +218,10 @@ describe.runIf(hasPostgres)('run on PostgreSQL state and datasource, secrets fro
 });
 
 describe.runIf(hasPostgres)('a task an orchestration override runs ahead of an older version’s work', () => {
-  let db: TestDatabase;
+  const db = suiteDatabase('postgres', 'uk_action_order');
   let dir: string;
-  beforeAll(async () => {
-    db = await createTestDatabase('postgres', 'uk_action_order');
+  beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'uk-action-order-'));
-    const c = db.connection;
     // 1.2.0 moves its task before the stop; across 1.1.0 it then runs before 1.1.0's in_stop task
     // on the same datasource. Here it does not need it: an operator checks, then confirms.
     const files: Record<string, string> = {
@@ -250,29 +234,13 @@ describe.runIf(hasPostgres)('a task an orchestration override runs ahead of an o
         'sql.001.id=audit\nsql.001.file=audit.sql\nsql.001.stage=in_stop\nsql.001.compatible_version=1.0.0\n',
       'release/versions/1.2.0/audit.sql': 'CREATE TABLE audit (id INT PRIMARY KEY);\n',
       'release/versions/1.2.0/upgrade_orchestration_V1.2.0.properties': 'sql.audit.stage=pre_stop\n',
-      'site.yaml': [
-        'site: site-5',
-        `state: { client: postgres, host: ${c.host}, port: ${c.port}, user: ${c.user}, database: ${c.database}, passwordEnv: UK_DB_PW }`,
-        `datasources:\n  main: { host: ${c.host}, port: ${c.port}, user: ${c.user}, database: ${c.database}, passwordEnv: UK_DB_PW }`,
-        '',
-      ].join('\n'),
+      'site.yaml': siteYaml({ site: 'site-5', data: db, statePasswordEnv: 'UK_DB_PW' }),
     };
-    for (const [path, content] of Object.entries(files)) {
-      mkdirSync(join(dir, path, '..'), { recursive: true });
-      writeFileSync(join(dir, path), content);
-    }
+    writeFiles(dir, files);
   });
-  afterAll(() => db?.drop());
 
-  const inputs = (extra: Record<string, string> = {}) => ({
-    command: 'run',
-    release: join(dir, 'release'),
-    config: join(dir, 'site.yaml'),
-    from: '1.0.0',
-    to: '1.2.0',
-    stage: 'preUpgrade',
-    ...extra,
-  });
+  const inputs = (extra: Record<string, string> = {}) =>
+    siteInputs(dir, 'run', '1.2.0', { stage: 'preUpgrade', ...extra });
   const env = () => ({ UK_DB_PW: db.connection.password || 'unused' });
 
   it('plan: the warning in the job summary', () => {
@@ -287,16 +255,11 @@ describe.runIf(hasPostgres)('a task an orchestration override runs ahead of an o
     expect(refused.status).not.toBe(0);
     expect(refused.outputs.status).toBe('needs-decision');
     expect(refused.stdout).toContain("tasks run ahead of older versions' work they may need: audit (1.2.0)");
-    const knex = knexFactory(db.config);
-    try {
-      expect(await knex.schema.hasTable('audit')).toBe(false);
-      const confirmed = action(inputs({ yes: 'true' }), env());
-      expect(confirmed.status, confirmed.stdout).toBe(0);
-      expect(confirmed.outputs.status).toBe('succeeded');
-      expect(await knex.schema.hasTable('audit')).toBe(true);
-    } finally {
-      await knex.destroy();
-    }
+    expect(await db.knex.schema.hasTable('audit')).toBe(false);
+    const confirmed = action(inputs({ yes: 'true' }), env());
+    expect(confirmed.status, confirmed.stdout).toBe(0);
+    expect(confirmed.outputs.status).toBe('succeeded');
+    expect(await db.knex.schema.hasTable('audit')).toBe(true);
   });
 });
 
@@ -312,40 +275,22 @@ describe.runIf(hasPostgres)('backup, then roll back after the upgrade (`if: fail
       createTestDatabase('postgres', 'uk_action_state'),
     ]);
     dir = mkdtempSync(join(tmpdir(), 'uk-action-backup-'));
-    const d = data.connection;
-    const s = state.connection;
     const files: Record<string, string> = {
       'release/upgradekit.yaml':
         'component: ledger\ndatasources:\n  main: { type: postgres }\ndefaults: { datasource: main }\n',
       'release/versions/2.0.0/tasks.yaml':
         'tasks:\n  - { id: accounts, kind: sql, stage: pre_stop, file: accounts.sql, compatibleFrom: 1.0.0 }\n',
       'release/versions/2.0.0/accounts.sql': 'CREATE TABLE accounts (id INT PRIMARY KEY, name TEXT);\n',
-      'site.yaml': [
-        'site: site-4',
-        'assessment: { thresholds: { cpuIdlePercent: 0 } }',
-        `state: { client: postgres, host: ${s.host}, port: ${s.port}, user: ${s.user}, database: ${s.database}, passwordEnv: UK_STATE_PW }`,
-        `datasources:\n  main: { host: ${d.host}, port: ${d.port}, user: ${d.user}, database: ${d.database}, passwordEnv: UK_DB_PW }`,
-        'backup: { root: backups }',
-        '',
-      ].join('\n'),
+      'site.yaml': siteYaml({ site: 'site-4', data, state, relaxed: true, backupRoot: 'backups' }),
     };
-    for (const [path, content] of Object.entries(files)) {
-      mkdirSync(join(dir, path, '..'), { recursive: true });
-      writeFileSync(join(dir, path), content);
-    }
+    writeFiles(dir, files);
   });
   afterAll(async () => {
     await Promise.all([data?.drop(), state?.drop()]);
   });
 
-  const inputs = (command: string, extra: Record<string, string> = {}) => ({
-    command,
-    release: join(dir, 'release'),
-    config: join(dir, 'site.yaml'),
-    from: '1.0.0',
-    to: '2.0.0',
-    ...extra,
-  });
+  const inputs = (command: string, extra: Record<string, string> = {}) =>
+    siteInputs(dir, command, '2.0.0', extra);
   // The real passwords are those of the test server; the secret only has to be masked.
   const env = () => ({
     UK_DB_PW: data.connection.password || secret,

@@ -11,7 +11,7 @@ import { StateStore } from '@upgradekit/core';
 import knexFactory from 'knex';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from '../../../test/support/index.js';
+import { createTestDatabase, requireService, type TestDatabase } from '#test-support';
 import { bin, cli, sqlite, writeTree } from './support.js';
 
 const hasMariaDB = await requireService('mariadb');

@@ -15,19 +15,10 @@ import {
   silentServer,
   startSshd,
   type TestDatabase,
-} from '../../../test/support/index.js';
-import { bin, cli, sqlite, writeTree } from './support.js';
+} from '#test-support';
+import { alive, bin, cli, sqlite, writeTree } from './support.js';
 
 const hasMariaDB = await requireService('mariadb');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 type Doc = Record<string, unknown>;
 type Step = { step: number; status: string };

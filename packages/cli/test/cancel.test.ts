@@ -6,9 +6,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import knexFactory, { type Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from '../../../test/support/index.js';
+import type { Knex } from 'knex';
+import { describe, expect, it } from 'vitest';
+import { requireService, suiteDatabase, type TestDatabase } from '#test-support';
 import { bin, cli, relaxed, writeTree } from './support.js';
 
 interface Finished {
@@ -112,16 +112,8 @@ const hasMariaDB = await requireService('mariadb');
 const hasPostgres = await requireService('postgres');
 
 describe.runIf(hasMariaDB)('Ctrl-C during MariaDB tasks', () => {
-  let target: TestDatabase;
-  let admin: Knex;
-  beforeAll(async () => {
-    target = await createTestDatabase('mariadb', 'uk_cancel');
-    admin = knexFactory(target.config);
-  });
-  afterAll(async () => {
-    await admin?.destroy();
-    await target?.drop();
-  });
+  const target = suiteDatabase('mariadb', 'uk_cancel');
+  const { knex: admin } = target;
 
   it('during a transactional task (INSERT …; DO SLEEP(15);): the sleep is killed on the server, nothing commits, exit 130; the next run applies it once', async () => {
     await admin.raw('CREATE TABLE tx_rows (id INT PRIMARY KEY)');
@@ -245,16 +237,8 @@ describe.runIf(hasMariaDB)('Ctrl-C during MariaDB tasks', () => {
 });
 
 describe.runIf(hasPostgres)('PostgreSQL tasks run statement by statement', () => {
-  let target: TestDatabase;
-  let admin: Knex;
-  beforeAll(async () => {
-    target = await createTestDatabase('postgres', 'uk_cancel');
-    admin = knexFactory(target.config);
-  });
-  afterAll(async () => {
-    await admin?.destroy();
-    await target?.drop();
-  });
+  const target = suiteDatabase('postgres', 'uk_cancel');
+  const { knex: admin } = target;
 
   it('SIGTERM exits 143: pg_sleep is cancelled on the server, the table made before it stays; the next run resumes at the sleep', async () => {
     await admin.raw('CREATE TABLE slow (x INT)');
@@ -304,16 +288,8 @@ describe.runIf(hasPostgres)('PostgreSQL tasks run statement by statement', () =>
 });
 
 describe.runIf(hasPostgres)('Ctrl-C during CREATE INDEX CONCURRENTLY', () => {
-  let target: TestDatabase;
-  let admin: Knex;
-  beforeAll(async () => {
-    target = await createTestDatabase('postgres', 'uk_cancel');
-    admin = knexFactory(target.config);
-  });
-  afterAll(async () => {
-    await admin?.destroy();
-    await target?.drop();
-  });
+  const target = suiteDatabase('postgres', 'uk_cancel');
+  const { knex: admin } = target;
 
   it('a cancel that may leave part of the work is reported in doubt; the next run settles it from the catalog (the INVALID index is dropped and built again)', async () => {
     await admin.raw('CREATE TABLE items (id INT PRIMARY KEY, name TEXT)');

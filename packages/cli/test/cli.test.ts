@@ -6,12 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createMariaDbUser,
-  createTestDatabase,
-  requireService,
-  type TestDatabase,
-} from '../../../test/support/index.js';
+import { createMariaDbUser, createTestDatabase, requireService, type TestDatabase } from '#test-support';
 import { bin, cli, demo, memAvailable, relaxed, sqlite, writeTree } from './support.js';
 
 describe('upgradekit --help', () => {

@@ -12,13 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  freePort,
-  requireService,
-  type TestDatabase,
-} from '../../../test/support/index.js';
-import { bin, writeTree } from './support.js';
+import { createTestDatabase, freePort, requireService, type TestDatabase } from '#test-support';
+import { alive, bin, writeTree } from './support.js';
 
 const hasMariaDB = await requireService('mariadb');
 const canUnshare = spawnSync('unshare', ['--mount', '--map-root-user', 'true']).status === 0;
@@ -33,15 +28,6 @@ shift; exec "$@"`;
 
 type Step = { step: number; status: string; error?: string };
 type Result = { status: string; steps: Step[]; kept: { kind: string; original: string; aside: string }[] };
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe.runIf(hasMariaDB && canUnshare && standIn)(
   `rollback with backup.config's default root / (a temporary tree mounted over ${standIn} in a namespace)`,

@@ -44,6 +44,16 @@ export function cli(
   return Object.assign(result, { json: () => JSON.parse(result.stdout) as Record<string, unknown> });
 }
 
+/** Whether a process with this pid exists (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function sqlite(filename: string) {
   return knexFactory({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
 }

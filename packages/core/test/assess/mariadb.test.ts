@@ -15,12 +15,7 @@ import {
 } from '@upgradekit/core';
 import knex, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  requireService,
-  settings,
-  type TestDatabase,
-} from '../../../../test/support/index.js';
+import { createTestDatabase, requireService, settings, type TestDatabase } from '#test-support';
 import { writeRelease } from './support.js';
 
 const hasMariaDB = await requireService('mariadb');

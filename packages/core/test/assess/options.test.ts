@@ -1,18 +1,9 @@
 import { tmpdir } from 'node:os';
-import { assess, isUpgradeKitError, type Plan } from '@upgradekit/core';
+import { assess, isUpgradeKitError } from '@upgradekit/core';
 import { describe, expect, it } from 'vitest';
+import { emptyPlan } from '#test-support';
 
-const plan: Plan = {
-  component: 'demo',
-  from: '1.0.0',
-  to: '1.1.0',
-  tasks: [],
-  stages: { preUpgrade: [], preStart: [], postStart: [] },
-  mode: 'rolling',
-  incompatible: [],
-  excluded: [],
-  orderWarnings: [],
-};
+const plan = emptyPlan();
 
 describe('assess options and plugin contributions', () => {
   it('bad options are one clear error before anything runs', async () => {

@@ -3,13 +3,7 @@ import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { assess, EventBus, loadRelease, plan, type QualityResult, type RetryEvent } from '@upgradekit/core';
 import knex, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  FaultProxy,
-  requireService,
-  settings,
-  type TestDatabase,
-} from '../../../../test/support/index.js';
+import { createTestDatabase, FaultProxy, requireService, settings, type TestDatabase } from '#test-support';
 import { writeRelease } from './support.js';
 
 const hasPostgres = await requireService('postgres');
@@ -163,6 +157,17 @@ describe.runIf(hasMariaDB)('connection errors are retried three times, nothing e
       '  - { id: rows, datasource: main, sql: "SELECT COUNT(*) FROM information_schema.TABLES WHERE 1 = 0" }\n',
     );
 
+  /** The quality checks alone, over the flaky connection, retrying after 20 ms. */
+  const throughProxy = (rel: Awaited<ReturnType<typeof r>>, events?: EventBus) =>
+    assess(plan({ release: rel, from: '1.0.0', to: '2.0.0' }), {
+      ...assessOnly,
+      release: rel,
+      connections: { main: flaky },
+      backup: { datasources: [] },
+      quality: { retryDelayMs: 20 },
+      ...(events ? { events } : {}),
+    });
+
   it('recovers when the network does, within the retries', async () => {
     const rel = await r();
     proxy.set({ cutAfterBytes: 1 });
@@ -172,14 +177,7 @@ describe.runIf(hasMariaDB)('connection errors are retried three times, nothing e
       retries.push(e);
       if (retries.length === 2) proxy.set({});
     });
-    const report = await assess(plan({ release: rel, from: '1.0.0', to: '2.0.0' }), {
-      ...assessOnly,
-      release: rel,
-      connections: { main: flaky },
-      backup: { datasources: [] },
-      quality: { retryDelayMs: 20 },
-      events: bus,
-    });
+    const report = await throughProxy(rel, bus);
     const check = report.dataQuality.checks[0]!;
     expect(check).toMatchObject({ status: 'pass', attempts: 3 });
     expect(retries.map((e) => e.reason)).toEqual(['network', 'network']);
@@ -188,13 +186,7 @@ describe.runIf(hasMariaDB)('connection errors are retried three times, nothing e
   it('gives up after 1 + 3 attempts and fails naming the check and the datasource', async () => {
     const rel = await r();
     proxy.set({ cutAfterBytes: 1 });
-    const report = await assess(plan({ release: rel, from: '1.0.0', to: '2.0.0' }), {
-      ...assessOnly,
-      release: rel,
-      connections: { main: flaky },
-      backup: { datasources: [] },
-      quality: { retryDelayMs: 20 },
-    });
+    const report = await throughProxy(rel);
     proxy.set({});
     const check = report.dataQuality.checks[0]!;
     expect(check).toMatchObject({ status: 'fail', attempts: 4 });

@@ -2,16 +2,17 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assess, type Plan, probeLocal, probeRemote, SshSession } from '@upgradekit/core';
-import knexFactory from 'knex';
+import { assess, probeLocal, probeRemote, SshSession } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createTestDatabase,
+  emptyPlan,
   FaultProxy,
   requireService,
   type SshdHost,
+  sessionOptions,
   startSshdHosts,
-} from '../../../../test/support/index.js';
+  test,
+} from '#test-support';
 
 const hasSshd = await requireService('sshd');
 const hasMariaDB = await requireService('mariadb');
@@ -33,18 +34,6 @@ function smallDisk(): { path: string; cleanup: () => void } | undefined {
     return undefined;
   }
 }
-
-const emptyPlan: Plan = {
-  component: 'demo',
-  from: '1.0.0',
-  to: '1.1.0',
-  tasks: [],
-  stages: { preUpgrade: [], preStart: [], postStart: [] },
-  mode: 'rolling',
-  incompatible: [],
-  excluded: [],
-  orderWarnings: [],
-};
 
 describe('resource probes', () => {
   const disk = smallDisk();
@@ -79,59 +68,53 @@ describe('resource probes', () => {
         needs: { diskBytes: need },
         cpuSampleMs: 20,
       });
-      const short = await assess(emptyPlan, opts(64 * 1024 * 1024));
+      const short = await assess(emptyPlan(), opts(64 * 1024 * 1024));
       const check = short.resources.checks.find((c) => c.id === `resources.local.disk:${disk!.path}`)!;
       expect(check.status).toBe('fail');
       expect(check.detail).toMatch(/free of 4 MiB; need 64 MiB/);
       expect(check.suggestion).toMatch(/Extend the disk/);
       expect(short.verdict).toBe('fail');
-      const fits = await assess(emptyPlan, opts(1024 * 1024));
+      const fits = await assess(emptyPlan(), opts(1024 * 1024));
       expect(fits.resources.checks.find((c) => c.id.includes('disk'))!.status).toBe('pass');
       expect(fits.verdict).toBe('pass');
     },
   );
 
-  it.runIf(disk && hasMariaDB)(
+  test.runIf(disk && hasMariaDB)(
     'paths on one file system share it: the backup and the declared needs add up',
-    async () => {
-      const db = await createTestDatabase('mariadb');
-      const knex = knexFactory(db.config);
-      try {
-        await knex.raw('CREATE TABLE t (id INT PRIMARY KEY)');
-        const options = (declared: number) => ({
-          connections: { main: knex },
-          local: { paths: [disk!.path] },
-          backup: { path: join(disk!.path, 'backups') },
-          thresholds: { cpuIdlePercent: 0, memoryBytes: 0 },
-          needs: { diskBytes: declared },
-          cpuSampleMs: 10,
-        });
-        const first = await assess(emptyPlan, options(0));
-        const backup = first.resources.need.backupBytes;
-        const free = first.resources.hosts[0]!.disks[0]!.freeBytes!;
-        expect(backup).toBeGreaterThan(0);
-        // Declared need + backup fits; declared + twice the backup does not: tight, a warning.
-        const declared = free - Math.round(1.5 * backup);
-        const report = await assess(emptyPlan, options(declared));
-        const diskChecks = report.resources.checks.filter((c) => c.id.includes('.disk:'));
-        expect(diskChecks).toHaveLength(1);
-        const [check] = diskChecks;
-        expect(check!.title).toBe(`Free disk at local:${disk!.path}, ${join(disk!.path, 'backups')}`);
-        expect(check!.data).toMatchObject({
-          requiredBytes: declared + 2 * backup,
-          minimumBytes: declared + backup,
-        });
-        expect(check!.status).toBe('warn');
-        expect(check!.detail).toMatch(/declared by tasks and plugins .* \+ backup .* × 2/);
-      } finally {
-        await knex.destroy();
-        await db.drop();
-      }
+    async ({ db }) => {
+      const { knex } = await db('mariadb');
+      await knex.raw('CREATE TABLE t (id INT PRIMARY KEY)');
+      const options = (declared: number) => ({
+        connections: { main: knex },
+        local: { paths: [disk!.path] },
+        backup: { path: join(disk!.path, 'backups') },
+        thresholds: { cpuIdlePercent: 0, memoryBytes: 0 },
+        needs: { diskBytes: declared },
+        cpuSampleMs: 10,
+      });
+      const first = await assess(emptyPlan(), options(0));
+      const backup = first.resources.need.backupBytes;
+      const free = first.resources.hosts[0]!.disks[0]!.freeBytes!;
+      expect(backup).toBeGreaterThan(0);
+      // Declared need + backup fits; declared + twice the backup does not: tight, a warning.
+      const declared = free - Math.round(1.5 * backup);
+      const report = await assess(emptyPlan(), options(declared));
+      const diskChecks = report.resources.checks.filter((c) => c.id.includes('.disk:'));
+      expect(diskChecks).toHaveLength(1);
+      const [check] = diskChecks;
+      expect(check!.title).toBe(`Free disk at local:${disk!.path}, ${join(disk!.path, 'backups')}`);
+      expect(check!.data).toMatchObject({
+        requiredBytes: declared + 2 * backup,
+        minimumBytes: declared + backup,
+      });
+      expect(check!.status).toBe('warn');
+      expect(check!.detail).toMatch(/declared by tasks and plugins .* \+ backup .* × 2/);
     },
   );
 
   it('this machine only orchestrates by default: its CPU is measured, not judged', async () => {
-    const report = await assess(emptyPlan, {
+    const report = await assess(emptyPlan(), {
       local: { paths: [tmpdir()] },
       thresholds: { cpuIdlePercent: 100 },
       cpuSampleMs: 20,
@@ -148,9 +131,9 @@ describe('resource probes', () => {
       thresholds: { cpuIdlePercent: 100, memoryBytes: 1e18 },
       cpuSampleMs: 20,
     };
-    const refused = await assess(emptyPlan, { ...options, accept: ['resources.local.cpu'] });
+    const refused = await assess(emptyPlan(), { ...options, accept: ['resources.local.cpu'] });
     expect(refused.verdict).toBe('fail'); // memory is not accepted
-    const accepted = await assess(emptyPlan, {
+    const accepted = await assess(emptyPlan(), {
       ...options,
       accept: ['resources.*.cpu', 'resources.local.memory'],
     });
@@ -161,7 +144,7 @@ describe('resource probes', () => {
   });
 
   it('applies the configured thresholds: CPU by the three bands, memory short → fail', async () => {
-    const report = await assess(emptyPlan, {
+    const report = await assess(emptyPlan(), {
       local: { paths: [tmpdir()], host: true },
       thresholds: { cpuIdlePercent: 100, memoryBytes: 1e18 },
       cpuSampleMs: 20,
@@ -185,15 +168,7 @@ describe.runIf(hasSshd)('remote resource checks over real sshd', () => {
   beforeAll(async () => {
     hosts = await startSshdHosts(2);
     for (const h of hosts) {
-      sessions.push(
-        await SshSession.connect({
-          host: h.host,
-          port: h.port,
-          username: h.user,
-          privateKeyPath: h.client.privateKeyPath,
-          hostKeys: { policy: 'strict', knownHostsPath: h.knownHostsPath },
-        }),
-      );
+      sessions.push(await SshSession.connect(sessionOptions(h)));
     }
   });
   afterAll(async () => {
@@ -224,7 +199,7 @@ describe.runIf(hasSshd)('remote resource checks over real sshd', () => {
   });
 
   it.runIf(disk)('flags low disk on one host and passes the other, naming each', async () => {
-    const report = await assess(emptyPlan, {
+    const report = await assess(emptyPlan(), {
       local: false,
       hosts: [
         { name: 'app-1', session: sessions[0]!, paths: [disk!.path], diskBytes: 16 * 1024 * 1024 },
@@ -245,16 +220,14 @@ describe.runIf(hasSshd)('remote resource checks over real sshd', () => {
     const proxy = await FaultProxy.start({ host: hosts[1]!.host, port: hosts[1]!.port });
     const h = hosts[1]!;
     const session = await SshSession.connect({
+      ...sessionOptions(h, { policy: 'accept-new', knownHostsPath: join(h.dir, 'proxy_known_hosts') }),
       host: proxy.host,
       port: proxy.port,
-      username: h.user,
-      privateKeyPath: h.client.privateKeyPath,
-      hostKeys: { policy: 'accept-new', knownHostsPath: join(h.dir, 'proxy_known_hosts') },
       reconnects: 0,
     });
     try {
       proxy.set({ blackhole: true });
-      const report = await assess(emptyPlan, {
+      const report = await assess(emptyPlan(), {
         local: false,
         hosts: [{ name: 'db-9', session }],
         cpuSampleMs: 20,

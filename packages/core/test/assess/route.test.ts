@@ -150,7 +150,7 @@ describe('the release manifest: assessment fields are checked with file, line an
   }
 
   it('names bad quality checks', async () => {
-    const found = await problems(`component: c
+    const checks = `component: c
 datasources:
   main: { type: mariadb }
 dataQuality:
@@ -163,26 +163,13 @@ dataQuality:
     sql: SELECT 1
   - id: b
     sql: SELECT 1
-    severity: fatal
-`);
+`;
+    const found = await problems(`${checks}    severity: fatal\n`);
     // Shape first: a check that does not parse is reported alone, at its line.
     expect(found.map((p) => `${p.line} ${p.field}: ${p.message}`)).toEqual([
       '14 dataQuality[2].severity: Invalid option: expected one of "error"|"warning" (got "fatal")',
     ]);
-    const later = await problems(`component: c
-datasources:
-  main: { type: mariadb }
-dataQuality:
-  - id: a
-    datasource: main
-    sql: SELECT 1
-    versions: 2.16.9~2.16.5
-  - id: a
-    datasource: nowhere
-    sql: SELECT 1
-  - id: b
-    sql: SELECT 1
-`);
+    const later = await problems(checks);
     expect(later.map((p) => `${p.line} ${p.field}: ${p.message}`)).toEqual([
       expect.stringMatching(/^8 dataQuality\[0\]\.versions: .*lower end is above the upper end/),
       '9 dataQuality[1].id: duplicate check id "a"',

@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackup, Rollback, StateStore } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireService, settings } from '../../../../test/support/index.js';
+import { requireService, settings } from '#test-support';
 import { tempDir } from './support.js';
 
 const hasClickHouse = await requireService('clickhouse');

@@ -1,74 +1,40 @@
 // Backup and rollback on a "remote" host: a real OpenSSH sshd on 127.0.0.2, reached through
 // SshSession. The host's own GNU tar, coreutils and mariadb tools do the work; nothing but commands
 // and their short output cross the connection, and a password is never put on a command line.
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   createBackup,
   isUpgradeKitError,
   RemoteHost,
   Rollback,
-  SshSession,
   StateStore,
   verifyBackup,
 } from '@upgradekit/core';
 import knexFactory from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  requireService,
-  type SshdHost,
-  startSshd,
-  type TestDatabase,
-} from '../../../../test/support/index.js';
-import { canonicalDump, makeApp, snapshot, tempDir } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { requireService, sshHostForFile, suiteDatabase } from '#test-support';
+import { canonicalDump, databaseSpec, expectPrivateFiles, makeApp, snapshot } from './support.js';
 
 const ready = (await requireService('sshd')) && (await requireService('mariadb'));
 
 describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
-  let sshd: SshdHost;
-  let session: SshSession;
-  let db: TestDatabase;
-  let work: string;
-
-  beforeAll(async () => {
-    sshd = await startSshd({ host: '127.0.0.2' });
-    session = await SshSession.connect({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.user,
-      privateKeyPath: sshd.client.privateKeyPath,
-      hostKeys: { policy: 'strict', knownHostsPath: sshd.knownHostsPath },
-    });
-    db = await createTestDatabase('mariadb', 'uk_remote');
-    work = await tempDir('remote');
-  });
-  afterAll(async () => {
-    await session?.close();
-    await sshd?.stop();
-    await db?.drop();
-    await rm(work, { recursive: true, force: true });
-  });
+  const server = sshHostForFile('remote');
+  const db = suiteDatabase('mariadb', 'uk_remote');
 
   it('backs up on the host, verifies there, and rolls back there', { timeout: 90_000 }, async () => {
     const knex = knexFactory(db.config);
     await knex.raw('CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))');
     await knex('t').insert(Array.from({ length: 50 }, (_, i) => ({ id: i, v: `v${i}` })));
     await knex.destroy();
-    const app = join(work, 'opt', 'app');
-    const configRoot = join(work, 'root');
+    const app = join(server.dir, 'opt', 'app');
+    const configRoot = join(server.dir, 'root');
     const unit = join(configRoot, 'etc', 'app.conf');
     await makeApp(app, '5.0.0');
     await mkdir(join(configRoot, 'etc'), { recursive: true });
     await writeFile(unit, 'mode=old\n');
-    const root = join(work, 'backup');
-    const spec = {
-      engine: 'mariadb' as const,
-      database: db.name,
-      host: db.connection.host,
-      port: db.connection.port,
-      user: db.connection.user,
-    };
+    const root = join(server.dir, 'backup');
+    const spec = databaseSpec(db, 'mariadb');
 
     // A password for a remote dump is refused before anything runs: it would sit on a command line.
     const refused = await createBackup({
@@ -76,7 +42,7 @@ describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
       component: 'mq',
       versionFrom: '5.0.0',
       versionTo: '5.1.0',
-      session,
+      session: server.ssh,
       databases: [{ ...spec, password: 's3cret' }],
     }).catch((e: unknown) => e);
     expect(isUpgradeKitError(refused, 'UPGRADEKIT_BAD_INPUT')).toBe(true);
@@ -89,7 +55,7 @@ describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
       component: 'mq',
       versionFrom: '5.0.0',
       versionTo: '5.1.0',
-      session,
+      session: server.ssh,
       programDir: app,
       config: { root: configRoot, paths: [unit] },
       databases: [spec],
@@ -97,15 +63,8 @@ describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
     expect(backup.error).toBeUndefined();
     expect(backup).toMatchObject({ status: 'completed', host: '127.0.0.2' });
     expect(backup.manifest?.host).toBe('127.0.0.2');
-    for (const file of [
-      'program_directory.tar.gz',
-      'database_backup.sql',
-      'system_config.tar.gz',
-      'backup_manifest.json',
-    ]) {
-      expect(((await stat(join(backup.dir, file))).mode & 0o777).toString(8), file).toBe('600');
-    }
-    const remote = new RemoteHost(session);
+    await expectPrivateFiles(backup.dir);
+    const remote = new RemoteHost(server.ssh);
     expect(await verifyBackup(remote, root, backup.backupId)).toMatchObject({ ok: true });
     // The remote lister (GNU tar) sees the same members the manifest counted, and none unsafe.
     const program = backup.manifest?.backup_files.program_directory;
@@ -122,13 +81,13 @@ describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
     await makeApp(app, '5.1.0');
     await writeFile(unit, 'mode=new\n');
 
-    const state = await StateStore.open({ filename: join(work, 'state.sqlite') });
+    const state = await StateStore.open({ filename: join(server.dir, 'state.sqlite') });
     const stopped: string[] = [];
     const rollback = new Rollback({
       state,
       component: 'mq',
       root,
-      session,
+      session: server.ssh,
       databases: [spec],
       yes: true,
       hooks: {
@@ -159,8 +118,8 @@ describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
     ]);
   });
   it('moves what the backup leaves out into the restored directory as LocalHost does: merged, nothing overwritten', async () => {
-    const from = join(work, 'move-aside');
-    const to = join(work, 'move-restored');
+    const from = join(server.dir, 'move-aside');
+    const to = join(server.dir, 'move-restored');
     await mkdir(join(from, 'logs', 'archive'), { recursive: true });
     await mkdir(join(to, 'logs'), { recursive: true });
     await writeFile(join(from, 'logs', 'app.log'), 'old app\n');
@@ -169,7 +128,7 @@ describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
     await writeFile(join(from, 'logs', 'archive', 'app.log.1'), 'older\n');
     await writeFile(join(to, 'logs', 'server.log'), 'new server\n');
     await writeFile(join(to, 'logs', 'server.log.pre-rollback_007'), 'taken\n');
-    const host = new RemoteHost(session);
+    const host = new RemoteHost(server.ssh);
     const moved = await host.moveInto(from, to, ['logs', 'gone'], '.pre-rollback_007');
     expect(moved.sort()).toEqual([
       'logs/.hidden',
@@ -187,7 +146,7 @@ describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
     timeout: 60_000,
   }, async () => {
     // 10,000 members with long names: ~600 KB of listing, past the 256 KB a remote command brings back.
-    const app = join(work, 'many');
+    const app = join(server.dir, 'many');
     for (let d = 0; d < 100; d++) {
       const dir = join(app, `module-with-a-rather-long-directory-name-${d}`);
       await mkdir(dir, { recursive: true });
@@ -197,18 +156,18 @@ describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
         ),
       );
     }
-    const root = join(work, 'backup-many');
+    const root = join(server.dir, 'backup-many');
     const backup = await createBackup({
       root,
       component: 'many',
       versionFrom: '1',
       versionTo: '2',
-      session,
+      session: server.ssh,
       programDir: app,
     });
     expect(backup.error).toBeUndefined();
     const program = backup.manifest?.backup_files.program_directory;
     expect(program?.kind === 'program_directory' && program.entries).toBe(10_000 + 100 + 1);
-    expect((await verifyBackup(new RemoteHost(session), root, backup.backupId)).ok).toBe(true);
+    expect((await verifyBackup(new RemoteHost(server.ssh), root, backup.backupId)).ok).toBe(true);
   });
 });

@@ -20,15 +20,9 @@ import {
 } from '@upgradekit/core';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  FaultProxy,
-  requireService,
-  settings,
-  type TestDatabase,
-} from '../../../../test/support/index.js';
+import { createTestDatabase, FaultProxy, requireService, settings, type TestDatabase } from '#test-support';
 import { clientMessage } from '../../src/backup/databases.js';
-import { canonicalDump, makeApp, snapshot, tempDir } from './support.js';
+import { canonicalDump, databaseSpec, makeApp, snapshot, tempDir } from './support.js';
 
 const run = promisify(execFile);
 const hasMariaDB = await requireService('mariadb');
@@ -48,14 +42,8 @@ describe.runIf(hasMariaDB)('a rollback that fails at a step, on MariaDB', () => 
   const root = () => join(work, 'backup');
 
   /** Through the proxy: the rollback's connections can be cut. */
-  const spec = () => ({
-    engine: 'mariadb' as const,
-    database: db.name,
-    host: proxy.host,
-    port: proxy.port,
-    user: db.connection.user,
-    password: db.connection.password,
-  });
+  const spec = () =>
+    databaseSpec(db, 'mariadb', { host: proxy.host, port: proxy.port, password: db.connection.password });
 
   async function upgrade(): Promise<void> {
     const knex = knexFactory(db.config);

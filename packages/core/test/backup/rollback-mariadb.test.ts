@@ -9,13 +9,14 @@ import {
   EventBus,
   isUpgradeKitError,
   Rollback,
+  type RollbackOptions,
   StateStore,
   type UpgradeEvent,
 } from '@upgradekit/core';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from '../../../../test/support/index.js';
-import { canonicalDump, makeApp, snapshot, tempDir } from './support.js';
+import { createTestDatabase, requireService, type TestDatabase } from '#test-support';
+import { canonicalDump, databaseSpec, expectPrivateFiles, makeApp, snapshot, tempDir } from './support.js';
 
 const hasMariaDB = await requireService('mariadb');
 
@@ -32,14 +33,11 @@ describe.runIf(hasMariaDB)('backup and rollback on MariaDB', () => {
     configRoot: join(work, 'root'),
     unit: join(work, 'root', 'etc', 'systemd', 'system', 'app.service'),
   });
-  const spec = () => ({
-    engine: 'mariadb' as const,
-    database: db.name,
-    host: db.connection.host,
-    port: db.connection.port,
-    user: db.connection.user,
-    password: db.connection.password,
-  });
+  const spec = () => databaseSpec(db, 'mariadb', { password: db.connection.password });
+
+  /** A Rollback of this component and site from `root`, restoring the database. */
+  const rollbackOf = (root: string, options: Partial<RollbackOptions> = {}): Rollback =>
+    new Rollback({ state, component, site, root, databases: [spec()], ...options });
 
   async function seed(): Promise<void> {
     const knex = knexFactory(db.config);
@@ -140,14 +138,7 @@ describe.runIf(hasMariaDB)('backup and rollback on MariaDB', () => {
       },
     });
     expect(backup.backupId).toMatch(/^backup_\d{8}_\d{6}$/);
-    for (const file of [
-      'program_directory.tar.gz',
-      'database_backup.sql',
-      'system_config.tar.gz',
-      'backup_manifest.json',
-    ]) {
-      expect(((await stat(join(backup.dir, file))).mode & 0o777).toString(8), file).toBe('600');
-    }
+    await expectPrivateFiles(backup.dir);
     expect(((await stat(backup.dir)).mode & 0o777).toString(8)).toBe('700');
     const dump = await readFile(join(backup.dir, 'database_backup.sql'), 'utf8');
     expect(dump.trimEnd().split('\n').at(-1)).toMatch(/^-- Dump completed/);
@@ -223,7 +214,7 @@ describe.runIf(hasMariaDB)('backup and rollback on MariaDB', () => {
   it('rolls back step by step: manual, step 1…, status, auto-continue-from', async () => {
     const { root, app } = paths();
     await upgrade();
-    const rollback = new Rollback({ state, component, site, root, databases: [spec()], yes: true });
+    const rollback = rollbackOf(root, { yes: true });
     const dumpUpgraded = await canonicalDump(db, 'mariadb');
 
     const opened = await rollback.manual('latest');
@@ -284,7 +275,7 @@ describe.runIf(hasMariaDB)('backup and rollback on MariaDB', () => {
     const events = new EventBus();
     const messages: string[] = [];
     events.on('log', (e) => messages.push(e.message));
-    const rollback = new Rollback({ state, component, site, root, databases: [spec()], ci: true, events });
+    const rollback = rollbackOf(root, { ci: true, events });
     // The judgement sees the backup chosen for "latest": what rollbackModeFromRelease does from the release.
     const result = await rollback.auto('latest', {
       compatible: (manifest) => ({
@@ -307,12 +298,7 @@ describe.runIf(hasMariaDB)('backup and rollback on MariaDB', () => {
     const { root, app } = paths();
     await upgrade();
     let starts = 0;
-    const rollback = new Rollback({
-      state,
-      component,
-      site,
-      root,
-      databases: [spec()],
+    const rollback = rollbackOf(root, {
       yes: true,
       hooks: {
         startServices: () => {
@@ -358,7 +344,7 @@ describe.runIf(hasMariaDB)('backup and rollback on MariaDB', () => {
   it('a manual rollback can be abandoned; its copies stay for the operator', async () => {
     const { root, app } = paths();
     await upgrade();
-    const rollback = new Rollback({ state, component, site, root, databases: [spec()], yes: true });
+    const rollback = rollbackOf(root, { yes: true });
     const opened = await rollback.manual('latest', { compatible: true });
     await rollback.step(1);
     await rollback.step(2);
@@ -389,12 +375,7 @@ describe.runIf(hasMariaDB)('backup and rollback on MariaDB', () => {
         controller.abort(new Error('operator pressed Ctrl-C'));
       }
     });
-    const rollback = new Rollback({
-      state,
-      component,
-      site,
-      root,
-      databases: [spec()],
+    const rollback = rollbackOf(root, {
       countdownMs: 5000,
       ci: false,
       events,

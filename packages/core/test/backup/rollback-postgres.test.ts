@@ -6,24 +6,22 @@ import { join } from 'node:path';
 import { createBackup, Rollback, StateStore } from '@upgradekit/core';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from '../../../../test/support/index.js';
-import { canonicalDump, makeApp, tempDir } from './support.js';
+import { requireService, suiteDatabase } from '#test-support';
+import { canonicalDump, databaseSpec, makeApp, tempDir } from './support.js';
 
 const hasPostgres = await requireService('postgres');
 
 describe.runIf(hasPostgres)('backup and rollback on PostgreSQL', () => {
-  let db: TestDatabase;
+  const db = suiteDatabase('postgres', 'uk_bk');
   let work: string;
   let state: StateStore;
 
   beforeAll(async () => {
-    db = await createTestDatabase('postgres', 'uk_bk');
     work = await tempDir('rollback-pg');
     state = await StateStore.open({ filename: join(work, 'state.sqlite') });
   });
   afterAll(async () => {
     await state?.close();
-    await db?.drop();
     await rm(work, { recursive: true, force: true });
   });
 
@@ -45,20 +43,13 @@ describe.runIf(hasPostgres)('backup and rollback on PostgreSQL', () => {
     const app = join(work, 'app');
     await makeApp(app, '2.3.0');
     const root = join(work, 'backup');
-    const spec = {
-      engine: 'postgres' as const,
-      database: db.name,
-      host: db.connection.host,
-      port: db.connection.port,
-      user: db.connection.user,
-    };
     const backup = await createBackup({
       root,
       component: 'billing',
       versionFrom: '2.3.0',
       versionTo: '2.4.0',
       programDir: app,
-      databases: [spec],
+      databases: [databaseSpec(db, 'postgres')],
     });
     expect(backup.error).toBeUndefined();
     const dumpText = await readFile(join(backup.dir, 'database_backup.sql'), 'utf8');
@@ -87,7 +78,7 @@ describe.runIf(hasPostgres)('backup and rollback on PostgreSQL', () => {
         state,
         component: 'billing',
         root,
-        databases: [spec],
+        databases: [databaseSpec(db, 'postgres')],
         yes: true,
         parallel,
       });

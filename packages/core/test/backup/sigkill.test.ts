@@ -8,27 +8,23 @@ import { fileURLToPath } from 'node:url';
 import { createBackup, Rollback, StateStore } from '@upgradekit/core';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from '../../../../test/support/index.js';
-import { canonicalDump, makeApp, snapshot, tempDir } from './support.js';
+import { requireService, suiteDatabase } from '#test-support';
+import { canonicalDump, databaseSpec, makeApp, snapshot, tempDir } from './support.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/rollback-child.ts', import.meta.url));
 const hasMariaDB = await requireService('mariadb');
 
 describe.runIf(hasMariaDB)('a rollback killed mid-restore', () => {
-  let db: TestDatabase;
+  const db = suiteDatabase('mariadb', 'uk_kill');
   let work: string;
-
   beforeAll(async () => {
-    db = await createTestDatabase('mariadb', 'uk_kill');
     work = await tempDir('sigkill');
   });
   afterAll(async () => {
-    const knex = knexFactory(db.config);
-    const [rows] = await knex.raw('SHOW DATABASES LIKE ?', [`${db.name}_uk%`]);
+    // The databases the rollback set aside: the suite drops only its own.
+    const [rows] = await db.knex.raw('SHOW DATABASES LIKE ?', [`${db.name}_uk%`]);
     for (const row of rows as Record<string, string>[])
-      await knex.raw(`DROP DATABASE \`${Object.values(row)[0]}\``);
-    await knex.destroy();
-    await db?.drop();
+      await db.knex.raw(`DROP DATABASE \`${Object.values(row)[0]}\``);
     await rm(work, { recursive: true, force: true });
   });
 
@@ -47,13 +43,7 @@ describe.runIf(hasMariaDB)('a rollback killed mid-restore', () => {
     const app = join(work, 'app');
     await makeApp(app, '3.0.0');
     const root = join(work, 'backup');
-    const spec = {
-      engine: 'mariadb' as const,
-      database: db.name,
-      host: db.connection.host,
-      port: db.connection.port,
-      user: db.connection.user,
-    };
+    const spec = databaseSpec(db, 'mariadb');
     const backup = await createBackup({
       root,
       component: 'job',

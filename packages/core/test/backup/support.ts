@@ -2,13 +2,39 @@
 // canonical dumps of a database made by the real tools, to compare before and after a rollback.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import type { TestDatabase } from '../../../../test/support/index.js';
+import { expect } from 'vitest';
+import type { TestDatabase } from '#test-support';
 
 const run = promisify(execFile);
+
+/**
+ * What `createBackup` and `Rollback` are told of `db`: its engine, name and server (no password
+ * unless `extra` gives one, or another host and port, a proxy's).
+ */
+export function databaseSpec<E extends 'mariadb' | 'postgres'>(
+  db: TestDatabase,
+  engine: E,
+  extra: { host?: string; port?: number; password?: string } = {},
+) {
+  const { host, port, user } = db.connection;
+  return { engine, database: db.name, host, port, user, ...extra };
+}
+
+/** The four files of a full backup are readable by their owner only. */
+export async function expectPrivateFiles(dir: string): Promise<void> {
+  for (const file of [
+    'program_directory.tar.gz',
+    'database_backup.sql',
+    'system_config.tar.gz',
+    'backup_manifest.json',
+  ]) {
+    expect(((await stat(join(dir, file))).mode & 0o777).toString(8), file).toBe('600');
+  }
+}
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `uk-${prefix}-`));

@@ -11,7 +11,6 @@ import {
   formatBytes,
   formatEngine,
   JsonLinesReporter,
-  type Plan,
   ProgressTracker,
   plural,
   renderAssessmentMarkdown,
@@ -19,6 +18,7 @@ import {
   type UpgradeEvent,
 } from '@upgradekit/core';
 import { describe, expect, it } from 'vitest';
+import { emptyPlan } from '#test-support';
 
 function sink(isTTY: boolean) {
   const stream = Object.assign(new PassThrough(), { isTTY, columns: 100 });
@@ -161,18 +161,7 @@ describe('ConsoleReporter says each thing once', () => {
 
   it('an assessment prints one line while it runs; its findings and verdict are left to its report', async () => {
     const { bus, seen, lines } = reporting();
-    const empty: Plan = {
-      component: 'demo',
-      from: '1.0.0',
-      to: '1.1.0',
-      tasks: [],
-      stages: { preUpgrade: [], preStart: [], postStart: [] },
-      mode: 'rolling',
-      incompatible: [],
-      excluded: [],
-      orderWarnings: [],
-    };
-    const report = await assess(empty, {
+    const report = await assess(emptyPlan(), {
       local: { paths: [tmpdir()] },
       thresholds: { cpuIdlePercent: 0, memoryBytes: 1e18 }, // a memory failure: a verdict to hide
       cpuSampleMs: 10,

@@ -1,22 +1,9 @@
-// Tasks that declare an `estimate` are followed while they run (issue 6, seed 001 §5.2.4): the
-// actual rate is measured every interval and a rate off by more than 20% corrects the remaining
-// time, as an event. Real MariaDB; the work is real inserts, made slow with DO SLEEP between them.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import {
-  addPlanSteps,
-  createUpgrade,
-  type EstimateCorrection,
-  EventBus,
-  type LogEvent,
-  loadRelease,
-  plan,
-} from '@upgradekit/core';
-import knexFactory, { type Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from '../../../../test/support/index.js';
+import { join } from 'node:path';
+import { type EstimateCorrection, EventBus, type LogEvent } from '@upgradekit/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { requireService, suiteDatabase, test } from '#test-support';
 import { affectedRows } from '../../src/migrate/estimate.js';
+import { planUpgrade } from './support.js';
 
 const hasMariaDB = await requireService('mariadb');
 
@@ -27,30 +14,17 @@ const batches = (table: string, offset: (i: number) => string) =>
     .map((i) => `INSERT INTO ${table} (n) SELECT n + ${offset(i)} FROM (${ROWS}) AS s;\nDO SLEEP(0.15);\n`)
     .join('');
 
-function writeRelease(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'uk-estimate-'));
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
-
 describe.runIf(hasMariaDB)('estimated tasks: the remaining time is corrected while they run', () => {
-  let db: TestDatabase;
-  let knex: Knex;
+  const db = suiteDatabase('mariadb', 'uk_est');
+  const { knex } = db;
   beforeAll(async () => {
-    db = await createTestDatabase('mariadb', 'uk_est');
-    knex = knexFactory(db.config);
     await knex.raw('CREATE TABLE src (n INT)');
   });
-  afterAll(async () => {
-    await knex?.destroy();
-    await db?.drop();
-  });
 
-  it('a rate far off the estimate emits estimate.corrected, up or down; tasks without an estimate emit none', async () => {
-    const dir = writeRelease({
+  test('a rate far off the estimate emits estimate.corrected, up or down; tasks without an estimate emit none', async ({
+    release,
+  }) => {
+    const dir = release({
       'upgradekit.yaml':
         'component: est\ndatasources:\n  main: { type: mariadb }\ndefaults:\n  datasource: main\n',
       'versions/1.1.0/tasks.yaml': `tasks:
@@ -90,20 +64,12 @@ describe.runIf(hasMariaDB)('estimated tasks: the remaining time is corrected whi
           ...(e.stage ? { stage: e.stage } : {}),
         });
     });
-    const release = await loadRelease(dir);
-    const upgrade = createUpgrade({
-      component: 'est',
-      from: '1.0.0',
-      to: '1.1.0',
-      site: 's1',
-      state: { filename: join(dir, 'state.sqlite') },
-      events,
-    });
-    addPlanSteps(upgrade, plan({ release, from: '1.0.0', to: '1.1.0' }), {
-      release,
-      connections: { main: knex },
-      estimateIntervalMs: 50,
-    });
+    const upgrade = await planUpgrade(
+      dir,
+      knex,
+      { filename: join(dir, 'state.sqlite') },
+      { component: 'est', events, estimateIntervalMs: 50 },
+    );
     const result = await upgrade.runStage('preStart');
     await upgrade.close();
     expect(result.status, result.error?.message).toBe('succeeded');

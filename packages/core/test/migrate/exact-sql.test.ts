@@ -9,14 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
 import { type Connection, isUpgradeKitError, type StateOptions, StateStore } from '@upgradekit/core';
-import knexFactory, { type Knex } from 'knex';
+import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  requireService,
-  settings,
-  type TestDatabase,
-} from '../../../../test/support/index.js';
+import { requireService, settings, suiteDatabase } from '#test-support';
 import { prepareRelease, runOnce, writeRelease } from './support.js';
 
 const [hasMariaDB, hasPostgres, hasClickHouse] = await Promise.all([
@@ -57,19 +52,9 @@ const task = (id: string, file: string, extra = '') =>
 const TRICKY = ['Is it safe?', 'why\\?', ':name and $1', '?? :x $2 ?'];
 
 describe.runIf(hasMariaDB)('MariaDB: the client session, byte for byte', () => {
-  let db: TestDatabase;
-  let other: TestDatabase;
-  let knex: Knex;
-  beforeAll(async () => {
-    db = await createTestDatabase('mariadb', 'uk_exact');
-    other = await createTestDatabase('mariadb', 'uk_exact_other');
-    knex = knexFactory(db.config);
-  });
-  afterAll(async () => {
-    await knex?.destroy();
-    await db?.drop();
-    await other?.drop();
-  });
+  const db = suiteDatabase('mariadb', 'uk_exact');
+  const other = suiteDatabase('mariadb', 'uk_exact_other');
+  const { knex } = db;
 
   it('1. ? :name $1 \\? reach the server unchanged, in strings, comments and routines', async () => {
     const values = TRICKY.map((t) => `('${t.replace(/\\/g, '\\\\')}')`).join(', ');
@@ -243,16 +228,8 @@ describe.runIf(hasMariaDB)('MariaDB: the client session, byte for byte', () => {
 });
 
 describe.runIf(hasPostgres)('PostgreSQL as psql runs it', () => {
-  let db: TestDatabase;
-  let knex: Knex;
-  beforeAll(async () => {
-    db = await createTestDatabase('postgres', 'uk_exact');
-    knex = knexFactory(db.config);
-  });
-  afterAll(async () => {
-    await knex?.destroy();
-    await db?.drop();
-  });
+  const db = suiteDatabase('postgres', 'uk_exact');
+  const { knex } = db;
 
   it('1. ? :name $1 \\? are not rewritten: strings, a function returning why?, the jsonb ? operator', async () => {
     const values = TRICKY.map((t) => `('${t}')`).join(', ');

@@ -7,14 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
 import { type Connection, type StateOptions, StateStore } from '@upgradekit/core';
-import knexFactory, { type Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  requireService,
-  settings,
-  type TestDatabase,
-} from '../../../../test/support/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { requireService, settings, suiteDatabase } from '#test-support';
 import { prepareRelease, runOnce, writeRelease } from './support.js';
 
 const [hasMariaDB, hasPostgres, hasClickHouse] = await Promise.all([
@@ -53,16 +47,8 @@ async function stepRecord(state: StateOptions) {
 }
 
 describe.runIf(hasMariaDB)('MariaDB: exact after a failure and a fix', () => {
-  let db: TestDatabase;
-  let knex: Knex;
-  beforeAll(async () => {
-    db = await createTestDatabase('mariadb', 'uk_resume');
-    knex = knexFactory(db.config);
-  });
-  afterAll(async () => {
-    await knex?.destroy();
-    await db?.drop();
-  });
+  const db = suiteDatabase('mariadb', 'uk_resume');
+  const { knex } = db;
 
   const rows = async (sql: string) => ((await knex.raw(sql)) as [Record<string, unknown>[]])[0];
 
@@ -236,16 +222,8 @@ describe.runIf(hasMariaDB)('MariaDB: exact after a failure and a fix', () => {
 });
 
 describe.runIf(hasPostgres)('PostgreSQL: exact after a failure and a fix', () => {
-  let db: TestDatabase;
-  let knex: Knex;
-  beforeAll(async () => {
-    db = await createTestDatabase('postgres', 'uk_resume');
-    knex = knexFactory(db.config);
-  });
-  afterAll(async () => {
-    await knex?.destroy();
-    await db?.drop();
-  });
+  const db = suiteDatabase('postgres', 'uk_resume');
+  const { knex } = db;
 
   it('3. COMMIT in the file: a failure after it keeps what it committed, and the re-run is not stuck', async () => {
     const file = (bad: string) => `CREATE TABLE c1 (i int);\nCOMMIT;\nCREATE TABLE c2 (i int);\n${bad};\n`;

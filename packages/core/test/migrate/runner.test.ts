@@ -5,7 +5,6 @@ import { createClient } from '@clickhouse/client';
 import {
   addPlanSteps,
   createUpgrade,
-  EventBus,
   formatStageSummary,
   formatStepLine,
   isUpgradeKitError,
@@ -14,15 +13,9 @@ import {
   type StateOptions,
   StateStore,
 } from '@upgradekit/core';
-import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  requireService,
-  settings,
-  type TestDatabase,
-} from '../../../../test/support/index.js';
-import { runOnce, writeRelease } from './support.js';
+import { leaveCrashedStep, requireService, settings, sqliteKnex, suiteDatabase, test } from '#test-support';
+import { planUpgrade, prepareRelease, runOnce, writeRelease } from './support.js';
 
 const [hasMariaDB, hasPostgres, hasClickHouse] = await Promise.all([
   requireService('mariadb'),
@@ -40,12 +33,7 @@ async function succeededRows(state: StateOptions, taskId: string): Promise<numbe
 describe('SQLite, state in the same database: a task and its success commit together', () => {
   it('a failing statement rolls the whole task back; after the fix it runs once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
-    const knex = knexFactory({
-      client: 'better-sqlite3',
-      connection: { filename: join(dir, 'app.sqlite') },
-      useNullAsDefault: true,
-      pool: { min: 1, max: 1 },
-    });
+    const knex = sqliteKnex(join(dir, 'app.sqlite'));
     const state = await StateStore.open({ knex });
     writeRelease(
       dir,
@@ -77,15 +65,8 @@ describe('SQLite, state in the same database: a task and its success commit toge
 });
 
 describe.runIf(hasPostgres)('PostgreSQL: transactional DDL', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase('postgres', 'uk_run');
-  });
-  afterAll(() => db?.drop());
-
-  it('commits the task with its success row; a failure leaves nothing behind', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
-    const knex = knexFactory(db.config);
+  test('commits the task with its success row; a failure leaves nothing behind', async ({ db, tmp: dir }) => {
+    const { knex } = await db('postgres', 'uk_run');
     const state = await StateStore.open({ knex });
     writeRelease(
       dir,
@@ -108,20 +89,15 @@ describe.runIf(hasPostgres)('PostgreSQL: transactional DDL', () => {
     expect(await knex('p').select('id', 'note')).toEqual([{ id: 7, note: 'a;b' }]);
     expect((await state.log({ taskId: 'create_p' })).map((r) => r.status)).toEqual(['failed', 'succeeded']);
     await state.close();
-    await knex.destroy();
   });
 });
 
 describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statement', () => {
-  let target: TestDatabase;
-  beforeAll(async () => {
-    target = await createTestDatabase('mariadb', 'uk_run');
-  });
-  afterAll(() => target?.drop());
+  const target = suiteDatabase('mariadb', 'uk_run');
 
   it('a DDL file failing at statement k resumes at k after the fix, not at 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
-    const knex = knexFactory(target.config);
+    const { knex } = target;
     const state = { filename: join(dir, 'state.sqlite') };
     const statements = (third: string) =>
       `${[
@@ -149,12 +125,11 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
     expect(await knex('t4').select('id')).toEqual([{ id: 4 }]);
     expect(await knex.schema.hasColumn('t2', 'c')).toBe(true);
     expect(await succeededRows(state, 'ddl')).toBe(1);
-    await knex.destroy();
   });
 
   it('a DML-only file is one transaction: a failure rolls every row back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
-    const knex = knexFactory(target.config);
+    const { knex } = target;
     await knex.raw('CREATE TABLE dml (id INT PRIMARY KEY)');
     writeRelease(
       dir,
@@ -168,12 +143,11 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
     const failed = await runOnce(dir, knex, { filename: join(dir, 'state.sqlite') });
     expect(failed.error?.message).toMatch(/ER_DUP_ENTRY \(1062\): Duplicate entry .* statement 3 of 3\n/);
     expect(await knex('dml').count({ n: '*' }).first()).toMatchObject({ n: 0 });
-    await knex.destroy();
   });
 
   it('a `check` that finds the work done skips the task', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
-    const knex = knexFactory(target.config);
+    const { knex } = target;
     await knex.raw('CREATE TABLE checked (id INT)');
     writeRelease(
       dir,
@@ -183,12 +157,11 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
     );
     const result = await runOnce(dir, knex, { filename: join(dir, 'state.sqlite') });
     expect(result.steps[0]).toMatchObject({ status: 'skipped', reason: 'skipIf: already done' });
-    await knex.destroy();
   });
 
   it('a statement in doubt that the catalog cannot settle stops the run, names the statement, and continues after "applied"', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
-    const knex = knexFactory(target.config);
+    const { knex } = target;
     const stateFile = join(dir, 'state.sqlite');
     writeRelease(
       dir,
@@ -201,20 +174,10 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
     // What a crash during statement 2 leaves: a CALL runs unwrapped and commits as it goes, the
     // progress says it started — and no catalog can say what it did.
     await knex.raw('CREATE TABLE d1 (id INT)');
-    const store = await StateStore.open({ filename: stateFile });
-    const key = { component: 'orders', site: 's1', host: '', taskVersion: '1.1.0', taskId: 'doubt' };
-    await store.beginStep({
-      ...key,
-      runId: 'crashed',
-      taskName: 'd.sql',
-      stage: 'preStart',
-      versionFrom: '1.0.0',
-      versionTo: '1.1.0',
-      attempt: 1,
-      startedAt: Date.now(),
-    });
-    await store.saveProgress(key, JSON.stringify({ next: 1, started: 1 }));
-    await store.close();
+    await leaveCrashedStep(
+      { filename: stateFile },
+      { taskId: 'doubt', taskName: 'd.sql', progress: { next: 1, started: 1 } },
+    );
 
     const blocked = await runOnce(dir, knex, { filename: stateFile });
     expect(blocked.status).toBe('needs-decision');
@@ -223,29 +186,17 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
       /statement 2 of 3 \(versions\/1.1.0\/d.sql:2\) was running [\s\S]*the catalog cannot tell \(CALL may change data each time it runs\)/,
     );
 
-    const release = await loadRelease(dir);
-    const upgrade = createUpgrade({
-      component: 'orders',
-      from: '1.0.0',
-      to: '1.1.0',
-      site: 's1',
-      state: { filename: stateFile },
-    });
-    addPlanSteps(upgrade, plan({ release, from: '1.0.0', to: '1.1.0' }), {
-      release,
-      connections: { main: knex },
-    });
+    const upgrade = await planUpgrade(dir, knex, { filename: stateFile });
     await upgrade.resolve('doubt', 'applied');
     const resumed = await upgrade.runStage('preStart');
     await upgrade.close();
     expect(resumed.status, resumed.error?.message).toBe('succeeded'); // continued at statement 3
     expect(await knex.schema.hasTable('d3')).toBe(true);
-    await knex.destroy();
   });
 
   it('a CREATE TABLE in doubt after a crash is settled by the catalog: it exists, so the run continues after it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
-    const knex = knexFactory(target.config);
+    const { knex } = target;
     const stateFile = join(dir, 'state.sqlite');
     writeRelease(
       dir,
@@ -259,24 +210,13 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
     // A crash during statement 2, after the server committed it (no server mark: nothing to wait for).
     await knex.raw('CREATE TABLE e1 (id INT)');
     await knex.raw('CREATE TABLE e2 (id INT)');
-    const store = await StateStore.open({ filename: stateFile });
-    const key = { component: 'orders', site: 's1', host: '', taskVersion: '1.1.0', taskId: 'evident' };
-    await store.beginStep({
-      ...key,
-      runId: 'crashed',
-      taskName: 'e.sql',
-      stage: 'preStart',
-      versionFrom: '1.0.0',
-      versionTo: '1.1.0',
-      attempt: 1,
-      startedAt: Date.now(),
-    });
-    await store.saveProgress(key, JSON.stringify({ next: 1, started: 1 }));
-    await store.close();
+    await leaveCrashedStep(
+      { filename: stateFile },
+      { taskId: 'evident', taskName: 'e.sql', progress: { next: 1, started: 1 } },
+    );
     const resumed = await runOnce(dir, knex, { filename: stateFile });
     expect(resumed.status, resumed.error?.message).toBe('succeeded');
     expect(await knex.schema.hasTable('e3')).toBe(true);
-    await knex.destroy();
   });
 });
 
@@ -338,12 +278,7 @@ describe.runIf(hasClickHouse)('ClickHouse: every statement auto-commits', () => 
 describe('dry run, validation, repair and summary lines', () => {
   it('says what would run and why the rest is skipped; flags changed content; repair accepts it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
-    const knex = knexFactory({
-      client: 'better-sqlite3',
-      connection: { filename: join(dir, 'app.sqlite') },
-      useNullAsDefault: true,
-      pool: { min: 1, max: 1 },
-    });
+    const knex = sqliteKnex(join(dir, 'app.sqlite'));
     writeRelease(
       dir,
       'sqlite',
@@ -354,22 +289,7 @@ describe('dry run, validation, repair and summary lines', () => {
       'tasks:\n  - { id: create_a, kind: sql, stage: in_stop, file: a.sql }\n  - { id: create_b, kind: sql, stage: in_stop, file: b.sql, description: Create b }\n',
     );
     const state = { filename: join(dir, 'state.sqlite') };
-    const make = async () => {
-      const release = await loadRelease(dir);
-      const upgrade = createUpgrade({
-        component: 'orders',
-        from: '1.0.0',
-        to: '1.1.0',
-        site: 's1',
-        state,
-        events: new EventBus(),
-      });
-      addPlanSteps(upgrade, plan({ release, from: '1.0.0', to: '1.1.0' }), {
-        release,
-        connections: { main: knex },
-      });
-      return upgrade;
-    };
+    const make = () => prepareRelease(dir, knex, state);
     const first = await make();
     expect(await first.dryRun({ stages: ['preStart'] })).toEqual([
       expect.objectContaining({
@@ -473,11 +393,7 @@ describe('tool and command tasks', () => {
 });
 
 describe.runIf(hasMariaDB)("a package in the seed's .properties format runs unchanged", () => {
-  let target: TestDatabase;
-  beforeAll(async () => {
-    target = await createTestDatabase('mariadb', 'uk_seed');
-  });
-  afterAll(() => target?.drop());
+  const target = suiteDatabase('mariadb', 'uk_seed');
 
   it('upgrade_tasks + upgrade_orchestration: tasks run at their (overridden) cut-points, in order', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uk-seedpkg-'));
@@ -507,19 +423,8 @@ tool.003.stage=post_start
       },
       'tasks: []\n',
     );
-    const knex = knexFactory(target.config);
-    const release = await loadRelease(dir);
-    const upgrade = createUpgrade({
-      component: 'orders',
-      from: '1.0.0',
-      to: '1.1.0',
-      site: 's1',
-      state: { filename: join(dir, 'state.sqlite') },
-    });
-    addPlanSteps(upgrade, plan({ release, from: '1.0.0', to: '1.1.0' }), {
-      release,
-      connections: { main: knex },
-    });
+    const { knex } = target;
+    const upgrade = await planUpgrade(dir, knex, { filename: join(dir, 'state.sqlite') });
     const result = await upgrade.run();
     expect(result.status, result.error?.message).toBe('succeeded');
     const ran = result.stages.flatMap((s) => s.steps.map((step) => `${s.stage}:${step.id}:${step.status}`));
@@ -532,6 +437,5 @@ tool.003.stage=post_start
     expect(await knex('legacy').count({ n: '*' }).first()).toMatchObject({ n: 2 });
     expect(readFileSync(order, 'utf8')).toBe('postStart:validate_schemas\n');
     await upgrade.close();
-    await knex.destroy();
   });
 });

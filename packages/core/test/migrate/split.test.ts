@@ -19,7 +19,7 @@ import {
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from '../../../../test/support/index.js';
+import { createTestDatabase, requireService, suiteDatabase, type TestDatabase } from '#test-support';
 import { codeStart, tokenize } from '../../src/migrate/split/lex.js';
 
 const exec = promisify(execFile);
@@ -933,11 +933,7 @@ describe.runIf(hasMariaDB)('against the mariadb command-line client', () => {
 });
 
 describe.runIf(hasPostgres)('on PostgreSQL', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase('postgres', 'uk_split');
-  });
-  afterAll(() => db?.drop());
+  const db = suiteDatabase('postgres', 'uk_split');
 
   it('dollar-quoted function bodies arrive intact', async () => {
     const client = new pg.Client(db.connection);

@@ -32,28 +32,41 @@ export function writeRelease(
   return dir;
 }
 
-/** Loads the release from disk (again, after a fix) and plans 1.0.0 → 1.1.0 into a fresh upgrade. */
-export async function prepareRelease(
+export interface PlanOptions {
+  /** Default `orders`. */
+  readonly component?: string;
+  /** Default 1.1.0. */
+  readonly to?: string;
+  readonly events?: EventBus;
+  readonly placeholders?: Record<string, string>;
+  readonly estimateIntervalMs?: number;
+}
+
+/** Loads the release from disk (again, after a fix) and plans 1.0.0 → `to` into a fresh upgrade of site s1. */
+export async function planUpgrade(
+  dir: string,
+  connection: Connection,
+  state: StateOptions | StateStore,
+  { component = 'orders', to = '1.1.0', events = new EventBus(), ...steps }: PlanOptions = {},
+) {
+  const release = await loadRelease(dir);
+  const upgrade = createUpgrade({ component, from: '1.0.0', to, site: 's1', state, events });
+  addPlanSteps(upgrade, plan({ release, from: '1.0.0', to }), {
+    release,
+    connections: { main: connection },
+    ...steps,
+  });
+  return upgrade;
+}
+
+/** {@link planUpgrade} of `orders` 1.0.0 → 1.1.0 with `placeholders`. */
+export function prepareRelease(
   dir: string,
   connection: Connection,
   state: StateOptions | StateStore,
   placeholders: Record<string, string> = {},
 ) {
-  const release = await loadRelease(dir);
-  const upgrade = createUpgrade({
-    component: 'orders',
-    from: '1.0.0',
-    to: '1.1.0',
-    site: 's1',
-    state,
-    events: new EventBus(),
-  });
-  addPlanSteps(upgrade, plan({ release, from: '1.0.0', to: '1.1.0' }), {
-    release,
-    connections: { main: connection },
-    placeholders,
-  });
-  return upgrade;
+  return planUpgrade(dir, connection, state, { placeholders });
 }
 
 /** {@link prepareRelease}, then runs preStart and closes. */

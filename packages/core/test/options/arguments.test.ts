@@ -1,10 +1,5 @@
-// Issue 19: the documented entry points of the library, called without their arguments or with
-// the wrong kind of value, say what they need (UPGRADEKIT_BAD_INPUT / BAD_VERSION) — never a
-// TypeError from deep inside — and do no work first.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { test } from '#test-support';
 import {
   addPlanSteps,
   assess,
@@ -21,7 +16,6 @@ import {
   rolloutStatus,
   rolloutStep,
   runCommand,
-  StateStore,
   sortVersions,
 } from '../../src/index.js';
 
@@ -68,36 +62,31 @@ describe('the library says what a call is missing', () => {
     expect(r.disks.length).toBe(1);
   });
 
-  it('rollout() refuses a per-host health check that is invalid for one host, before any host is upgraded', async () => {
-    const state = await StateStore.open({
-      filename: join(mkdtempSync(join(tmpdir(), 'uk-args-')), 's.sqlite'),
-    });
+  test('rollout() refuses a per-host health check that is invalid for one host, before any host is upgraded', async ({
+    state,
+  }) => {
     const upgraded: string[] = [];
-    try {
-      const error = await rollout({
-        id: 'rollout:app',
-        component: 'app',
-        site: 's1',
-        from: '1.0.0',
-        to: '1.1.0',
-        state,
-        hosts: [{ name: 'app-1' }, { name: 'app-2' }],
-        upgrade: async ({ host }) => {
-          upgraded.push(host.name);
-        },
-        healthGate: {
-          check: (host) =>
-            (host.name === 'app-2' ? { http: 'not a url' } : { http: 'http://127.0.0.1:9/health' }) as never,
-        },
-      }).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(isUpgradeKitError(error, 'UPGRADEKIT_BAD_INPUT'), String(error)).toBe(true);
-      expect((error as Error).message).toContain('app-2');
-      expect(upgraded).toEqual([]);
-    } finally {
-      await state.close();
-    }
+    const error = await rollout({
+      id: 'rollout:app',
+      component: 'app',
+      site: 's1',
+      from: '1.0.0',
+      to: '1.1.0',
+      state,
+      hosts: [{ name: 'app-1' }, { name: 'app-2' }],
+      upgrade: async ({ host }) => {
+        upgraded.push(host.name);
+      },
+      healthGate: {
+        check: (host) =>
+          (host.name === 'app-2' ? { http: 'not a url' } : { http: 'http://127.0.0.1:9/health' }) as never,
+      },
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isUpgradeKitError(error, 'UPGRADEKIT_BAD_INPUT'), String(error)).toBe(true);
+    expect((error as Error).message).toContain('app-2');
+    expect(upgraded).toEqual([]);
   });
 });

@@ -2,13 +2,12 @@
 // sshd with an Ed25519 and an RSA host key: SshSession must accept exactly when
 // `ssh -o BatchMode=yes -o StrictHostKeyChecking=yes` accepts the same file.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isUpgradeKitError, SshSession as Session, type SshSession } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireService, type SshdHost, startSshd } from '../../../../test/support/index.js';
-import { cli, writeTree } from '../../../cli/test/support.js';
+import { requireService, type SshdHost, sessionOptions, sshArgs, startSshd, test } from '#test-support';
+import { cli } from '../../../cli/test/support.js';
 
 const hasSshd = await requireService('sshd');
 
@@ -26,6 +25,8 @@ describe.runIf(hasSshd)('known_hosts, line by line, as ssh decides', () => {
   });
 
   const label = () => `[${host.host}]:${host.port}`;
+  const connect = (policy: 'strict' | 'accept-new', knownHostsPath: string) =>
+    Session.connect({ ...sessionOptions(host, { policy, knownHostsPath }), reconnects: 0 });
   const cases: Record<string, () => string> = {
     'the exact host and its Ed25519 key': () => `${label()} ${host.hostPublicKey}\n`,
     'only its RSA key (ssh negotiates RSA)': () => `${label()} ${host.hostRsaPublicKey}\n`,
@@ -54,34 +55,8 @@ describe.runIf(hasSshd)('known_hosts, line by line, as ssh decides', () => {
         execFileSync('ssh-keygen', ['-H', '-f', file], { stdio: 'ignore' });
         expect(readFileSync(file, 'utf8')).toMatch(/^\|1\|/);
       }
-      const ssh = spawnSync(
-        'ssh',
-        [
-          '-i',
-          host.client.privateKeyPath,
-          '-p',
-          String(host.port),
-          '-o',
-          'BatchMode=yes',
-          '-o',
-          'StrictHostKeyChecking=yes',
-          '-o',
-          `UserKnownHostsFile=${file}`,
-          '-o',
-          'GlobalKnownHostsFile=/dev/null',
-          `${host.user}@${host.host}`,
-          'true',
-        ],
-        { encoding: 'utf8', timeout: 20_000 },
-      );
-      const ours = await Session.connect({
-        host: host.host,
-        port: host.port,
-        username: host.user,
-        privateKeyPath: host.client.privateKeyPath,
-        hostKeys: { policy: 'strict', knownHostsPath: file },
-        reconnects: 0,
-      }).then(
+      const ssh = spawnSync('ssh', [...sshArgs(host, file), 'true'], { encoding: 'utf8', timeout: 20_000 });
+      const ours = await connect('strict', file).then(
         async (s: SshSession) => {
           await s.close();
           return undefined;
@@ -105,14 +80,7 @@ describe.runIf(hasSshd)('known_hosts, line by line, as ssh decides', () => {
     const file = join(host.dir, 'kh-accept-new-revoked');
     const text = `@revoked ${label()} ${host.hostPublicKey}\n@revoked ${label()} ${host.hostRsaPublicKey}\n`;
     writeFileSync(file, text);
-    const error = await Session.connect({
-      host: host.host,
-      port: host.port,
-      username: host.user,
-      privateKeyPath: host.client.privateKeyPath,
-      hostKeys: { policy: 'accept-new', knownHostsPath: file },
-      reconnects: 0,
-    }).catch((e: unknown) => e);
+    const error = await connect('accept-new', file).catch((e: unknown) => e);
     expect(isUpgradeKitError(error, 'UPGRADEKIT_HOST_KEY'), String(error)).toBe(true);
     expect((error as Error).message).toContain('REVOKED HOST KEY');
     expect(readFileSync(file, 'utf8')).toBe(text);
@@ -120,16 +88,12 @@ describe.runIf(hasSshd)('known_hosts, line by line, as ssh decides', () => {
 });
 
 describe.runIf(hasSshd)('hostKeys: off is said where it is read, not only on stderr', () => {
-  let host: SshdHost;
-  beforeAll(async () => {
-    host = await startSshd({ host: '127.0.0.4' });
-  });
-  afterAll(async () => {
-    await host?.stop();
-  });
-
-  it('assess --json carries a warning check for the host; the text report names it', () => {
-    const dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-hostkeys-off-')), {
+  test('assess --json carries a warning check for the host; the text report names it', async ({
+    sshd,
+    release,
+  }) => {
+    const [host] = (await sshd(1)) as [SshdHost];
+    const dir = release({
       'release/upgradekit.yaml':
         'component: app\ndatasources:\n  main: { type: sqlite }\ndefaults: { datasource: main }\n',
       'release/versions/1.1.0/tasks.yaml':

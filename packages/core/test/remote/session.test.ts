@@ -9,13 +9,8 @@ import {
   type SshSessionOptions,
 } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createClientKey,
-  FaultProxy,
-  requireService,
-  type SshdHost,
-  startSshd,
-} from '../../../../test/support/index.js';
+import { createClientKey, FaultProxy, requireService, type SshdHost, startSshd } from '#test-support';
+import { hostOptions } from './transfer-support.js';
 
 const hasSshd = await requireService('sshd');
 
@@ -32,16 +27,7 @@ describe.runIf(hasSshd)('SshSession against a real sshd', () => {
     await host?.stop();
   });
 
-  function options(extra: Partial<SshSessionOptions> = {}): SshSessionOptions {
-    return {
-      host: host.host,
-      port: host.port,
-      username: host.user,
-      privateKeyPath: host.client.privateKeyPath,
-      hostKeys: { policy: 'strict', knownHostsPath: host.knownHostsPath },
-      ...extra,
-    };
-  }
+  const options = (extra: Partial<SshSessionOptions> = {}) => hostOptions(host, extra);
 
   async function open(extra: Partial<SshSessionOptions> = {}) {
     const session = await SshSession.connect(options(extra));

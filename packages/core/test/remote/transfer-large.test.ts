@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { ConsoleReporter, EventBus, TransferManager } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireService, type SshdHost, startSshd } from '../../../../test/support/index.js';
+import { requireService, type SshdHost, startSshd } from '#test-support';
 import { hostOptions, record, tempDir } from './transfer-support.js';
 
 const hasSshd = await requireService('sshd');

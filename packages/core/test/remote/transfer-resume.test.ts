@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, truncateSync, writeFileSyn
 import { join } from 'node:path';
 import { EventBus, TransferManager } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultProxy, requireService, type SshdHost, startSshd } from '../../../../test/support/index.js';
+import { FaultProxy, requireService, type SshdHost, startSshd } from '#test-support';
 import { hostOptions, randomFile, record, sha256, tempDir } from './transfer-support.js';
 
 const hasSshd = await requireService('sshd');

@@ -3,18 +3,11 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventBus, LogEvent, ProgressEvent, RetryEvent, SshSessionOptions } from '@upgradekit/core';
-import type { SshdHost } from '../../../../test/support/index.js';
+import { type SshdHost, sessionOptions } from '#test-support';
 
 /** Options reaching a test sshd with strict host keys (or through a proxy in front of it). */
 export function hostOptions(host: SshdHost, extra: Partial<SshSessionOptions> = {}): SshSessionOptions {
-  return {
-    host: host.host,
-    port: host.port,
-    username: host.user,
-    privateKeyPath: host.client.privateKeyPath,
-    hostKeys: { policy: 'strict', knownHostsPath: host.knownHostsPath },
-    ...extra,
-  };
+  return { ...sessionOptions(host), ...extra };
 }
 
 /** A file of `size` pseudo-random bytes (incompressible, so no layer can cheat). */

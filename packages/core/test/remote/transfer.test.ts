@@ -14,13 +14,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { EventBus, isUpgradeKitError, TransferManager } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createClientKey,
-  FaultProxy,
-  requireService,
-  type SshdHost,
-  startSshdHosts,
-} from '../../../../test/support/index.js';
+import { createClientKey, FaultProxy, requireService, type SshdHost, startSshdHosts } from '#test-support';
 import { hostOptions, noPartials, randomFile, record, sha256, tempDir } from './transfer-support.js';
 
 const hasSshd = await requireService('sshd');

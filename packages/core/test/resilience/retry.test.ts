@@ -11,7 +11,7 @@ import {
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FaultProxy, freePort, requireService, settings } from '../../../../test/support/index.js';
+import { FaultProxy, freePort, requireService, settings } from '#test-support';
 
 const hasMariaDB = await requireService('mariadb');
 const hasPostgres = await requireService('postgres');

@@ -11,7 +11,7 @@ import {
   withTimeout,
 } from '@upgradekit/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, silentServer } from '../../../../test/support/index.js';
+import { freePort, silentServer } from '#test-support';
 
 function collect(bus: EventBus) {
   const warnings: TimeoutWarningEvent[] = [];

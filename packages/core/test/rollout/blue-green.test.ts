@@ -1,43 +1,23 @@
 // Blue-green releases: releases/<version> and an atomically switched `current` symlink, over SSH
 // (a real sshd) and locally, with a real service started from `current`.
-import { existsSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BlueGreen,
   type CommandRunner,
   isUpgradeKitError,
   localRunner,
-  SshSession,
   startService,
   stopService,
 } from '@upgradekit/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, requireService, type SshdHost, startSshd } from '../../../../test/support/index.js';
+import { describe, expect, it } from 'vitest';
+import { freePort, requireService, sshHostForFile } from '#test-support';
 import { SERVICE } from './support.js';
 
 const hasSshd = await requireService('sshd');
 
 describe.runIf(hasSshd)('BlueGreen', () => {
-  let sshd: SshdHost;
-  let ssh: SshSession;
-  let base: string;
-  beforeAll(async () => {
-    sshd = await startSshd({ host: '127.0.0.2' });
-    ssh = await SshSession.connect({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.user,
-      privateKeyPath: sshd.client.privateKeyPath,
-      hostKeys: { policy: 'strict', knownHostsPath: sshd.knownHostsPath },
-    });
-    base = mkdtempSync(join(tmpdir(), 'upgradekit-bluegreen-'));
-  });
-  afterAll(async () => {
-    await ssh?.close();
-    await sshd?.stop();
-    rmSync(base, { recursive: true, force: true });
-  });
+  const host = sshHostForFile('bluegreen');
 
   async function release(app: BlueGreen, version: string): Promise<void> {
     const dir = await app.prepare(version);
@@ -45,13 +25,13 @@ describe.runIf(hasSshd)('BlueGreen', () => {
   }
 
   it('over SSH: switch to the new release, restart from current, switch back (the rollback)', async () => {
-    const root = join(base, 'ssh-app');
-    const app = new BlueGreen({ root, runner: ssh });
+    const root = join(host.dir, 'ssh-app');
+    const app = new BlueGreen({ root, runner: host.ssh });
     const port = await freePort('127.0.0.2');
     const serve = async () => {
-      await stopService({ runner: ssh, pidFile: join(root, 'app.pid'), graceMs: 3000, pollMs: 50 });
+      await stopService({ runner: host.ssh, pidFile: join(root, 'app.pid'), graceMs: 3000, pollMs: 50 });
       await startService({
-        runner: ssh,
+        runner: host.ssh,
         cwd: join(root, 'current'),
         command: [process.execPath, SERVICE, '127.0.0.2', String(port), 'exit'],
         pidFile: join(root, 'app.pid'),
@@ -79,16 +59,16 @@ describe.runIf(hasSshd)('BlueGreen', () => {
       expect(await app.previous()).toBe('2.4.0');
       expect(await serve()).toBe('2.3.0');
       // No temporary links left behind.
-      expect((await ssh.exec(['ls', '-A', root])).stdout.split('\n').filter(Boolean).sort()).toEqual(
+      expect((await host.ssh.exec(['ls', '-A', root])).stdout.split('\n').filter(Boolean).sort()).toEqual(
         ['app.pid', 'current', 'previous', 'releases', 'starts.log'].filter((n) => n !== 'starts.log'),
       );
     } finally {
-      await stopService({ runner: ssh, pidFile: join(root, 'app.pid'), graceMs: 2000 });
+      await stopService({ runner: host.ssh, pidFile: join(root, 'app.pid'), graceMs: 2000 });
     }
   });
 
   it('the switch is atomic: a reader polling `current` during 40 switches never finds it missing', async () => {
-    const root = join(base, 'atomic');
+    const root = join(host.dir, 'atomic');
     // Locally (the same script as over SSH), so the switches come fast enough to race the reader.
     const app = new BlueGreen({ root, runner: localRunner() });
     await release(app, '1.0.0');
@@ -117,7 +97,7 @@ describe.runIf(hasSshd)('BlueGreen', () => {
   });
 
   it('locally: keep the last N releases, never the current or previous one, in version order', async () => {
-    const root = join(base, 'local-app');
+    const root = join(host.dir, 'local-app');
     const app = new BlueGreen({ root, runner: localRunner(), keep: 3 });
     for (const v of ['1.9.0', '1.10.0', '1.2.0', '1.10.0-P1', '1.11.0']) await release(app, v);
     expect(await app.releases()).toEqual(['1.2.0', '1.9.0', '1.10.0', '1.10.0-P1', '1.11.0']);
@@ -133,8 +113,8 @@ describe.runIf(hasSshd)('BlueGreen', () => {
   });
 
   it('paths cannot escape the root; a missing release or previous one is a clear error', async () => {
-    const root = join(base, 'guarded');
-    const runner: CommandRunner = ssh;
+    const root = join(host.dir, 'guarded');
+    const runner: CommandRunner = host.ssh;
     const app = new BlueGreen({ root, runner });
     const refuse = async (attempt: () => unknown, code: string, pattern: RegExp) => {
       let error: unknown;
@@ -157,7 +137,7 @@ describe.runIf(hasSshd)('BlueGreen', () => {
         /`root`: must be a normalised absolute directory/,
       );
     }
-    expect(existsSync(join(base, 'etc'))).toBe(false);
+    expect(existsSync(join(host.dir, 'etc'))).toBe(false);
     await refuse(() => app.switchTo('9.9.9'), 'UPGRADEKIT_SERVICE', /does not exist/);
     await app.prepare('1.0.0');
     await refuse(

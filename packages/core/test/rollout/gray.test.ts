@@ -2,48 +2,26 @@
 // real HTTP service (a separate file from rollout.test.ts so the two run side by side).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type RolloutOptions,
-  type RolloutResult,
-  rollout,
-  type SshSession,
-  StateStore,
-} from '@upgradekit/core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { requireService } from '../../../../test/support/index.js';
-import {
-  rolloutOptions,
-  startTestBed,
-  type TestBed,
-  type TestHost,
-  upgradeHost,
-  versionOf,
-} from './support.js';
+import { type RolloutOptions, type RolloutResult, rollout, type SshSession } from '@upgradekit/core';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { requireService } from '#test-support';
+import { rolloutOptions, type TestHost, testBedForSuite, upgradeHost, versionOf } from './support.js';
 
 const hasSshd = await requireService('sshd');
 
 describe.runIf(hasSshd)('gray rollout across four sshd hosts', () => {
-  let bed: TestBed;
-  let state: StateStore;
-  let site = 0;
   // app-1 is the primary: replicas go first (seed 002 §4.3).
-  beforeAll(async () => {
-    bed = await startTestBed([['primary'], ['replica'], ['replica'], ['replica']]);
-    state = await StateStore.open({ filename: join(bed.hosts[0]!.vars.dir, '..', 'state.sqlite') });
-  });
-  afterAll(async () => {
-    await state?.close();
-    await bed?.stop();
-  });
+  const suite = testBedForSuite([['primary'], ['replica'], ['replica'], ['replica']]);
+  let site = 0;
   beforeEach(async () => {
     site++;
-    await bed.reset('1.0.0');
+    await suite.bed.reset('1.0.0');
   });
 
-  const byName = (name: string) => bed.hosts.find((h) => h.name === name)!;
+  const byName = (name: string) => suite.bed.hosts.find((h) => h.name === name)!;
 
   const options = (extra: Partial<RolloutOptions<TestHost, SshSession>> = {}) =>
-    rolloutOptions(bed, state, `site-${site}`, extra);
+    rolloutOptions(suite.bed, suite.state, `site-${site}`, extra);
 
   it('gray batches 1 → 20% → 50% → 100% with an observation window; each batch sees only earlier batches upgraded', async () => {
     const seenAtStart: Record<string, number> = {};
@@ -54,7 +32,7 @@ describe.runIf(hasSshd)('gray rollout across four sshd hosts', () => {
         concurrency: 2,
         upgrade: async (ctx) => {
           // Hosts of the same batch start together, long before any of them is back on 2.0.0.
-          const others = bed.hosts.filter((h) => h.name !== ctx.host.name);
+          const others = suite.bed.hosts.filter((h) => h.name !== ctx.host.name);
           const versions = await Promise.all(others.map((h) => versionOf(h)));
           seenAtStart[ctx.host.name] = versions.filter((v) => v === '2.0.0').length;
           await upgradeHost(ctx);
@@ -72,7 +50,7 @@ describe.runIf(hasSshd)('gray rollout across four sshd hosts', () => {
     expect(b2!.startedAt!).toBeGreaterThanOrEqual(b1!.endedAt!);
     expect(b3!.startedAt!).toBeGreaterThanOrEqual(b2!.endedAt!);
     expect(b2!.startedAt! - b1!.startedAt!).toBeGreaterThanOrEqual(400);
-    expect(await bed.versions()).toEqual({
+    expect(await suite.bed.versions()).toEqual({
       'app-1': '2.0.0',
       'app-2': '2.0.0',
       'app-3': '2.0.0',
@@ -104,8 +82,8 @@ describe.runIf(hasSshd)('gray rollout across four sshd hosts', () => {
       versionSource: 'probe',
     });
     expect(first.error).toContain('unhealthy during the observation window after batch 1: HTTP 503');
-    for (const name of ['app-3', 'app-4', 'app-1']) expect(bed.startsOf(byName(name))).toHaveLength(1);
-    const row = (await state.loadSteps('app', `site-${site}`)).values().next().value;
+    for (const name of ['app-3', 'app-4', 'app-1']) expect(suite.bed.startsOf(byName(name))).toHaveLength(1);
+    const row = (await suite.state.loadSteps('app', `site-${site}`)).values().next().value;
     expect(row).toMatchObject({ host: 'app-2', status: 'failed' });
   });
 
@@ -130,9 +108,9 @@ describe.runIf(hasSshd)('gray rollout across four sshd hosts', () => {
       'not-started',
       'not-started',
     ]);
-    for (const name of ['app-3', 'app-4', 'app-1']) expect(bed.startsOf(byName(name))).toHaveLength(1);
+    for (const name of ['app-3', 'app-4', 'app-1']) expect(suite.bed.startsOf(byName(name))).toHaveLength(1);
     // Recorded as aborted: the next run treats it as interrupted (skipIf / idempotent / in doubt).
-    const rows = [...(await state.loadSteps('app', `site-${site}`)).values()];
+    const rows = [...(await suite.state.loadSteps('app', `site-${site}`)).values()];
     expect(rows.map((r) => [r.host, r.status])).toEqual([['app-2', 'aborted']]);
   });
 });

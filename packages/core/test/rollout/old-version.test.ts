@@ -15,7 +15,7 @@ import {
   stopService,
 } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireService } from '../../../../test/support/index.js';
+import { requireService } from '#test-support';
 import {
   rolloutOptions,
   startOn,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveRolloutHost, StateStore } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireService } from '../../../../test/support/index.js';
+import { requireService } from '#test-support';
 import { SERVICE, startTestBed, type TestBed, type TestHost } from './support.js';
 
 const hasSshd = await requireService('sshd');

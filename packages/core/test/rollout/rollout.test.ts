@@ -8,39 +8,29 @@ import {
   type RolloutOptions,
   rollout,
   type SshSession,
-  StateStore,
   type StepEndEvent,
   type StepStartEvent,
 } from '@upgradekit/core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { requireService } from '../../../../test/support/index.js';
-import { rolloutOptions, startTestBed, type TestBed, type TestHost } from './support.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { requireService } from '#test-support';
+import { rolloutOptions, type TestHost, testBedForSuite } from './support.js';
 
 const hasSshd = await requireService('sshd');
 
 describe.runIf(hasSshd)('rollout across four sshd hosts', () => {
-  let bed: TestBed;
-  let state: StateStore;
-  let site = 0;
   // app-1 is the primary: replicas go first (seed 002 §4.3).
-  beforeAll(async () => {
-    bed = await startTestBed([['primary'], ['replica'], ['replica'], ['replica']]);
-    state = await StateStore.open({ filename: join(bed.hosts[0]!.vars.dir, '..', 'state.sqlite') });
-  });
-  afterAll(async () => {
-    await state?.close();
-    await bed?.stop();
-  });
+  const suite = testBedForSuite([['primary'], ['replica'], ['replica'], ['replica']]);
+  let site = 0;
   beforeEach(async (context) => {
     site++;
     // The lock test changes nothing on the hosts: spare it the restart of four services.
-    if (!context.task.name.includes('one rollout per site')) await bed.reset('1.0.0');
+    if (!context.task.name.includes('one rollout per site')) await suite.bed.reset('1.0.0');
   });
 
-  const byName = (name: string) => bed.hosts.find((h) => h.name === name)!;
+  const byName = (name: string) => suite.bed.hosts.find((h) => h.name === name)!;
 
   const options = (extra: Partial<RolloutOptions<TestHost, SshSession>> = {}) =>
-    rolloutOptions(bed, state, `site-${site}`, extra);
+    rolloutOptions(suite.bed, suite.state, `site-${site}`, extra);
 
   function timeline(events: EventBus) {
     const entries: { type: string; host: string; at: number; status?: string }[] = [];
@@ -67,7 +57,7 @@ describe.runIf(hasSshd)('rollout across four sshd hosts', () => {
       ['app-1', 'upgraded', '2.0.0', 4],
     ]);
     expect(result.hosts.every((h) => h.health?.healthy && h.health.passes === 3)).toBe(true);
-    expect(await bed.versions()).toEqual({
+    expect(await suite.bed.versions()).toEqual({
       'app-1': '2.0.0',
       'app-2': '2.0.0',
       'app-3': '2.0.0',
@@ -85,10 +75,10 @@ describe.runIf(hasSshd)('rollout across four sshd hosts', () => {
       'end app-1',
     ]);
     // Each service was really restarted once, with the new version.
-    for (const host of bed.hosts)
-      expect(bed.startsOf(host).map((l) => l.split(' ')[0])).toEqual(['1.0.0', '2.0.0']);
+    for (const host of suite.bed.hosts)
+      expect(suite.bed.startsOf(host).map((l) => l.split(' ')[0])).toEqual(['1.0.0', '2.0.0']);
 
-    const log = await state.log({ component: 'app', site: `site-${site}` });
+    const log = await suite.state.log({ component: 'app', site: `site-${site}` });
     expect(log.map((r) => [r.host, r.taskId, r.status, r.versionFrom, r.versionTo, r.stage])).toEqual(
       ['app-2', 'app-3', 'app-4', 'app-1'].map((h) => [
         h,
@@ -99,7 +89,7 @@ describe.runIf(hasSshd)('rollout across four sshd hosts', () => {
         'rollout',
       ]),
     );
-    const runs = await state.runs('app', `site-${site}`);
+    const runs = await suite.state.runs('app', `site-${site}`);
     expect(runs[0]).toMatchObject({ runId: result.runId, status: 'succeeded' });
 
     // Run again: every host is done, nothing is touched.
@@ -117,7 +107,7 @@ describe.runIf(hasSshd)('rollout across four sshd hosts', () => {
       'done-before',
       'done-before',
     ]);
-    for (const host of bed.hosts) expect(bed.startsOf(host)).toHaveLength(2);
+    for (const host of suite.bed.hosts) expect(suite.bed.startsOf(host)).toHaveLength(2);
   });
 
   it('a host that fails its health gate halts the rollout in its batch; later hosts stay untouched', async () => {
@@ -150,11 +140,11 @@ describe.runIf(hasSshd)('rollout across four sshd hosts', () => {
       'app-1': '1.0.0',
     });
     // Untouched means untouched: never stopped, still serving the old version.
-    expect(bed.startsOf(byName('app-4'))).toHaveLength(1);
-    expect(bed.startsOf(byName('app-1'))).toHaveLength(1);
-    expect(await bed.versions()).toMatchObject({ 'app-4': '1.0.0', 'app-1': '1.0.0' });
+    expect(suite.bed.startsOf(byName('app-4'))).toHaveLength(1);
+    expect(suite.bed.startsOf(byName('app-1'))).toHaveLength(1);
+    expect(await suite.bed.versions()).toMatchObject({ 'app-4': '1.0.0', 'app-1': '1.0.0' });
     expect(
-      (await state.log({ component: 'app', site: `site-${site}` })).map((r) => [r.host, r.status]),
+      (await suite.state.log({ component: 'app', site: `site-${site}` })).map((r) => [r.host, r.status]),
     ).toEqual([
       ['app-2', 'succeeded'],
       ['app-3', 'failed'],
@@ -170,7 +160,7 @@ describe.runIf(hasSshd)('rollout across four sshd hosts', () => {
       ['app-4', 'upgraded', 1],
       ['app-1', 'upgraded', 1],
     ]);
-    expect(bed.startsOf(byName('app-2'))).toHaveLength(2);
+    expect(suite.bed.startsOf(byName('app-2'))).toHaveLength(2);
   });
 
   it('maxFailPercent: a failure within the batch budget is reported, and the rollout goes on', async () => {

@@ -9,11 +9,12 @@ import {
   type RolloutHost,
   type RolloutOptions,
   SshSession,
-  type StateStore,
+  StateStore,
   startService,
   stopService,
 } from '@upgradekit/core';
-import { freePort, type SshdHost, startSshdHosts } from '../../../../test/support/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { freePort, type SshdHost, startSshdHosts } from '#test-support';
 
 export const SERVICE = fileURLToPath(new URL('./fixtures/http-service.mjs', import.meta.url));
 
@@ -154,6 +155,23 @@ export async function startTestBed(roles: readonly (readonly string[])[]): Promi
 }
 
 /** The hook a team would write: stop gracefully, install, start and wait until healthy. */
+/**
+ * A test bed of `roles` and a state store beside it, for the enclosing `describe`: started in
+ * `beforeAll`, closed and stopped in `afterAll`.
+ */
+export function testBedForSuite(roles: readonly (readonly string[])[]): { bed: TestBed; state: StateStore } {
+  const held: { bed?: TestBed; state?: StateStore } = {};
+  beforeAll(async () => {
+    held.bed = await startTestBed(roles);
+    held.state = await StateStore.open({ filename: join(held.bed.hosts[0]!.vars.dir, '..', 'state.sqlite') });
+  });
+  afterAll(async () => {
+    await held.state?.close();
+    await held.bed?.stop();
+  });
+  return held as { bed: TestBed; state: StateStore };
+}
+
 export async function upgradeHost(ctx: HostContext<TestHost, SshSession>): Promise<void> {
   const { host, remote } = ctx;
   await stopService({ runner: remote!, pidFile: join(host.vars.dir, 'app.pid'), graceMs: 3000, pollMs: 50 });

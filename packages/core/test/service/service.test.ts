@@ -1,6 +1,5 @@
 // Graceful stop and healthy start of real processes, over SSH (a real sshd) and locally.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type CommandRunner,
@@ -8,13 +7,12 @@ import {
   EventBus,
   isUpgradeKitError,
   localRunner,
-  SshSession,
   startService,
   stopService,
   waitHealthy,
 } from '@upgradekit/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, requireService, type SshdHost, startSshd } from '../../../../test/support/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, requireService, sshHostForFile } from '#test-support';
 import { SERVICE } from '../rollout/support.js';
 
 const hasSshd = await requireService('sshd');
@@ -30,30 +28,14 @@ function alive(pid: number): boolean {
 }
 
 describe.runIf(hasSshd)('service control over SSH and locally', () => {
-  let sshd: SshdHost;
-  let ssh: SshSession;
-  let dir: string;
+  const host = sshHostForFile('service');
   const started: number[] = [];
-  beforeAll(async () => {
-    sshd = await startSshd({ host: '127.0.0.2' });
-    ssh = await SshSession.connect({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.user,
-      privateKeyPath: sshd.client.privateKeyPath,
-      hostKeys: { policy: 'strict', knownHostsPath: sshd.knownHostsPath },
-    });
-    dir = mkdtempSync(join(tmpdir(), 'upgradekit-service-'));
-  });
-  afterAll(async () => {
+  afterAll(() => {
     for (const pid of started) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    await ssh?.close();
-    await sshd?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   async function launch(runner: CommandRunner, name: string, onTerm: 'exit' | 'ignore') {
-    const cwd = join(dir, name);
+    const cwd = join(host.dir, name);
     await runner.exec(['mkdir', '-p', cwd]);
     writeFileSync(join(cwd, 'VERSION'), '1.0.0');
     const port = await freePort('127.0.0.2');
@@ -73,7 +55,7 @@ describe.runIf(hasSshd)('service control over SSH and locally', () => {
   }
 
   for (const where of ['ssh', 'local'] as const) {
-    const runner = () => (where === 'ssh' ? ssh : localRunner());
+    const runner = () => (where === 'ssh' ? host.ssh : localRunner());
 
     it(`${where}: a process that traps SIGTERM exits on it, cleans up, and is not SIGKILLed`, async () => {
       const { cwd, pid, result } = await launch(runner(), `trap-${where}`, 'exit');
@@ -154,11 +136,11 @@ describe.runIf(hasSshd)('service control over SSH and locally', () => {
   });
 
   it('start fails fast, with the log tail, when the process exits before it is healthy', async () => {
-    const cwd = join(dir, 'crashes');
-    await ssh.exec(['mkdir', '-p', cwd]);
+    const cwd = join(host.dir, 'crashes');
+    await host.ssh.exec(['mkdir', '-p', cwd]);
     const began = performance.now();
     const error = await startService({
-      runner: ssh,
+      runner: host.ssh,
       cwd,
       // No VERSION file: the service throws at start.
       command: [process.execPath, SERVICE, '127.0.0.2', '1', 'exit'],
@@ -174,10 +156,10 @@ describe.runIf(hasSshd)('service control over SSH and locally', () => {
   });
 
   it('a log it cannot open (its directory missing) fails the start at once, with the reason', async () => {
-    const cwd = join(dir, 'no-logs-dir');
-    await ssh.exec(['mkdir', '-p', cwd]);
+    const cwd = join(host.dir, 'no-logs-dir');
+    await host.ssh.exec(['mkdir', '-p', cwd]);
     const log = join(cwd, 'logs', 'server.log');
-    for (const runner of [localRunner(), ssh]) {
+    for (const runner of [localRunner(), host.ssh]) {
       const error = await startService({
         runner,
         cwd,
@@ -198,7 +180,7 @@ describe.runIf(hasSshd)('service control over SSH and locally', () => {
   });
 
   it('start gives up after its timeout when the service stays unhealthy, saying what it saw', async () => {
-    const { cwd, port, pid } = await launch(ssh, 'sick', 'exit');
+    const { cwd, port, pid } = await launch(host.ssh, 'sick', 'exit');
     writeFileSync(join(cwd, 'UNHEALTHY'), '');
     const began = performance.now();
     const health = await waitHealthy({
@@ -213,7 +195,7 @@ describe.runIf(hasSshd)('service control over SSH and locally', () => {
     // And a command check on the host itself, through the same session.
     const viaCommand = await waitHealthy({
       check: { command: ['curl', '-fsS', `http://127.0.0.2:${port}/health`] },
-      runner: ssh,
+      runner: host.ssh,
       timeoutMs: 300,
       intervalMs: 100,
     });
@@ -224,13 +206,13 @@ describe.runIf(hasSshd)('service control over SSH and locally', () => {
       (
         await waitHealthy({
           check: { command: ['curl', '-fsS', `http://127.0.0.2:${port}/health`] },
-          runner: ssh,
+          runner: host.ssh,
           passes: 2,
           intervalMs: 20,
         })
       ).healthy,
     ).toBe(true);
-    await stopService({ runner: ssh, pid });
+    await stopService({ runner: host.ssh, pid });
   });
 
   it('deregister calls the hook, then waits for clients to notice', async () => {
@@ -244,7 +226,7 @@ describe.runIf(hasSshd)('service control over SSH and locally', () => {
 
   it('by systemd unit on a host without systemd: a clear error naming the unit and the cause', async () => {
     // This test bed has no systemd (PID 1 is not systemd), so only the refusal path is real here.
-    for (const runner of [ssh, localRunner()] as CommandRunner[]) {
+    for (const runner of [host.ssh, localRunner()] as CommandRunner[]) {
       const error = await stopService({ runner, unit: 'app.service' }).catch((e: unknown) => e);
       expect(isUpgradeKitError(error, 'UPGRADEKIT_SERVICE')).toBe(true);
       expect((error as Error).message).toMatch(/cannot query unit app\.service on .*: .*(systemd|bus)/);
@@ -257,20 +239,20 @@ describe.runIf(hasSshd)('service control over SSH and locally', () => {
       expect(isUpgradeKitError(error, 'UPGRADEKIT_BAD_INPUT')).toBe(true);
       expect((error as Error).message).toMatch(pattern);
     };
-    await bad({ runner: ssh, pid: 5, pidFile: '/x.pid' }, /exactly one of `pidFile`, `pid` or `unit`/);
-    await bad({ runner: ssh, pidFile: 'app.pid' }, /`pidFile` must be an absolute path .*got "app.pid"/);
-    await bad({ runner: ssh, unit: 'app; reboot' }, /`unit` must be a systemd unit name/);
+    await bad({ runner: host.ssh, pid: 5, pidFile: '/x.pid' }, /exactly one of `pidFile`, `pid` or `unit`/);
+    await bad({ runner: host.ssh, pidFile: 'app.pid' }, /`pidFile` must be an absolute path .*got "app.pid"/);
+    await bad({ runner: host.ssh, unit: 'app; reboot' }, /`unit` must be a systemd unit name/);
     await bad({ runner: 'ssh host', pid: 5 }, /`runner`: must be a CommandRunner/);
     // A pid file that does not hold a usable pid is refused, never "killed": not garbage, not init.
     for (const content of ['garbage\n', '1\n', '']) {
-      writeFileSync(join(dir, 'odd.pid'), content);
-      const error = await stopService({ runner: ssh, pidFile: join(dir, 'odd.pid') }).catch(
+      writeFileSync(join(host.dir, 'odd.pid'), content);
+      const error = await stopService({ runner: host.ssh, pidFile: join(host.dir, 'odd.pid') }).catch(
         (e: unknown) => e,
       );
       expect(isUpgradeKitError(error, 'UPGRADEKIT_SERVICE'), String(error)).toBe(true);
       expect((error as Error).message).toContain('does not hold a process id');
     }
-    const start = await startService({ runner: ssh, command: [] } as never).catch((e: unknown) => e);
+    const start = await startService({ runner: host.ssh, command: [] } as never).catch((e: unknown) => e);
     expect((start as Error).message).toMatch(/`command`: must be a non-empty argument vector/);
   });
 });

@@ -4,10 +4,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addPlanSteps, createUpgrade, isUpgradeKitError, loadRelease, plan } from '@upgradekit/core';
-import knexFactory from 'knex';
+import { isUpgradeKitError } from '@upgradekit/core';
 import { describe, expect, it } from 'vitest';
-import { writeRelease } from '../migrate/support.js';
+import { sqliteKnex } from '#test-support';
+import { planUpgrade, writeRelease } from '../migrate/support.js';
 
 async function twoVersions() {
   const dir = mkdtempSync(join(tmpdir(), 'uk-versions-'));
@@ -22,23 +22,8 @@ async function twoVersions() {
     },
     'tasks:\n  - { id: add_a, kind: sql, stage: in_stop, file: a.sql, compatibleFrom: 1.0.0 }\n',
   );
-  const knex = knexFactory({
-    client: 'better-sqlite3',
-    connection: { filename: join(dir, 'main.sqlite') },
-    useNullAsDefault: true,
-  });
-  const release = await loadRelease(dir);
-  const upgrade = createUpgrade({
-    component: 'orders',
-    from: '1.0.0',
-    to: '1.2.0',
-    site: 's1',
-    state: { filename: join(dir, 'state.sqlite') },
-  });
-  addPlanSteps(upgrade, plan({ release, from: '1.0.0', to: '1.2.0' }), {
-    release,
-    connections: { main: knex },
-  });
+  const knex = sqliteKnex(join(dir, 'main.sqlite'));
+  const upgrade = await planUpgrade(dir, knex, { filename: join(dir, 'state.sqlite') }, { to: '1.2.0' });
   return { upgrade, knex };
 }
 

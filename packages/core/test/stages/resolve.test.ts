@@ -16,6 +16,7 @@ import {
   UpgradeKitError,
 } from '@upgradekit/core';
 import { describe, expect, it } from 'vitest';
+import { leaveCrashedStep } from '#test-support';
 
 const PARTS = 3;
 
@@ -167,20 +168,12 @@ describe('a step that keeps progress of its own', () => {
     const ran: number[] = [];
     const upgrade = make().step('preStart', partsStep(ran, new Set()));
     // What a crash during part 3 leaves: the step running under a dead run, part 3 started.
-    const store = await StateStore.open(state);
-    const key = { component: 'c', site: 's', host: '', taskVersion: '1.1.0', taskId: 'parts' };
-    await store.beginStep({
-      ...key,
-      runId: 'crashed',
-      taskName: 'parts',
-      stage: 'preStart',
-      versionFrom: '1.0.0',
-      versionTo: '1.1.0',
-      attempt: 1,
-      startedAt: Date.now(),
+    await leaveCrashedStep(state, {
+      component: 'c',
+      site: 's',
+      taskId: 'parts',
+      progress: { at: 3, started: true },
     });
-    await store.saveProgress(key, JSON.stringify({ at: 3, started: true }));
-    await store.close();
     // Status knows before any run that resuming stops on part 3: an operator decides.
     expect(await row(upgrade, 'parts')).toMatchObject({
       status: 'in_doubt',

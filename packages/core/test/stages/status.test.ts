@@ -5,24 +5,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createUpgrade,
-  type ProcessIdentity,
-  type ProcProbe,
-  StateStore,
-  type StatusReport,
-} from '@upgradekit/core';
+import { createUpgrade, type ProcProbe, StateStore, type StatusReport } from '@upgradekit/core';
 import { describe, expect, it } from 'vitest';
+import { BOOT, NS, SELF } from '#test-support';
 
-const BOOT = 'ad3e0252-5757-4972-9ad2-adcb86648566';
-const NS = 'pid:[4026531836]';
-const self: ProcessIdentity = {
-  host: 'runner-a',
-  pid: 100,
-  bootId: BOOT,
-  pidNamespace: NS,
-  startTime: 5_000,
-};
+const self = SELF;
 const HOLDER = { host: 'runner-a', pid: 4242, bootId: BOOT, pidNamespace: NS, startTime: 7_000 };
 
 /** A /proc with the given processes: pid → [state, start time]. */

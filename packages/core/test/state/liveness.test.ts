@@ -6,11 +6,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
-  EventBus,
   holderIdentity,
   holderLiveness,
   isUpgradeKitError,
-  type LogEvent,
   type ProcessIdentity,
   type ProcProbe,
   parseProcStat,
@@ -21,6 +19,8 @@ import {
   type UpgradeKitError,
 } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOOT, NS, SELF } from '#test-support';
+import { type PlantedHolder, plantLock, warnings } from './fixtures/backends.js';
 
 const HOLDER = fileURLToPath(new URL('./fixtures/lock-holder.ts', import.meta.url));
 const COMPONENT = 'app';
@@ -31,15 +31,7 @@ const canUnshare =
   onLinux &&
   spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { stdio: 'ignore' }).status === 0;
 
-const BOOT = 'ad3e0252-5757-4972-9ad2-adcb86648566';
-const NS = 'pid:[4026531836]';
-const self: ProcessIdentity = {
-  host: 'runner-a',
-  pid: 100,
-  bootId: BOOT,
-  pidNamespace: NS,
-  startTime: 5_000,
-};
+const self = SELF;
 const holder = (over: Partial<ProcessIdentity>): ProcessIdentity => ({
   host: 'runner-a',
   pid: 4242,
@@ -160,26 +152,7 @@ describe.runIf(onLinux)('SiteLock with real holders (SQLite)', () => {
   const children: ChildProcess[] = [];
   const held: SiteLock[] = [];
   const options = () => ({ filename: join(dir, 'state.sqlite') });
-  const plant = (site: string, h: ProcessIdentity & { runId: string; heartbeatAt: number; ttlMs: number }) =>
-    store.knex('upgradekit_locks').insert({
-      component: COMPONENT,
-      site,
-      run_id: h.runId,
-      host: h.host,
-      pid: h.pid,
-      acquired_at: h.heartbeatAt,
-      heartbeat_at: h.heartbeatAt,
-      ttl_ms: h.ttlMs,
-      boot_id: h.bootId ?? null,
-      pid_ns: h.pidNamespace ?? null,
-      pid_start: h.startTime ?? null,
-    });
-  const warnings = () => {
-    const events = new EventBus();
-    const logs: LogEvent[] = [];
-    events.on('log', (e) => logs.push(e));
-    return { events, logs };
-  };
+  const plant = (site: string, h: PlantedHolder) => plantLock(store, COMPONENT, site, h);
   const locked = async (site: string, runId: string): Promise<UpgradeKitError> => {
     const error = await SiteLock.acquire(store, { component: COMPONENT, site, runId }).catch(
       (e: unknown) => e,

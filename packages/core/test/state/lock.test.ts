@@ -3,18 +3,21 @@ import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
-  EventBus,
   holderIdentity,
   isUpgradeKitError,
-  type LockHolder,
-  type LogEvent,
   SiteLock,
   StateStore,
   type UpgradeKitError,
 } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireService } from '../../../../test/support/index.js';
-import { type FreshState, stateBackends } from './fixtures/backends.js';
+import { requireService } from '#test-support';
+import {
+  describeBackends,
+  type FreshState,
+  type PlantedHolder,
+  plantLock,
+  warnings,
+} from './fixtures/backends.js';
 
 const hasMariaDB = await requireService('mariadb');
 const hasPostgres = await requireService('postgres');
@@ -107,308 +110,285 @@ async function race(racers: Racer[]): Promise<RaceResult[]> {
   return results;
 }
 
-describe.each(stateBackends({ mariadb: hasMariaDB, postgres: hasPostgres }).map((b) => [b.name, b] as const))(
-  '%s',
-  (_name, backend) => {
-    describe.runIf(backend.available)('SiteLock', () => {
-      let fresh: FreshState;
-      let store: StateStore;
-      let racers: { plain: Racer[]; stale: Racer[] } | undefined;
-      const held: SiteLock[] = [];
-      const acquire = async (...args: Parameters<typeof SiteLock.acquire>) => {
-        const lock = await SiteLock.acquire(...args);
-        held.push(lock);
-        return lock;
+describeBackends({ mariadb: hasMariaDB, postgres: hasPostgres }, (backend) => {
+  describe.runIf(backend.available)('SiteLock', () => {
+    let fresh: FreshState;
+    let store: StateStore;
+    let racers: { plain: Racer[]; stale: Racer[] } | undefined;
+    const held: SiteLock[] = [];
+    const acquire = async (...args: Parameters<typeof SiteLock.acquire>) => {
+      const lock = await SiteLock.acquire(...args);
+      held.push(lock);
+      return lock;
+    };
+    const plant = (site: string, holder: PlantedHolder) => plantLock(store, COMPONENT, site, holder);
+
+    beforeAll(async () => {
+      fresh = await backend.fresh();
+      store = await StateStore.open(fresh.options);
+      racers = {
+        plain: spawnRacers(4, fresh.options, 'raced'),
+        stale: spawnRacers(4, fresh.options, 'stale-raced'),
       };
-      /** Writes a holder row directly, as another runner would have left it. */
-      const plant = (site: string, holder: Omit<LockHolder, 'acquiredAt'> & { acquiredAt?: number }) =>
-        store.knex('upgradekit_locks').insert({
-          component: COMPONENT,
-          site,
-          run_id: holder.runId,
-          host: holder.host,
-          pid: holder.pid,
-          acquired_at: holder.acquiredAt ?? holder.heartbeatAt,
-          heartbeat_at: holder.heartbeatAt,
-          ttl_ms: holder.ttlMs,
-          boot_id: holder.bootId ?? null,
-          pid_ns: holder.pidNamespace ?? null,
-          pid_start: holder.startTime ?? null,
-        });
-      const warnings = () => {
-        const events = new EventBus();
-        const logs: LogEvent[] = [];
-        events.on('log', (e) => logs.push(e));
-        return { events, logs };
-      };
+    });
+    afterAll(async () => {
+      for (const r of [...(racers?.plain ?? []), ...(racers?.stale ?? [])]) {
+        if (!r.started) r.child.kill(); // their test did not run
+      }
+      await Promise.all(racing);
+      await Promise.all(held.map((l) => l.release().catch(() => {})));
+      await store?.close();
+      await fresh?.drop();
+    });
 
-      beforeAll(async () => {
-        fresh = await backend.fresh();
-        store = await StateStore.open(fresh.options);
-        racers = {
-          plain: spawnRacers(4, fresh.options, 'raced'),
-          stale: spawnRacers(4, fresh.options, 'stale-raced'),
-        };
+    it('a second acquire of the same site throws UPGRADEKIT_LOCKED naming the holder', async () => {
+      const lock = await acquire(store, { component: COMPONENT, site: 'busy', runId: 'run-first' });
+      const error = await SiteLock.acquire(store, {
+        component: COMPONENT,
+        site: 'busy',
+        runId: 'run-second',
+      }).catch((e: unknown) => e);
+      expect(isUpgradeKitError(error, 'UPGRADEKIT_LOCKED'), String(error)).toBe(true);
+      const locked = error as UpgradeKitError;
+      expect(locked.message).toContain('run run-first');
+      expect(locked.message).toContain(`on ${hostname()}`);
+      expect(locked.message).toContain(`(pid ${process.pid})`);
+      expect(locked.message).toContain('"busy"');
+      expect(locked.message).toMatch(
+        /Its process is alive: its process \(pid \d+\) is running on this machine/,
+      );
+      expect(locked.message).toMatch(
+        /taken over only if its heartbeat stops, at \S+Z \(in (59|60) s: last heartbeat \+ TTL 60 s\)/,
+      );
+      expect(locked.message).toContain('Wait for run run-first to finish, or stop it');
+      expect(locked.context).toMatchObject({ liveness: { state: 'alive' } });
+      expect(locked.context).toMatchObject({
+        component: COMPONENT,
+        site: 'busy',
+        holder: { runId: 'run-first', host: hostname(), pid: process.pid, ttlMs: 60_000 },
       });
-      afterAll(async () => {
-        for (const r of [...(racers?.plain ?? []), ...(racers?.stale ?? [])]) {
-          if (!r.started) r.child.kill(); // their test did not run
-        }
-        await Promise.all(racing);
-        await Promise.all(held.map((l) => l.release().catch(() => {})));
-        await store?.close();
-        await fresh?.drop();
-      });
+      expect(await SiteLock.holder(store, COMPONENT, 'busy')).toMatchObject({ runId: 'run-first' });
+      await lock.release();
+    });
 
-      it('a second acquire of the same site throws UPGRADEKIT_LOCKED naming the holder', async () => {
-        const lock = await acquire(store, { component: COMPONENT, site: 'busy', runId: 'run-first' });
-        const error = await SiteLock.acquire(store, {
-          component: COMPONENT,
-          site: 'busy',
-          runId: 'run-second',
-        }).catch((e: unknown) => e);
-        expect(isUpgradeKitError(error, 'UPGRADEKIT_LOCKED'), String(error)).toBe(true);
-        const locked = error as UpgradeKitError;
-        expect(locked.message).toContain('run run-first');
-        expect(locked.message).toContain(`on ${hostname()}`);
-        expect(locked.message).toContain(`(pid ${process.pid})`);
-        expect(locked.message).toContain('"busy"');
-        expect(locked.message).toMatch(
-          /Its process is alive: its process \(pid \d+\) is running on this machine/,
-        );
-        expect(locked.message).toMatch(
-          /taken over only if its heartbeat stops, at \S+Z \(in (59|60) s: last heartbeat \+ TTL 60 s\)/,
-        );
-        expect(locked.message).toContain('Wait for run run-first to finish, or stop it');
-        expect(locked.context).toMatchObject({ liveness: { state: 'alive' } });
-        expect(locked.context).toMatchObject({
-          component: COMPONENT,
-          site: 'busy',
-          holder: { runId: 'run-first', host: hostname(), pid: process.pid, ttlMs: 60_000 },
-        });
-        expect(await SiteLock.holder(store, COMPONENT, 'busy')).toMatchObject({ runId: 'run-first' });
-        await lock.release();
-      });
+    it('locks of other sites and other components are independent', async () => {
+      await acquire(store, { component: COMPONENT, site: 'site-a', runId: 'run-a' });
+      await acquire(store, { component: COMPONENT, site: 'site-b', runId: 'run-b' });
+      await acquire(store, { component: 'other', site: 'site-a', runId: 'run-c' });
+      expect((await SiteLock.holder(store, COMPONENT, 'site-a'))?.runId).toBe('run-a');
+      expect((await SiteLock.holder(store, COMPONENT, 'site-b'))?.runId).toBe('run-b');
+      expect((await SiteLock.holder(store, 'other', 'site-a'))?.runId).toBe('run-c');
+    });
 
-      it('locks of other sites and other components are independent', async () => {
-        await acquire(store, { component: COMPONENT, site: 'site-a', runId: 'run-a' });
-        await acquire(store, { component: COMPONENT, site: 'site-b', runId: 'run-b' });
-        await acquire(store, { component: 'other', site: 'site-a', runId: 'run-c' });
-        expect((await SiteLock.holder(store, COMPONENT, 'site-a'))?.runId).toBe('run-a');
-        expect((await SiteLock.holder(store, COMPONENT, 'site-b'))?.runId).toBe('run-b');
-        expect((await SiteLock.holder(store, 'other', 'site-a'))?.runId).toBe('run-c');
+    it('release frees the site for the next run', async () => {
+      const first = await acquire(store, { component: COMPONENT, site: 'relay', runId: 'run-1' });
+      await first.release();
+      await first.release(); // twice is harmless
+      expect(await SiteLock.holder(store, COMPONENT, 'relay')).toBeUndefined();
+      const second = await acquire(store, { component: COMPONENT, site: 'relay', runId: 'run-2' });
+      expect(await SiteLock.holder(store, COMPONENT, 'relay')).toMatchObject({
+        runId: 'run-2',
+        host: hostname(),
+        pid: process.pid,
       });
+      // A late release of the first run must not free the second run's lock.
+      await first.release();
+      expect((await SiteLock.holder(store, COMPONENT, 'relay'))?.runId).toBe('run-2');
+      await second.release();
+    });
 
-      it('release frees the site for the next run', async () => {
-        const first = await acquire(store, { component: COMPONENT, site: 'relay', runId: 'run-1' });
-        await first.release();
-        await first.release(); // twice is harmless
-        expect(await SiteLock.holder(store, COMPONENT, 'relay')).toBeUndefined();
-        const second = await acquire(store, { component: COMPONENT, site: 'relay', runId: 'run-2' });
-        expect(await SiteLock.holder(store, COMPONENT, 'relay')).toMatchObject({
-          runId: 'run-2',
+    it('takes over a lock whose holder went silent for longer than its TTL, and says so', async () => {
+      const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+      try {
+        const now = Date.now();
+        // On this host, with a live pid: only the silence makes it stale.
+        await plant('stale-here', {
+          runId: 'run-hung',
           host: hostname(),
-          pid: process.pid,
+          pid: sleeper.pid!,
+          heartbeatAt: now - 5_000,
+          ttlMs: 2_000,
         });
-        // A late release of the first run must not free the second run's lock.
-        await first.release();
-        expect((await SiteLock.holder(store, COMPONENT, 'relay'))?.runId).toBe('run-2');
-        await second.release();
-      });
-
-      it('takes over a lock whose holder went silent for longer than its TTL, and says so', async () => {
-        const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
-        try {
-          const now = Date.now();
-          // On this host, with a live pid: only the silence makes it stale.
-          await plant('stale-here', {
-            runId: 'run-hung',
+        // On another host, where the pid cannot be checked.
+        await plant('stale-there', {
+          runId: 'run-far',
+          host: 'runner-elsewhere.example',
+          pid: 12345,
+          heartbeatAt: now - 5_000,
+          ttlMs: 2_000,
+        });
+        for (const [site, previous] of [
+          ['stale-here', 'run-hung'],
+          ['stale-there', 'run-far'],
+        ] as const) {
+          const { events, logs } = warnings();
+          await acquire(store, { component: COMPONENT, site, runId: `run-new-${site}`, events });
+          expect(await SiteLock.holder(store, COMPONENT, site)).toMatchObject({
+            runId: `run-new-${site}`,
             host: hostname(),
-            pid: sleeper.pid!,
-            heartbeatAt: now - 5_000,
-            ttlMs: 2_000,
+            pid: process.pid,
           });
-          // On another host, where the pid cannot be checked.
-          await plant('stale-there', {
-            runId: 'run-far',
-            host: 'runner-elsewhere.example',
-            pid: 12345,
-            heartbeatAt: now - 5_000,
-            ttlMs: 2_000,
-          });
-          for (const [site, previous] of [
-            ['stale-here', 'run-hung'],
-            ['stale-there', 'run-far'],
-          ] as const) {
-            const { events, logs } = warnings();
-            await acquire(store, { component: COMPONENT, site, runId: `run-new-${site}`, events });
-            expect(await SiteLock.holder(store, COMPONENT, site)).toMatchObject({
-              runId: `run-new-${site}`,
-              host: hostname(),
-              pid: process.pid,
-            });
-            expect(logs).toHaveLength(1);
-            expect(logs[0]).toMatchObject({ level: 'warn', fields: { site, previous: { runId: previous } } });
-            expect(logs[0]!.message).toMatch(/took over/);
-            expect(logs[0]!.message).toContain(`run ${previous}`);
-            expect(logs[0]!.message).toMatch(/silent for \d+ ms, TTL 2000 ms/);
-          }
-        } finally {
-          sleeper.kill('SIGKILL');
+          expect(logs).toHaveLength(1);
+          expect(logs[0]).toMatchObject({ level: 'warn', fields: { site, previous: { runId: previous } } });
+          expect(logs[0]!.message).toMatch(/took over/);
+          expect(logs[0]!.message).toContain(`run ${previous}`);
+          expect(logs[0]!.message).toMatch(/silent for \d+ ms, TTL 2000 ms/);
         }
-      });
+      } finally {
+        sleeper.kill('SIGKILL');
+      }
+    });
 
-      it('does not take over a live holder on another host, whatever its pid', async () => {
-        await plant('far-alive', {
-          runId: 'run-far-alive',
-          host: 'runner-elsewhere.example',
-          pid: await deadPid(),
-          heartbeatAt: Date.now(),
-          ttlMs: 60_000,
-        });
-        const error = await SiteLock.acquire(store, {
-          component: COMPONENT,
-          site: 'far-alive',
-          runId: 'run-x',
-        }).catch((e: unknown) => e);
-        expect(isUpgradeKitError(error, 'UPGRADEKIT_LOCKED'), String(error)).toBe(true);
-        expect((error as UpgradeKitError).message).toContain('runner-elsewhere.example');
+    it('does not take over a live holder on another host, whatever its pid', async () => {
+      await plant('far-alive', {
+        runId: 'run-far-alive',
+        host: 'runner-elsewhere.example',
+        pid: await deadPid(),
+        heartbeatAt: Date.now(),
+        ttlMs: 60_000,
       });
+      const error = await SiteLock.acquire(store, {
+        component: COMPONENT,
+        site: 'far-alive',
+        runId: 'run-x',
+      }).catch((e: unknown) => e);
+      expect(isUpgradeKitError(error, 'UPGRADEKIT_LOCKED'), String(error)).toBe(true);
+      expect((error as UpgradeKitError).message).toContain('runner-elsewhere.example');
+    });
 
-      it('takes over at once a lock whose holder on this host is a dead process', async () => {
-        const pid = await deadPid();
-        const self = holderIdentity();
-        await plant('orphaned', {
-          runId: 'run-crashed',
-          host: hostname(),
-          pid,
-          bootId: self.bootId,
-          pidNamespace: self.pidNamespace,
-          startTime: self.startTime,
-          heartbeatAt: Date.now(),
-          ttlMs: 60_000,
-        });
-        const { events, logs } = warnings();
-        await acquire(store, { component: COMPONENT, site: 'orphaned', runId: 'run-next', events });
-        expect(await SiteLock.holder(store, COMPONENT, 'orphaned')).toMatchObject({
-          runId: 'run-next',
-          bootId: self.bootId,
-          pidNamespace: self.pidNamespace,
-          startTime: self.startTime,
-        });
-        expect(logs).toHaveLength(1);
-        expect(logs[0]!.message).toMatch(/took over/);
-        expect(logs[0]!.message).toContain(`(pid ${pid})`);
-        expect(logs[0]!.message).toMatch(/its process is dead: no process has pid \d+/);
+    it('takes over at once a lock whose holder on this host is a dead process', async () => {
+      const pid = await deadPid();
+      const self = holderIdentity();
+      await plant('orphaned', {
+        runId: 'run-crashed',
+        host: hostname(),
+        pid,
+        bootId: self.bootId,
+        pidNamespace: self.pidNamespace,
+        startTime: self.startTime,
+        heartbeatAt: Date.now(),
+        ttlMs: 60_000,
       });
-
-      it('a dead pid recorded without process identity (an older holder) is left to the TTL', async () => {
-        await plant('orphaned-old', {
-          runId: 'run-old',
-          host: hostname(),
-          pid: await deadPid(),
-          heartbeatAt: Date.now(),
-          ttlMs: 60_000,
-        });
-        const error = await SiteLock.acquire(store, {
-          component: COMPONENT,
-          site: 'orphaned-old',
-          runId: 'run-y',
-        }).catch((e: unknown) => e);
-        expect(isUpgradeKitError(error, 'UPGRADEKIT_LOCKED'), String(error)).toBe(true);
-        expect((error as UpgradeKitError).message).toMatch(
-          /cannot be proven from here: its process identity was not recorded/,
-        );
-        expect((error as UpgradeKitError).message).toMatch(
-          /taken over at \S+Z \(in (59|60) s: last heartbeat \+ TTL 60 s\)/,
-        );
+      const { events, logs } = warnings();
+      await acquire(store, { component: COMPONENT, site: 'orphaned', runId: 'run-next', events });
+      expect(await SiteLock.holder(store, COMPONENT, 'orphaned')).toMatchObject({
+        runId: 'run-next',
+        bootId: self.bootId,
+        pidNamespace: self.pidNamespace,
+        startTime: self.startTime,
       });
+      expect(logs).toHaveLength(1);
+      expect(logs[0]!.message).toMatch(/took over/);
+      expect(logs[0]!.message).toContain(`(pid ${pid})`);
+      expect(logs[0]!.message).toMatch(/its process is dead: no process has pid \d+/);
+    });
 
-      it('the heartbeat advances heartbeat_at while the lock is held', async () => {
-        await acquire(store, { component: COMPONENT, site: 'beating', runId: 'run-beat', ttlMs: 300 });
-        const first = await SiteLock.holder(store, COMPONENT, 'beating');
-        await sleep(450);
-        const later = await SiteLock.holder(store, COMPONENT, 'beating');
-        expect(later!.heartbeatAt).toBeGreaterThan(first!.heartbeatAt);
-        expect(later!.acquiredAt).toBe(first!.acquiredAt);
-        expect(later!.ttlMs).toBe(300);
-        // Held well past its TTL, a beating lock is still not stale.
-        await sleep(200);
-        const error = await SiteLock.acquire(store, {
-          component: COMPONENT,
-          site: 'beating',
-          runId: 'run-other',
-        }).catch((e: unknown) => e);
-        expect(isUpgradeKitError(error, 'UPGRADEKIT_LOCKED'), String(error)).toBe(true);
+    it('a dead pid recorded without process identity (an older holder) is left to the TTL', async () => {
+      await plant('orphaned-old', {
+        runId: 'run-old',
+        host: hostname(),
+        pid: await deadPid(),
+        heartbeatAt: Date.now(),
+        ttlMs: 60_000,
       });
+      const error = await SiteLock.acquire(store, {
+        component: COMPONENT,
+        site: 'orphaned-old',
+        runId: 'run-y',
+      }).catch((e: unknown) => e);
+      expect(isUpgradeKitError(error, 'UPGRADEKIT_LOCKED'), String(error)).toBe(true);
+      expect((error as UpgradeKitError).message).toMatch(
+        /cannot be proven from here: its process identity was not recorded/,
+      );
+      expect((error as UpgradeKitError).message).toMatch(
+        /taken over at \S+Z \(in (59|60) s: last heartbeat \+ TTL 60 s\)/,
+      );
+    });
 
-      it('calls onLost with UPGRADEKIT_LOCK_LOST when another runner takes the row', async () => {
-        let lost!: (error: UpgradeKitError) => void;
-        const lostCalled = new Promise<UpgradeKitError>((resolve) => (lost = resolve));
-        const calls: UpgradeKitError[] = [];
-        const lock = await acquire(store, {
-          component: COMPONENT,
-          site: 'stolen',
-          runId: 'run-victim',
-          ttlMs: 300,
-          onLost: (error) => {
-            calls.push(error);
-            lost(error);
-          },
-        });
-        await store
-          .knex('upgradekit_locks')
-          .where({ component: COMPONENT, site: 'stolen' })
-          .update({ run_id: 'run-thief' });
-        const error = await Promise.race([
-          lostCalled,
-          sleep(3_000).then(() => {
-            throw new Error('onLost was not called within 3 s');
-          }),
-        ]);
-        expect(error.code).toBe('UPGRADEKIT_LOCK_LOST');
-        expect(error.message).toContain('run-victim');
-        expect(error.context).toMatchObject({ component: COMPONENT, site: 'stolen', runId: 'run-victim' });
-        await sleep(300);
-        expect(calls).toHaveLength(1); // the heartbeat stopped
-        await lock.release();
-        expect((await SiteLock.holder(store, COMPONENT, 'stolen'))?.runId).toBe('run-thief');
+    it('the heartbeat advances heartbeat_at while the lock is held', async () => {
+      await acquire(store, { component: COMPONENT, site: 'beating', runId: 'run-beat', ttlMs: 300 });
+      const first = await SiteLock.holder(store, COMPONENT, 'beating');
+      await sleep(450);
+      const later = await SiteLock.holder(store, COMPONENT, 'beating');
+      expect(later!.heartbeatAt).toBeGreaterThan(first!.heartbeatAt);
+      expect(later!.acquiredAt).toBe(first!.acquiredAt);
+      expect(later!.ttlMs).toBe(300);
+      // Held well past its TTL, a beating lock is still not stale.
+      await sleep(200);
+      const error = await SiteLock.acquire(store, {
+        component: COMPONENT,
+        site: 'beating',
+        runId: 'run-other',
+      }).catch((e: unknown) => e);
+      expect(isUpgradeKitError(error, 'UPGRADEKIT_LOCKED'), String(error)).toBe(true);
+    });
+
+    it('calls onLost with UPGRADEKIT_LOCK_LOST when another runner takes the row', async () => {
+      let lost!: (error: UpgradeKitError) => void;
+      const lostCalled = new Promise<UpgradeKitError>((resolve) => (lost = resolve));
+      const calls: UpgradeKitError[] = [];
+      const lock = await acquire(store, {
+        component: COMPONENT,
+        site: 'stolen',
+        runId: 'run-victim',
+        ttlMs: 300,
+        onLost: (error) => {
+          calls.push(error);
+          lost(error);
+        },
       });
+      await store
+        .knex('upgradekit_locks')
+        .where({ component: COMPONENT, site: 'stolen' })
+        .update({ run_id: 'run-thief' });
+      const error = await Promise.race([
+        lostCalled,
+        sleep(3_000).then(() => {
+          throw new Error('onLost was not called within 3 s');
+        }),
+      ]);
+      expect(error.code).toBe('UPGRADEKIT_LOCK_LOST');
+      expect(error.message).toContain('run-victim');
+      expect(error.context).toMatchObject({ component: COMPONENT, site: 'stolen', runId: 'run-victim' });
+      await sleep(300);
+      expect(calls).toHaveLength(1); // the heartbeat stopped
+      await lock.release();
+      expect((await SiteLock.holder(store, COMPONENT, 'stolen'))?.runId).toBe('run-thief');
+    });
 
-      it('of 4 processes acquiring the same site at the same moment exactly one gets it', async () => {
-        const results = await race(racers!.plain);
-        const winners = results.filter((r) => r.ok);
-        expect(winners, JSON.stringify(results)).toHaveLength(1);
-        const losers = results.filter((r) => !r.ok);
-        expect(losers.map((r) => r.code)).toEqual(Array(3).fill('UPGRADEKIT_LOCKED'));
-        for (const loser of losers) expect(loser.message).toContain(`run ${winners[0]!.runId}`);
-        expect(winners[0]!.logs).toEqual([]);
-        // The winner still holds it (and exits holding it): its row names it.
-        expect(await SiteLock.holder(store, COMPONENT, 'raced')).toMatchObject({
-          runId: winners[0]!.runId,
-          pid: winners[0]!.pid,
-        });
-      });
-
-      it('of 4 processes taking over the same stale lock at the same moment exactly one wins', async () => {
-        await plant('stale-raced', {
-          runId: 'run-ghost',
-          host: 'runner-elsewhere.example',
-          pid: 4242,
-          heartbeatAt: Date.now() - 120_000,
-          ttlMs: 60_000,
-        });
-        const results = await race(racers!.stale);
-        const winners = results.filter((r) => r.ok);
-        expect(winners, JSON.stringify(results)).toHaveLength(1);
-        expect(results.filter((r) => !r.ok).map((r) => r.code)).toEqual(Array(3).fill('UPGRADEKIT_LOCKED'));
-        expect(winners[0]!.logs).toHaveLength(1);
-        expect(winners[0]!.logs[0]).toMatch(/^warn: took over the stale lock .*run run-ghost/);
-        expect(await SiteLock.holder(store, COMPONENT, 'stale-raced')).toMatchObject({
-          runId: winners[0]!.runId,
-          pid: winners[0]!.pid,
-        });
+    it('of 4 processes acquiring the same site at the same moment exactly one gets it', async () => {
+      const results = await race(racers!.plain);
+      const winners = results.filter((r) => r.ok);
+      expect(winners, JSON.stringify(results)).toHaveLength(1);
+      const losers = results.filter((r) => !r.ok);
+      expect(losers.map((r) => r.code)).toEqual(Array(3).fill('UPGRADEKIT_LOCKED'));
+      for (const loser of losers) expect(loser.message).toContain(`run ${winners[0]!.runId}`);
+      expect(winners[0]!.logs).toEqual([]);
+      // The winner still holds it (and exits holding it): its row names it.
+      expect(await SiteLock.holder(store, COMPONENT, 'raced')).toMatchObject({
+        runId: winners[0]!.runId,
+        pid: winners[0]!.pid,
       });
     });
-  },
-);
+
+    it('of 4 processes taking over the same stale lock at the same moment exactly one wins', async () => {
+      await plant('stale-raced', {
+        runId: 'run-ghost',
+        host: 'runner-elsewhere.example',
+        pid: 4242,
+        heartbeatAt: Date.now() - 120_000,
+        ttlMs: 60_000,
+      });
+      const results = await race(racers!.stale);
+      const winners = results.filter((r) => r.ok);
+      expect(winners, JSON.stringify(results)).toHaveLength(1);
+      expect(results.filter((r) => !r.ok).map((r) => r.code)).toEqual(Array(3).fill('UPGRADEKIT_LOCKED'));
+      expect(winners[0]!.logs).toHaveLength(1);
+      expect(winners[0]!.logs[0]).toMatch(/^warn: took over the stale lock .*run run-ghost/);
+      expect(await SiteLock.holder(store, COMPONENT, 'stale-raced')).toMatchObject({
+        runId: winners[0]!.runId,
+        pid: winners[0]!.pid,
+      });
+    });
+  });
+});
