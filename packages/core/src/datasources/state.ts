@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import knexFactory from 'knex';
 import { connectionSpec, resolveSecret, type SiteConfig } from '../config/index.js';
 import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
 import type { EventBus } from '../events/index.js';
@@ -78,8 +79,22 @@ export async function openStateStore(
  */
 export async function checkState(config: SiteConfig, options: StateStoreOptions = {}): Promise<void> {
   if (!config.state?.client) return;
-  const store = await openStateStore(config, options);
-  await store.close();
+  const state = stateOptions(config, options);
+  if (!('config' in state)) return;
+  // A login and a query, nothing written: opening the store would create its tables, and bad
+  // input found after this check must leave the state database as it was.
+  const knex = knexFactory({ ...state.config, pool: { min: 0, max: 1 } });
+  try {
+    await knex.raw('select 1');
+  } catch (error) {
+    throw unusable(
+      config,
+      new UpgradeKitError(ErrorCodes.CONNECTION, `state: ${String(error)}`, { cause: error }),
+      options.env ?? process.env,
+    );
+  } finally {
+    await knex.destroy();
+  }
 }
 
 /** The state store's connection failure, said with the configuration line of `state`. */
