@@ -21,7 +21,9 @@ const packages = [
     dir: 'packages/core',
     must: ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'schema/upgradekit.schema.json'],
     // Deliberate: CommonJS users `require()` the ESM build on Node ≥ 20.19, which attw does not model.
-    attw: ['--ignore-rules', 'cjs-resolves-to-esm'],
+    // The sub-path exports (`@upgradekit/core/migrate`) need exports-aware resolution (node16,
+    // nodenext, bundler): TypeScript's old `node10` cannot see them, as for any ESM-only package.
+    attw: ['--profile', 'node16', '--ignore-rules', 'cjs-resolves-to-esm'],
   },
   {
     dir: 'packages/cli',
