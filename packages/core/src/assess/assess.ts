@@ -1,14 +1,9 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import {
-  ASSESSMENT_STEP_PREFIX,
-  ASSESSMENT_VERDICT,
-  type EventSink,
-  nullSink,
-  Redactor,
-} from '../events/index.js';
+import type { EventSink } from '../events/index.js';
+import { ASSESSMENT_STEP_PREFIX, ASSESSMENT_VERDICT, nullSink, Redactor } from '../events/internal.js';
 import { anObject, checkArguments, validateOptions } from '../options/index.js';
-import type { Plan } from '../plan/index.js';
-import { isRoute, type UpgradeRoute } from '../plan/index.js';
+import type { Plan, UpgradeRoute } from '../plan/index.js';
+import { isRoute } from '../plan/internal.js';
 import { assessCompatibility } from './compatibility.js';
 import { assessDuration } from './duration.js';
 import { type AssessOptions, assessOptionsSchema, type ResolvedAssessOptions } from './options.js';

@@ -1,5 +1,5 @@
-import { describeError } from '../errors/index.js';
-import { formatBytes } from '../events/index.js';
+import { describeError } from '../errors/internal.js';
+import { formatBytes } from '../events/internal.js';
 import type { Connection } from '../migrate/index.js';
 import { type Dialect, dialectOf, firstNumber, isMissingDatabase, queryRows } from './sql.js';
 import type { BackupEstimate } from './types.js';

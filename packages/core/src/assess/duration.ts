@@ -1,5 +1,5 @@
-import { describeError } from '../errors/index.js';
-import { plural } from '../events/index.js';
+import { describeError } from '../errors/internal.js';
+import { plural } from '../events/internal.js';
 import type { Plan } from '../plan/index.js';
 import type { Task, TaskStage } from '../release/index.js';
 import type { ResolvedAssessOptions } from './options.js';

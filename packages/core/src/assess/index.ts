@@ -1,6 +1,6 @@
 export { assess } from './assess.js';
-export { type AssessOptions, assessOptionsSchema, type PluginContribution } from './options.js';
-export { parseMeminfo, parseProbe, probeArgv, probeLocal, probeRemote, type RemoteExec } from './probe.js';
+export type { AssessOptions, PluginContribution } from './options.js';
+export { probeLocal, probeRemote, type RemoteExec } from './probe.js';
 export { renderAssessmentJson } from './render/json.js';
 export { renderAssessmentMarkdown } from './render/markdown.js';
 export { renderAssessmentText, type TextRenderOptions } from './render/text.js';

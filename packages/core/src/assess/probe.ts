@@ -3,7 +3,7 @@ import { availableParallelism, cpus, freemem, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { describeError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import { validateOptions } from '../options/index.js';
 import type { DiskFigures, HostResources } from './types.js';
 

@@ -1,6 +1,8 @@
-import { describeError, isUpgradeKitError } from '../errors/index.js';
+import { isUpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import type { QualityCheck } from '../release/index.js';
-import { classifyError, errorChain, retry } from '../resilience/index.js';
+import { classifyError, retry } from '../resilience/index.js';
+import { errorChain } from '../resilience/internal.js';
 import { satisfies } from '../version/index.js';
 import type { ResolvedAssessOptions } from './options.js';
 import { firstNumber, isMissingDatabase, isQueryTimeout, queryRows } from './sql.js';

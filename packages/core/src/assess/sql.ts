@@ -1,10 +1,11 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { type Connection, poolRows } from '../migrate/index.js';
-import { errorChain } from '../resilience/index.js';
+import type { Connection } from '../migrate/index.js';
+import { poolRows } from '../migrate/internal.js';
+import { errorChain } from '../resilience/internal.js';
 
 export type Dialect = 'mysql' | 'postgres' | 'sqlite' | 'clickhouse';
 
-export { dialectOf } from '../migrate/index.js';
+export { dialectOf } from '../migrate/internal.js';
 
 /** The password of a knex connection's config, so reports can mask it wherever a driver echoes it. */
 export function connectionSecrets(connection: Connection): string[] {

@@ -1,4 +1,4 @@
-import { formatBytes, formatShortDuration } from '../events/index.js';
+import { formatBytes, formatShortDuration } from '../events/internal.js';
 
 /** `8m32s`, `1h05m`, `12s`, `350ms` — the assessment's durations. */
 export const duration = formatShortDuration;

@@ -1,8 +1,10 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import type { EventSink } from '../events/index.js';
-import { EventBus, nullSink } from '../events/index.js';
+import { EventBus } from '../events/index.js';
+import { nullSink } from '../events/internal.js';
 import { validateOptions } from '../options/index.js';
 import type { SshSession } from '../remote/index.js';
 import {

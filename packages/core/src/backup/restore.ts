@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
-import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import { carryOver, recordedAside } from './asides.js';
 import {
   canConnect,

@@ -4,15 +4,16 @@
 import { posix } from 'node:path';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventSink } from '../events/index.js';
-import { EventBus, nullSink } from '../events/index.js';
+import { EventBus } from '../events/index.js';
+import { nullSink } from '../events/internal.js';
 import {
-  RollbackHistory,
   type RollbackMode,
   type RollbackRecord,
   type RollbackStepState,
   type RollbackType,
   SiteLock,
 } from '../state/index.js';
+import { RollbackHistory } from '../state/internal.js';
 import { type KeptCopy, keptCopies } from './asides.js';
 import { countdown } from './countdown.js';
 import { hostFor } from './create.js';

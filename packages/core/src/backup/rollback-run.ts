@@ -1,6 +1,7 @@
 // Running a rollback's steps: in groups (the three restores together when parallel), each step's
 // start and end in the history and as events, then the rollback's own end and what it says.
-import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import type { RollbackRecord } from '../state/index.js';
 import type { BackupManifest } from './manifest.js';
 import { reopenUndoneSteps } from './reopen.js';

@@ -1,4 +1,5 @@
-import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import { validateOptions } from '../options/index.js';
 import type { RollbackRecord } from '../state/index.js';
 import { type BackupSummary, listBackups } from './list.js';

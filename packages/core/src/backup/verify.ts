@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
-import { describeError, isUpgradeKitError } from '../errors/index.js';
+import { isUpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import { END_MARKERS } from './databases.js';
 import type { ArchiveSummary, BackupHost } from './host.js';
 import { assertBackupId, fileInBackup, isInside } from './ids.js';

@@ -6,8 +6,8 @@ import type {
   RollbackResult,
   RollbackStatusReport,
 } from '../backup/index.js';
-import { formatBytes, formatDuration } from '../events/index.js';
-import { markdownCell } from '../stages/index.js';
+import { formatBytes, formatDuration } from '../events/internal.js';
+import { markdownCell } from '../stages/internal.js';
 import type { RollbackRecord } from '../state/index.js';
 import type { CommandInput } from './input.js';
 import { rollbackCommand } from './next.js';

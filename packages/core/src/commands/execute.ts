@@ -2,8 +2,9 @@
 // around the work (release, prepared upgrade, rollback), and every confirmation rule, in one place.
 // A surface supplies only its mechanics: how to ask a person, how to draw a run, its signals.
 import type { AssessmentReport } from '../assess/index.js';
-import { backupSettings, DEFAULT_SITE, readableSecrets, type SiteConfig } from '../config/index.js';
-import { describeStateLocation } from '../datasources/index.js';
+import type { SiteConfig } from '../config/index.js';
+import { backupSettings, DEFAULT_SITE, readableSecrets } from '../config/internal.js';
+import { describeStateLocation } from '../datasources/internal.js';
 import type { EventBus } from '../events/index.js';
 import { STAGES, type StageName } from '../model/index.js';
 import { anObject, checkArguments } from '../options/index.js';
@@ -14,13 +15,14 @@ import {
   backupSite,
   type ConfirmReasons,
   executeUpgrade,
-  lastRecordedUpgrade,
   openSiteRollback,
   type PreparedUpgrade,
   prepareUpgrade,
   rollbackModeFromRelease,
 } from '../site/index.js';
-import { idRepeats, type Upgrade } from '../stages/index.js';
+import { lastRecordedUpgrade } from '../site/internal.js';
+import type { Upgrade } from '../stages/index.js';
+import { idRepeats } from '../stages/internal.js';
 import { assessResult } from './assess.js';
 import { backupResult, rollbackListResult, rollbackRunResult, rollbackStatusResult } from './backup.js';
 import type { CommandInput, Surface } from './input.js';

@@ -2,10 +2,11 @@
 // Action's inputs are both mapped onto these field names, and the rules (which versions a command
 // needs, both-or-neither, backup ids, booleans, stage names, one resolve decision) live here once.
 import { z } from 'zod';
-import { BACKUP_ID } from '../backup/index.js';
+import { BACKUP_ID } from '../backup/internal.js';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { type ResolveDecision, type StageName, toStage, unknownStageMessage } from '../model/index.js';
-import { siteIdSchema } from '../release/index.js';
+import type { ResolveDecision, StageName } from '../model/index.js';
+import { toStage, unknownStageMessage } from '../model/internal.js';
+import { siteIdSchema } from '../release/internal.js';
 import { compareVersions, parseVersion, type Version } from '../version/index.js';
 
 export const COMMAND_NAMES = ['plan', 'assess', 'run', 'status', 'resolve', 'backup', 'rollback'] as const;

@@ -1,7 +1,9 @@
 // `plan`: which tasks an upgrade runs, per stage, and its mode.
 import { isAbsolute, relative } from 'node:path';
-import { type StageName, stageLabel } from '../model/index.js';
-import { formatPlanMarkdown, type Plan } from '../plan/index.js';
+import type { StageName } from '../model/index.js';
+import { stageLabel } from '../model/internal.js';
+import type { Plan } from '../plan/index.js';
+import { formatPlanMarkdown } from '../plan/internal.js';
 import type { Release, Task } from '../release/index.js';
 import { type CommandResult, commandResult } from './result.js';
 

@@ -2,15 +2,10 @@
 // after the services are stopped, roll back), the whole failure, and where the workflow shows it.
 import { isAbsolute, join } from 'node:path';
 import type { AssessmentReport } from '../assess/index.js';
-import { formatDuration } from '../events/index.js';
+import { formatDuration } from '../events/internal.js';
 import { STAGES, type StageName } from '../model/index.js';
-import {
-  formatRunMarkdown,
-  formatStageSummary,
-  type RunResult,
-  type StageResult,
-  type StepResult,
-} from '../stages/index.js';
+import { formatStageSummary, type RunResult, type StageResult, type StepResult } from '../stages/index.js';
+import { formatRunMarkdown } from '../stages/internal.js';
 import { rollbackCommand, runCommandLine } from './next.js';
 import {
   type Annotation,

@@ -1,8 +1,9 @@
 // `run`: what each of the five outcomes of executeUpgrade means for the operator, said once.
 import { renderAssessmentMarkdown } from '../assess/index.js';
-import { formatPlanMarkdown } from '../plan/index.js';
+import { formatPlanMarkdown } from '../plan/internal.js';
 import type { ExecuteOutcome } from '../site/index.js';
-import { type DryRunEntry, idRepeats, markdownCell } from '../stages/index.js';
+import type { DryRunEntry } from '../stages/index.js';
+import { idRepeats, markdownCell } from '../stages/internal.js';
 import { failedChecks } from './assess.js';
 import { runCommandLine } from './next.js';
 import { planDocument, planLines } from './plan.js';

@@ -2,7 +2,7 @@
 
 import type { ResolveDecision } from '../model/index.js';
 import type { StatusReport } from '../stages/index.js';
-import { idRepeats } from '../stages/index.js';
+import { idRepeats } from '../stages/internal.js';
 import type { CommandInput } from './input.js';
 import { resolveCommand } from './next.js';
 import { type CommandResult, commandResult, type NextCommand } from './result.js';

@@ -3,8 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { SiteInfo } from '../model/index.js';
 import type { ReleaseProblem } from '../release/index.js';
-import { siteIdSchema } from '../release/index.js';
-import { parseYaml, schemaProblems } from '../release/yaml-source.js';
+import { parseYaml, schemaProblems, siteIdSchema } from '../release/internal.js';
 import {
   type AssessmentConfig,
   type BackupConfig,

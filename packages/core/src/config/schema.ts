@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { siteIdSchema } from '../release/index.js';
+import { siteIdSchema } from '../release/internal.js';
 import { CONNECTION_DEFAULTS } from './connection.js';
 
 // The site configuration: what differs between customer sites running the same release — where

@@ -1,6 +1,8 @@
-import { connectionSpec, type DatasourceConfig, type SiteConfig } from '../config/index.js';
+import type { DatasourceConfig, SiteConfig } from '../config/index.js';
+import { connectionSpec } from '../config/internal.js';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { type Connection, poolQuery } from '../migrate/index.js';
+import type { Connection } from '../migrate/index.js';
+import { poolQuery } from '../migrate/internal.js';
 import type { Release } from '../release/index.js';
 
 /**

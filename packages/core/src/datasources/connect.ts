@@ -1,13 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import {
-  CONNECTION_DEFAULTS,
-  connectionSpec,
-  type DatasourceConfig,
-  resolveSecret,
-  type SiteConfig,
-} from '../config/index.js';
+import type { DatasourceConfig, SiteConfig } from '../config/index.js';
+import { CONNECTION_DEFAULTS, connectionSpec, resolveSecret } from '../config/internal.js';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventBus } from '../events/index.js';
 import type { Connection } from '../migrate/index.js';

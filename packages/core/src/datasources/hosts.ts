@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { type HostConfig, resolveSecret, type SiteConfig } from '../config/index.js';
+import type { HostConfig, SiteConfig } from '../config/index.js';
+import { resolveSecret } from '../config/internal.js';
 import type { EventBus } from '../events/index.js';
 import { anObject, checkArguments } from '../options/index.js';
 import { SshSession } from '../remote/index.js';

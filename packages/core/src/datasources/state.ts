@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import knexFactory from 'knex';
-import { connectionSpec, resolveSecret, type SiteConfig } from '../config/index.js';
+import type { SiteConfig } from '../config/index.js';
+import { connectionSpec, resolveSecret } from '../config/internal.js';
 import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
 import type { EventBus } from '../events/index.js';
 import { type StateOptions, StateStore } from '../state/index.js';

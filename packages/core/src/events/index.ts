@@ -1,16 +1,6 @@
-export { EventBus, nullSink } from './bus.js';
+export { EventBus } from './bus.js';
 export { commandLine } from './command-line.js';
-export {
-  formatBytes,
-  formatDuration,
-  formatEngine,
-  formatEvent,
-  formatProgress,
-  formatShortDuration,
-  plural,
-} from './format.js';
 export { ProgressTracker, type ProgressTrackerOptions } from './progress.js';
-export { Redactor } from './redact.js';
 export { ConsoleReporter, type ConsoleReporterOptions } from './reporters/console.js';
 export { JsonLinesReporter, type JsonLinesReporterOptions } from './reporters/jsonl.js';
 export type {
@@ -33,4 +23,3 @@ export type {
   UpgradeEvent,
   UpgradeEventType,
 } from './types.js';
-export { ASSESSMENT_STEP_PREFIX, ASSESSMENT_VERDICT } from './types.js';

@@ -1,21 +1,9 @@
-export { MARKER_TABLE } from './marker.js';
 export { addPlanSteps } from './plan-steps.js';
-export { commandStep, type ToolContext, type ToolFunction, toolStep } from './run-program.js';
-export { type TaskRunOptions, taskStep } from './run-task.js';
+export type { ToolContext, ToolFunction } from './run-program.js';
+export type { TaskRunOptions } from './run-task.js';
+export type { ClickHouseLike, Connection, TaskSession } from './session.js';
 export {
-  type ClickHouseLike,
-  type Connection,
-  dialectOf,
-  isKnex,
-  openSession,
-  poolQuery,
-  poolRows,
-  type TaskSession,
-} from './session.js';
-export {
-  applyPlaceholders,
   classifyStatement,
-  commitsImplicitly,
   type SqlDialect,
   type Statement,
   type StatementClass,
@@ -28,4 +16,4 @@ export {
   type EstimateCorrection,
   type TrackedTask,
 } from './tracker.js';
-export { type SqlMode, sqlMode } from './transaction-mode.js';
+export type { SqlMode } from './transaction-mode.js';

@@ -1,4 +1,4 @@
-import { TASK_STAGES } from '../model/index.js';
+import { TASK_STAGES } from '../model/internal.js';
 import { anObject, checkArguments } from '../options/index.js';
 import type { Plan } from '../plan/index.js';
 import type { Upgrade } from '../stages/index.js';

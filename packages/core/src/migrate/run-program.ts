@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { formatDuration } from '../events/index.js';
+import { formatDuration } from '../events/internal.js';
 import type { StepContext, StepDefinition } from '../model/index.js';
 import type { Release, Task } from '../release/index.js';
-import { processGroup } from '../service/index.js';
+import { processGroup } from '../service/internal.js';
 
 const TAIL = 20;
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { StepContext } from '../model/index.js';
+import { stateAccess } from '../stages/internal.js';
 import {
   BETWEEN_STATEMENTS,
   NotSent,
@@ -37,7 +38,7 @@ export interface StatementsInput extends TaskFile {
 export async function runStatements(ctx: StepContext, input: StatementsInput): Promise<void> {
   const { file, dialect, statements, classes } = input;
   // SQLite holding the state in the same file has one writer: share the pool's connection.
-  const shared = input.dialect === 'sqlite' && input.connection === ctx.stateKnex;
+  const shared = input.dialect === 'sqlite' && input.connection === stateAccess(ctx)?.knex;
   const session = await openSession(input.connection, { shared });
   const knexTarget = isKnex(input.connection) ? input.connection : undefined;
   let writer: ProgressWriter | undefined;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { StepContext } from '../model/index.js';
+import { stateAccess } from '../stages/internal.js';
 import { commitInDoubt, NotSent, transactionRolledBack } from './cancel.js';
 import { ensureMarkerTable, insertMarker } from './marker.js';
 import { openSession } from './session.js';
@@ -13,7 +14,8 @@ import type { TaskFile } from './task-file.js';
 export async function runTransaction(ctx: StepContext, input: TaskFile): Promise<void> {
   const { task, file, dialect, connection, statements, execute } = input;
   const knex = connection as Knex;
-  const sameDatabase = knex === ctx.stateKnex;
+  const state = stateAccess(ctx);
+  const sameDatabase = state !== undefined && knex === state.knex;
   const shared = dialect === 'sqlite' && sameDatabase;
   // SQLite sharing the pool's only connection: create the table before the session holds it.
   if (dialect === 'sqlite') await ensureMarkerTable(knex, undefined);
@@ -48,7 +50,7 @@ export async function runTransaction(ctx: StepContext, input: TaskFile): Promise
       stopIfCancelled();
       // The marker commits with the work: after a crash it tells "applied" from "rolled back".
       await insertMarker(trx, session.schema, { ...input.key, checksum: task.checksum });
-      if (sameDatabase) await ctx.succeedWithin(trx);
+      if (sameDatabase) await state.succeedWithin(trx);
       // The last moment at which a cancel still means "nothing committed".
       stopIfCancelled();
       committing = true;

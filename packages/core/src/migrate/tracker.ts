@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventSink } from '../events/index.js';
-import { formatShortDuration as duration, nullSink } from '../events/index.js';
+import { formatShortDuration as duration, nullSink } from '../events/internal.js';
 import { validateOptions } from '../options/index.js';
 
 /** A task the tracker follows: how much work, at what expected rate. */

@@ -2,19 +2,7 @@
 // layer above errors and events: no logic beyond naming stages, imported by every layer above.
 export { nearest } from './nearest.js';
 export type { LogRecord, RunRecord, RunStatus, StepKey, StepRecord, StepStatus } from './records.js';
-export {
-  CHECK_STAGES,
-  parseStage,
-  STAGE_SPELLINGS,
-  STAGES,
-  type StageAlias,
-  type StageInput,
-  type StageName,
-  stageLabel,
-  TASK_STAGES,
-  toStage,
-  unknownStageMessage,
-} from './stages.js';
+export { parseStage, STAGES, type StageAlias, type StageInput, type StageName } from './stages.js';
 export type {
   Criticality,
   DatasourceMap,

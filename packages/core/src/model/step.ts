@@ -83,14 +83,6 @@ export interface StepContext<S extends StageName = StageName, D extends Datasour
   /** What this step saved with `saveProgress` in an earlier, interrupted attempt. */
   readonly progress: string | undefined;
   saveProgress(progress: string): Promise<void>;
-  /**
-   * Records this attempt's success inside `trx`, a transaction on the state database itself, so the
-   * step's work and its success row commit together or not at all (exactly once on resume). Only
-   * valid when the step's work runs on the same database as the state.
-   */
-  succeedWithin(trx: import('knex').Knex.Transaction): Promise<void>;
-  /** The knex instance of the state database: compare with a target to know whether `succeedWithin` applies. */
-  readonly stateKnex: import('knex').Knex;
   /** The recorded state of another step of this upgrade. */
   stepState(stepId: string, host?: string): Promise<StepRecord | undefined>;
   /**

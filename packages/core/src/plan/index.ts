@@ -1,5 +1,4 @@
-export { formatPlanMarkdown } from './markdown.js';
-export { type OrderedTaskRef, type StageOrderWarning, stageOrderWarnings } from './order.js';
+export type { OrderedTaskRef, StageOrderWarning } from './order.js';
 export {
   type IncompatibleTask,
   type Plan,
@@ -9,7 +8,6 @@ export {
   type UpgradeMode,
 } from './plan.js';
 export {
-  isRoute,
   type PlanRouteInput,
   planRoute,
   type RouteHop,

@@ -1,6 +1,6 @@
 import { isAbsolute, relative } from 'node:path';
 import type { Release } from '../release/index.js';
-import { markdownCell } from '../stages/index.js';
+import { markdownCell } from '../stages/internal.js';
 import type { Plan } from './plan.js';
 
 /**

@@ -1,4 +1,4 @@
-import { TASK_STAGES } from '../model/index.js';
+import { TASK_STAGES } from '../model/internal.js';
 import type { SourceLocation, Task, TaskStage } from '../release/index.js';
 
 const STAGE_ORDER: readonly TaskStage[] = ['pre_stop', 'in_stop', 'post_start'];

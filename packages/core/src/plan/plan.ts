@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { TASK_STAGES } from '../model/index.js';
+import { TASK_STAGES } from '../model/internal.js';
 import { anObject, checkArguments } from '../options/index.js';
 import type { Release, Task, TaskStage } from '../release/index.js';
 import { defaultVersionScheme, parseVersion, type Version } from '../version/index.js';

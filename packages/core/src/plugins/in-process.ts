@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import type { EventSink } from '../events/index.js';
-import { nullSink } from '../events/index.js';
+import { nullSink } from '../events/internal.js';
 import { validateOptions } from '../options/index.js';
 import { withTimeout } from '../resilience/index.js';
 import { jsonProblem } from './context.js';

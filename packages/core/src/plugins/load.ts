@@ -2,8 +2,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import { nearest, stageLabel, toStage, unknownStageMessage } from '../model/index.js';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
+import { nearest } from '../model/index.js';
+import { stageLabel, toStage, unknownStageMessage } from '../model/internal.js';
 import type { UpgradePlugin } from './types.js';
 
 /** Where a plugin specifier points. */

@@ -1,6 +1,7 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { LogLevel } from '../events/index.js';
-import { STAGES, type StageAlias, type StageName, TASK_STAGES } from '../model/index.js';
+import { STAGES, type StageAlias, type StageName } from '../model/index.js';
+import { TASK_STAGES } from '../model/internal.js';
 import { checkPluginContext } from './context.js';
 import type { RemoteError } from './failure.js';
 import {

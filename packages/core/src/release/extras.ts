@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { CompatibilityMatrix, MatrixEntry } from '../version/index.js';
-import { checkMatrix, satisfies } from '../version/index.js';
+import { satisfies } from '../version/index.js';
+import { checkMatrix } from '../version/internal.js';
 import { toMilliseconds } from './duration.js';
 import type { manifestSchema } from './schema.js';
 import type { QualityCheck, ReleaseProblem } from './types.js';

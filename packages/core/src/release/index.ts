@@ -1,16 +1,6 @@
 export { releaseJsonSchemas } from './json-schema.js';
 export { loadRelease } from './load.js';
-export {
-  MAX_DURATION_MS,
-  manifestSchema,
-  qualityCheckSchema,
-  siteIdSchema,
-  TASK_KINDS,
-  TASK_STAGE_NAMES,
-  taskSchema,
-  tasksFileSchema,
-} from './schema.js';
-export { toBytes } from './size.js';
+export { manifestSchema } from './schema.js';
 export type {
   Datasource,
   QualityCheck,

@@ -1,7 +1,8 @@
 // One command on an open connection: wrapped so the remote shell reports its pid first (an abort
 // then kills exactly that process), output collected with its tail kept, streamed as it arrives.
 import type { Client, ClientChannel } from 'ssh2';
-import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import { remoteCommand } from './quote.js';
 import type { ExecOptions, ExecResult } from './session-options.js';
 

@@ -1,7 +1,9 @@
 import { Client, type SFTPWrapper } from 'ssh2';
-import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import type { EventSink } from '../events/index.js';
-import { EventBus, nullSink } from '../events/index.js';
+import { EventBus } from '../events/index.js';
+import { nullSink } from '../events/internal.js';
 import { validateOptions } from '../options/index.js';
 import { classifyError, retry, withTimeout } from '../resilience/index.js';
 import { connectConfig } from './connect-config.js';

@@ -1,14 +1,8 @@
+export type { Classification, Classifier, FailureReason } from './classify.js';
+export { classifyError } from './classify.js';
+export type { ResourceSnapshot } from './diagnostics.js';
+export { type AttemptRecord, type RetryPolicy, retry, UpgradeKitRetryError } from './retry.js';
 export {
-  type Classification,
-  type Classifier,
-  classifyError,
-  errorChain,
-  type FailureReason,
-} from './classify.js';
-export { formatResources, type ResourceSnapshot, sampleResources } from './diagnostics.js';
-export { type AttemptRecord, backoffDelay, type RetryPolicy, retry, UpgradeKitRetryError } from './retry.js';
-export {
-  categorize,
   type TimeoutCategory,
   type TimeoutDetails,
   UpgradeKitTimeoutError,

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import { z } from 'zod';
-import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import type { EventSink } from '../events/index.js';
-import { nullSink } from '../events/index.js';
+import { nullSink } from '../events/internal.js';
 import { validateOptions } from '../options/index.js';
 import { type Classification, type Classifier, classifyError, type FailureReason } from './classify.js';
 

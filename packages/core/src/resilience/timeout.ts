@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pTimeout from 'p-timeout';
 import { z } from 'zod';
-import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import type { EventSink } from '../events/index.js';
-import { formatDuration, nullSink } from '../events/index.js';
+import { formatDuration, nullSink } from '../events/internal.js';
 /** What kind of work timed out; decides the explanation and the suggestion (seed 004 §4.3.4). */
 import type { TimeoutCategory } from '../model/index.js';
 import { validateOptions } from '../options/index.js';

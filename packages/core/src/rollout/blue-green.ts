@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { validateOptions } from '../options/index.js';
 import type { CommandRunner } from '../service/index.js';
-import { isCommandRunner } from '../service/runner.js';
+import { isCommandRunner } from '../service/internal.js';
 import { compareVersions } from '../version/index.js';
 
 // One exec, fixed text, values as positional parameters. `current` is replaced by renaming a

@@ -1,5 +1,5 @@
 // What a host is after its upgrade: healthy by the gate, and serving the version it should.
-import { describeError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import { type HealthCheck, type HealthResult, waitHealthy } from '../service/index.js';
 import { compareVersions } from '../version/index.js';
 import type { RolloutHost } from './order.js';

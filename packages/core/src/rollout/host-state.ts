@@ -3,7 +3,7 @@ import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import { anObject, checkArguments } from '../options/index.js';
 import { decideResume, type ResumeDecision, type ResumeFacts } from '../stages/index.js';
 import { SiteLock, type StateStore, type StepKey, type StepRecord, type StepStatus } from '../state/index.js';
-import { stepKeyString } from '../state/types.js';
+import { stepKeyString } from '../state/internal.js';
 
 /** Who a rollout is, in state: every host row shares these, with the host's name in `host`. */
 export interface RolloutIdentity {

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import type { EventSink } from '../events/index.js';
 import { validateOptions } from '../options/index.js';
-import { healthCheckSchema } from '../service/health.js';
+import { healthCheckSchema } from '../service/internal.js';
 import { StateStore } from '../state/index.js';
 import { type Serial, serialSchema } from './serial.js';
 import type { HealthGate, RolloutOptions } from './types.js';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { describeError } from '../errors/index.js';
-import { EventBus, nullSink } from '../events/index.js';
+import { describeError } from '../errors/internal.js';
+import { EventBus } from '../events/index.js';
+import { nullSink } from '../events/internal.js';
 import { SiteLock } from '../state/index.js';
 import { resolveOptions } from './options.js';
 import type { RolloutHost } from './order.js';

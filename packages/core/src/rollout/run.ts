@@ -1,4 +1,5 @@
-import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import type { EventSink } from '../events/index.js';
 import { runBatch } from './batch.js';
 import { probeVersion } from './host-checks.js';

@@ -1,6 +1,6 @@
 // Hosts an earlier run left interrupted: the shared resume decision (stages' decideResume), with
 // skipIf asked when it needs an answer, before any batch runs.
-import { describeError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import { type CheckAnswer, decideResume } from '../stages/index.js';
 import { gate, wrongVersion } from './host-checks.js';
 import { setHostStatus } from './host-state.js';

@@ -1,6 +1,7 @@
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { StageName, StepContext, StepDefinition } from '../model/index.js';
 import { anObject, checkArguments } from '../options/index.js';
-import { StateStore } from '../state/index.js';
+import { stateAccess } from '../stages/internal.js';
 import type { RolloutHost } from './order.js';
 import { rollout } from './rollout.js';
 import type { HostConnection, RolloutOptions, RolloutResult } from './types.js';
@@ -37,7 +38,15 @@ export function rolloutStep<S extends StageName, C extends HostConnection = Host
     idempotent: true,
     summary: `rollout ${options.id}, serial ${JSON.stringify(options.serial ?? 1)}`,
     run: async (ctx: StepContext<S>) => {
-      const state = await StateStore.open({ knex: ctx.stateKnex });
+      const access = stateAccess(ctx);
+      if (!access) {
+        throw new UpgradeKitError(
+          ErrorCodes.BAD_INPUT,
+          `rolloutStep ${options.id} runs only as a step of an upgrade (upgrade.step(…)): it keeps its hosts' rows in that run's state; call rollout() to roll out on its own`,
+          { context: { step: options.id } },
+        );
+      }
+      const state = access.store;
       const { onResult, ...rest } = options;
       const result = await rollout({
         ...rest,

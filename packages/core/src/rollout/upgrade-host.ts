@@ -1,6 +1,7 @@
 // Upgrading one host: recorded as a step in state, bounded by the host timeout, then the health
 // gate and the version it serves; whatever fails is the host's outcome, not a throw.
-import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import { withTimeout } from '../resilience/index.js';
 import type { HealthResult } from '../service/index.js';
 import { gate, wrongVersion } from './host-checks.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { describeError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import { validateOptions } from '../options/index.js';
 import type { CommandRunner } from './runner.js';
 import { runnerSchema } from './runner.js';

@@ -7,8 +7,8 @@ export {
   type WaitHealthyOptions,
   waitHealthy,
 } from './health.js';
-export { describeListeners, type PortListener, portListeners } from './port.js';
-export { type GroupStop, type ProcessGroup, processGroup } from './process-group.js';
+export { type PortListener, portListeners } from './port.js';
+export type { GroupStop, ProcessGroup } from './process-group.js';
 export { type CommandRunner, localRunner } from './runner.js';
 export { type StartResult, type StartServiceOptions, startService } from './start.js';
 export { type StopResult, type StopServiceOptions, stopService } from './stop.js';

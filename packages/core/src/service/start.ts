@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventSink } from '../events/index.js';
-import { nullSink } from '../events/index.js';
+import { nullSink } from '../events/internal.js';
 import { validateOptions } from '../options/index.js';
 import {
   type HealthCheck,

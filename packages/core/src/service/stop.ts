@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventSink } from '../events/index.js';
-import { nullSink } from '../events/index.js';
+import { nullSink } from '../events/internal.js';
 import { validateOptions } from '../options/index.js';
 import { assertAbsolutePath, STOP_SCRIPT } from './pid.js';
 import { describeListeners, type PortListener, portListeners } from './port.js';

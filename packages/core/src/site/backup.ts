@@ -7,15 +7,12 @@ import {
   type RollbackHooks,
   type RollbackModeChoice,
 } from '../backup/index.js';
-import {
-  type BackupConfig,
-  backupSettings,
-  type SiteBackupOptions,
-  type SiteBackupSettings,
-  type SiteConfig,
-} from '../config/index.js';
-import { connectHost, openStateStore } from '../datasources/index.js';
-import { describeError, ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import type { BackupConfig, SiteBackupOptions, SiteBackupSettings, SiteConfig } from '../config/index.js';
+import { backupSettings } from '../config/internal.js';
+import { connectHost } from '../datasources/index.js';
+import { openStateStore } from '../datasources/internal.js';
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import type { StepDefinition } from '../model/index.js';
 import { anObject, checkArguments } from '../options/index.js';
 import { plan } from '../plan/index.js';

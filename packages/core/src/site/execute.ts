@@ -1,6 +1,7 @@
 import type { AssessmentReport } from '../assess/index.js';
 import type { EventBus } from '../events/index.js';
-import { parseStage, STAGES, type StageName, TASK_STAGES } from '../model/index.js';
+import { parseStage, STAGES, type StageName } from '../model/index.js';
+import { TASK_STAGES } from '../model/internal.js';
 import { anObject, checkArguments } from '../options/index.js';
 import type { IncompatibleTask, StageOrderWarning } from '../plan/index.js';
 import type { DryRunEntry, RunResult, StageResult } from '../stages/index.js';

@@ -9,11 +9,9 @@ export {
   openSiteRollback,
   rollbackModeFromRelease,
   type SiteRollback,
-  siteBackupStep,
 } from './backup.js';
 export { type ConfirmReasons, type ExecuteOptions, type ExecuteOutcome, executeUpgrade } from './execute.js';
 export {
-  lastRecordedUpgrade,
   type PreparedUpgrade,
   type PrepareUpgradeOptions,
   prepareUpgrade,

@@ -1,12 +1,7 @@
-import { DEFAULT_SITE, loadSiteConfig, type SiteConfig } from '../config/index.js';
-import {
-  checkConnections,
-  checkState,
-  type Datasources,
-  openDatasources,
-  openStateStore,
-  stateOptions,
-} from '../datasources/index.js';
+import { loadSiteConfig, type SiteConfig } from '../config/index.js';
+import { DEFAULT_SITE } from '../config/internal.js';
+import { type Datasources, openDatasources } from '../datasources/index.js';
+import { checkConnections, checkState, openStateStore, stateOptions } from '../datasources/internal.js';
 import { EventBus } from '../events/index.js';
 import type { Connection } from '../migrate/index.js';
 import { addPlanSteps } from '../migrate/index.js';

@@ -1,12 +1,14 @@
 import type { Knex } from 'knex';
-import { describeError, ErrorCodes, isUpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, isUpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import type { EventBus, LogLevel } from '../events/index.js';
 import type { HostInfo, Logger, ServicePhase, SiteInfo, StageName, StepContext } from '../model/index.js';
 import { withTimeout } from '../resilience/index.js';
 import type { StateStore, StepRecord, StepStatus } from '../state/index.js';
-import { stepKeyString } from '../state/types.js';
+import { stepKeyString } from '../state/internal.js';
 import type { PlannedStep } from './normalize.js';
 import type { ResumeDecision } from './resume.js';
+import { grantStateAccess } from './state-access.js';
 
 // The executor is split by job: this file is what one invocation shares and keeps — the step
 // context, the rows it writes, the steps in flight — and one attempt of a step. What to do with a
@@ -76,7 +78,19 @@ export class Executor {
   context(step: PlannedStep, attempt: number, signal: AbortSignal): StepContext<StageName> {
     const inv = this.invocation;
     const key = stepKeyString(step.key);
-    return Object.freeze({
+    const succeedWithin = async (trx: Knex.Transaction) => {
+      const current = this.#current.get(key);
+      if (!current) throw new Error(`succeedWithin: step ${step.id} has no attempt in progress`);
+      await inv.store.endStep(
+        step.key,
+        current.logId,
+        'succeeded',
+        { endedAt: Date.now(), durationMs: performance.now() - current.started, clearProgress: true },
+        trx,
+      );
+      current.committed = true;
+    };
+    const ctx: StepContext<StageName> = {
       stage: step.stage,
       services: SERVICES[step.stage] as ServicePhase<StageName>,
       step: step.id,
@@ -100,26 +114,15 @@ export class Executor {
       },
       stepState: async (stepId: string, host = '') =>
         inv.states.get(stepKeyString({ host, taskVersion: step.key.taskVersion, taskId: stepId })),
-      stateKnex: inv.store.knex,
       inFlight: (note: string | undefined) => {
         const entry = this.#inFlight.get(key);
         if (!entry) return;
         if (note === undefined) delete entry.note;
         else entry.note = note;
       },
-      succeedWithin: async (trx: Knex.Transaction) => {
-        const current = this.#current.get(key);
-        if (!current) throw new Error(`succeedWithin: step ${step.id} has no attempt in progress`);
-        await inv.store.endStep(
-          step.key,
-          current.logId,
-          'succeeded',
-          { endedAt: Date.now(), durationMs: performance.now() - current.started, clearProgress: true },
-          trx,
-        );
-        current.committed = true;
-      },
-    });
+    };
+    // migrate/ and rollout/ reach the state through this; a script's step sees only the context.
+    return Object.freeze(grantStateAccess(ctx, { store: inv.store, knex: inv.store.knex, succeedWithin }));
   }
 
   /** Records a status decided now (with a log row), in the store and in `states`. */

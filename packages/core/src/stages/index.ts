@@ -1,4 +1,3 @@
-export { idRepeats } from './identity.js';
 export type { InterruptedRun, LockStatus } from './interrupted.js';
 export type { PlannedStep } from './normalize.js';
 export type { ResolveInput } from './operator-decision.js';
@@ -10,7 +9,7 @@ export {
   type ResumeDecision,
   type ResumeFacts,
 } from './resume.js';
-export { formatRunMarkdown, formatStageSummary, formatStepLine, markdownCell } from './summary.js';
+export { formatStageSummary, formatStepLine } from './summary.js';
 export type { RunResult, StageResult, StageStatus, StepOutcome, StepResult } from './types.js';
 export {
   type ChecksumMismatch,

@@ -1,13 +1,8 @@
 import { EventBus } from '../events/index.js';
-import { type StageName, toStage } from '../model/index.js';
-import {
-  holderIdentity,
-  type LockAssessment,
-  procProbe,
-  SiteLock,
-  type StateStore,
-  type StepRecord,
-} from '../state/index.js';
+import type { StageName } from '../model/index.js';
+import { toStage } from '../model/internal.js';
+import { type LockAssessment, SiteLock, type StateStore, type StepRecord } from '../state/index.js';
+import { holderIdentity, procProbe } from '../state/internal.js';
 import { compareVersions } from '../version/index.js';
 import type { UpgradeCore } from './core.js';
 import { interruptedRun, lockStatus } from './interrupted.js';

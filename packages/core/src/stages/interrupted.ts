@@ -1,13 +1,12 @@
-import {
-  describeTakeover,
-  type HolderLiveness,
-  holderLiveness,
-  type LockAssessment,
-  type LockHolder,
-  type ProcessIdentity,
-  type ProcProbe,
-  type RunRecord,
+import type {
+  HolderLiveness,
+  LockAssessment,
+  LockHolder,
+  ProcessIdentity,
+  ProcProbe,
+  RunRecord,
 } from '../state/index.js';
+import { describeTakeover, holderLiveness } from '../state/internal.js';
 
 /** The site lock as `status` reports it: its holder, whether that is alive, and when it is taken over. */
 export interface LockStatus extends LockHolder {

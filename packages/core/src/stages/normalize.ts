@@ -1,9 +1,9 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
-import type { Criticality, Hook, RetryScope, StepDefinition } from '../model/index.js';
-import { CHECK_STAGES, type StageName } from '../model/index.js';
+import type { Criticality, Hook, RetryScope, StageName, StepDefinition } from '../model/index.js';
+import { CHECK_STAGES } from '../model/internal.js';
 import type { TimeoutCategory } from '../resilience/index.js';
 import type { StepKey } from '../state/index.js';
-import { stepKeyString } from '../state/types.js';
+import { stepKeyString } from '../state/internal.js';
 import { parseVersion } from '../version/index.js';
 
 export interface RetrySettings {

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import type { StageName } from '../model/index.js';
-import { backoffDelay } from '../resilience/index.js';
+import { backoffDelay } from '../resilience/internal.js';
 import type { Executor } from './executor.js';
 import { type PlannedStep, scopeTarget } from './normalize.js';
 import { asError, executeStep } from './step-run.js';

@@ -1,4 +1,5 @@
-import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
+import { describeError } from '../errors/internal.js';
 import { retry, UpgradeKitRetryError } from '../resilience/index.js';
 import type { StepRecord } from '../state/index.js';
 import type { Executor } from './executor.js';

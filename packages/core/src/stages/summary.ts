@@ -1,4 +1,4 @@
-import { formatDuration } from '../events/index.js';
+import { formatDuration } from '../events/internal.js';
 import type { RunResult, StageResult, StepResult } from './types.js';
 
 const TAGS: Record<StepResult['status'], string> = {

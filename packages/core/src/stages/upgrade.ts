@@ -4,7 +4,7 @@ import { EventBus } from '../events/index.js';
 import type { DatasourceMap, Hook, Hooks, SiteInfo, StepDefinition } from '../model/index.js';
 import { parseStage, STAGES, type StageInput, type StageName } from '../model/index.js';
 import { validateOptions } from '../options/index.js';
-import { stepKeyString } from '../state/types.js';
+import { stepKeyString } from '../state/internal.js';
 import { parseVersion } from '../version/index.js';
 import { UpgradeCore } from './core.js';
 import { findStep } from './identity.js';

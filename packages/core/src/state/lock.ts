@@ -1,6 +1,6 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventSink } from '../events/index.js';
-import { nullSink } from '../events/index.js';
+import { nullSink } from '../events/internal.js';
 import {
   type HolderLiveness,
   holderIdentity,

@@ -2,7 +2,6 @@ export { compareVersions, parseVersion, satisfies, sortVersions } from './api.js
 export { defaultVersionScheme } from './default-scheme.js';
 export {
   type CompatibilityMatrix,
-  checkMatrix,
   type HopMode,
   type MatrixEntry,
   type MatrixProblem,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseMeminfo, parseProbe } from '@upgradekit/core';
 import { describe, expect, it } from 'vitest';
+import { parseMeminfo, parseProbe } from '../../src/assess/probe.js';
 
 describe('probe output parsing', () => {
   it('reads this kernel’s /proc/meminfo, and older kernels without MemAvailable', () => {

@@ -105,7 +105,7 @@ describe.runIf(hasMariaDB)('a rollback killed mid-restore', () => {
       return (rows as unknown[]).length;
     };
     const state = await StateStore.open({ filename: stateFile });
-    const { RollbackHistory } = await import('@upgradekit/core');
+    const { RollbackHistory } = await import('../../src/state/internal.js');
     const history = new RollbackHistory(state);
     const deadline = Date.now() + 20_000;
     for (;;) {

@@ -7,7 +7,6 @@ import {
   backupStep,
   createBackup,
   createUpgrade,
-  excludeMatcher,
   isUpgradeKitError,
   LocalHost,
   listBackups,
@@ -17,6 +16,7 @@ import {
 } from '@upgradekit/core';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { excludeMatcher } from '../../src/backup/exclude.js';
 import { makeApp, tempDir } from './support.js';
 
 const host = new LocalHost();

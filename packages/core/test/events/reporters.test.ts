@@ -8,17 +8,15 @@ import {
   assess,
   ConsoleReporter,
   EventBus,
-  formatBytes,
-  formatEngine,
   JsonLinesReporter,
   ProgressTracker,
-  plural,
   renderAssessmentMarkdown,
   renderAssessmentText,
   type UpgradeEvent,
 } from '@upgradekit/core';
 import { describe, expect, it } from 'vitest';
 import { emptyPlan } from '#test-support';
+import { formatBytes, formatEngine, plural } from '../../src/events/format.js';
 
 function sink(isTTY: boolean) {
   const stream = Object.assign(new PassThrough(), { isTTY, columns: 100 });

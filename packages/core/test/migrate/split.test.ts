@@ -6,9 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import {
-  applyPlaceholders,
   classifyStatement,
-  commitsImplicitly,
   isUpgradeKitError,
   type SqlDialect,
   type Statement,
@@ -21,6 +19,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, requireService, suiteDatabase, type TestDatabase } from '#test-support';
 import { codeStart, tokenize } from '../../src/migrate/split/lex.js';
+import { applyPlaceholders, commitsImplicitly } from '../../src/migrate/split.js';
 
 const exec = promisify(execFile);
 const routines = readFileSync(new URL('./fixtures/routines.mariadb.sql', import.meta.url), 'utf8');

@@ -1,5 +1,6 @@
-import { classifyTransfer, UpgradeKitError } from '@upgradekit/core';
+import { UpgradeKitError } from '@upgradekit/core';
 import { describe, expect, it } from 'vitest';
+import { classifyTransfer } from '../../src/remote/transfer/index.js';
 
 // The messages are the ones scp, ssh and ssh2 print (as seen in the real-sshd tests).
 describe('classifyTransfer: seed 004 §4.1.4 error classes', () => {

@@ -1,6 +1,5 @@
 import { connect } from 'node:net';
 import {
-  classifyError,
   EventBus,
   isUpgradeKitError,
   type RetryEvent,
@@ -12,6 +11,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FaultProxy, freePort, requireService, settings } from '#test-support';
+import { classifyError } from '../../src/resilience/classify.js';
 
 const hasMariaDB = await requireService('mariadb');
 const hasPostgres = await requireService('postgres');

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import {
-  categorize,
   EventBus,
   isUpgradeKitError,
   type TimeoutWarningEvent,
@@ -12,6 +11,7 @@ import {
 } from '@upgradekit/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, silentServer } from '#test-support';
+import { categorize } from '../../src/resilience/timeout.js';
 
 function collect(bus: EventBus) {
   const warnings: TimeoutWarningEvent[] = [];

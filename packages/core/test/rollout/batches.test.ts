@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   isUpgradeKitError,
-  orderHosts,
   planBatches,
   type RolloutOptions,
   rollout,
@@ -11,6 +10,7 @@ import {
   StateStore,
 } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderHosts } from '../../src/rollout/order.js';
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `h${i + 1}`);
 const sizes = (batches: unknown[][]) => batches.map((b) => b.length);

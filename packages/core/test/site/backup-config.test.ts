@@ -6,15 +6,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type BackupManifest,
-  backupSettings,
   loadRelease,
   loadSiteConfig,
   prepareUpgrade,
   type Release,
   rollbackModeFromRelease,
-  siteBackupStep,
 } from '@upgradekit/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { backupSettings } from '../../src/config/backup.js';
+import { siteBackupStep } from '../../src/site/backup.js';
 
 const demo = fileURLToPath(new URL('../../../../examples/demo', import.meta.url));
 

@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EventBus, loadSiteConfig, readableSecrets, siteSecrets } from '../../src/index.js';
+import { readableSecrets } from '../../src/config/secrets.js';
+import { EventBus, loadSiteConfig, siteSecrets } from '../../src/index.js';
 
 function config(text: string) {
   const dir = mkdtempSync(join(tmpdir(), 'uk-site-secrets-'));

@@ -14,12 +14,12 @@ import {
 } from '../../../../test/support/index.js';
 import {
   ErrorCodes,
-  lastRecordedUpgrade,
   loadSiteConfig,
   openSiteRollback,
   prepareUpgrade,
   type SiteConfig,
 } from '../../src/index.js';
+import { lastRecordedUpgrade } from '../../src/site/prepare.js';
 
 const hasMariaDB = await requireService('mariadb');
 

@@ -4,7 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createUpgrade, formatRunMarkdown, formatStageSummary } from '../../src/index.js';
+import { createUpgrade, formatStageSummary } from '../../src/index.js';
+import { formatRunMarkdown } from '../../src/stages/summary.js';
 
 function upgrade() {
   const dir = mkdtempSync(join(tmpdir(), 'uk-summary-'));

@@ -6,20 +6,22 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
-  holderIdentity,
-  holderLiveness,
   isUpgradeKitError,
   type ProcessIdentity,
   type ProcProbe,
-  parseProcStat,
-  procProbe,
-  provablyDead,
   SiteLock,
   StateStore,
   type UpgradeKitError,
 } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOOT, NS, SELF } from '#test-support';
+import {
+  holderIdentity,
+  holderLiveness,
+  parseProcStat,
+  procProbe,
+  provablyDead,
+} from '../../src/state/liveness.js';
 import { type PlantedHolder, plantLock, warnings } from './fixtures/backends.js';
 
 const HOLDER = fileURLToPath(new URL('./fixtures/lock-holder.ts', import.meta.url));

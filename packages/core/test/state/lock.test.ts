@@ -2,15 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import {
-  holderIdentity,
-  isUpgradeKitError,
-  SiteLock,
-  StateStore,
-  type UpgradeKitError,
-} from '@upgradekit/core';
+import { isUpgradeKitError, SiteLock, StateStore, type UpgradeKitError } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireService } from '#test-support';
+import { holderIdentity } from '../../src/state/liveness.js';
 import {
   describeBackends,
   type FreshState,

@@ -1,9 +1,11 @@
 // The rollback history table (schema version 2) on SQLite, MariaDB and PostgreSQL: a version-1
 // state database migrates itself forward on open with its data intact, and the history keeps
 // rollbacks, their six steps and their outcome.
-import { RollbackHistory, SCHEMA_VERSION, StateStore } from '@upgradekit/core';
+import { StateStore } from '@upgradekit/core';
 import { expect, it } from 'vitest';
 import { requireService } from '#test-support';
+import { RollbackHistory } from '../../src/state/rollbacks.js';
+import { SCHEMA_VERSION } from '../../src/state/schema.js';
 import { describeBackends } from './fixtures/backends.js';
 
 const hasMariaDB = await requireService('mariadb');

@@ -1,13 +1,8 @@
-import {
-  type BeginStep,
-  SCHEMA_VERSION,
-  type StateOptions,
-  StateStore,
-  type StepKey,
-} from '@upgradekit/core';
+import { type BeginStep, type StateOptions, StateStore, type StepKey } from '@upgradekit/core';
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireService } from '#test-support';
+import { SCHEMA_VERSION } from '../../src/state/schema.js';
 import { stepKeyString } from '../../src/state/types.js';
 import { describeBackends, type FreshState } from './fixtures/backends.js';
 

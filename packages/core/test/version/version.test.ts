@@ -1,6 +1,5 @@
 import {
   compareVersions,
-  defaultVersionScheme,
   isUpgradeKitError,
   parseVersion,
   satisfies,
@@ -9,6 +8,7 @@ import {
 } from '@upgradekit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { defaultVersionScheme } from '../../src/version/default-scheme.js';
 
 describe('parseVersion', () => {
   it('ignores a V or v prefix', () => {

@@ -1,4 +1,4 @@
-import { plural } from '../../events/index.js';
+import { plural } from '../../events/internal.js';
 import { duration } from '../status.js';
 import type { AssessmentReport, CheckStatus, StageEstimate } from '../types.js';
 

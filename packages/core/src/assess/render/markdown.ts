@@ -1,4 +1,4 @@
-import { formatEngine } from '../../events/index.js';
+import { formatEngine } from '../../events/internal.js';
 import { bytes } from '../status.js';
 import type { AssessmentReport, CheckResult, CheckStatus } from '../types.js';
 import { headline, SECTION_TITLES, SECTIONS, STATUS_WORD, stageDuration, verdictMeaning } from './common.js';

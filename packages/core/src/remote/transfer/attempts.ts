@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeError, ErrorCodes, UpgradeKitError } from '../../errors/index.js';
+import { ErrorCodes, UpgradeKitError } from '../../errors/index.js';
+import { describeError } from '../../errors/internal.js';
 import type { EventSink } from '../../events/index.js';
-import { backoffDelay } from '../../resilience/index.js';
+import { backoffDelay } from '../../resilience/internal.js';
 import { ADVICE, classifyTransfer, type TransferReason } from './classify.js';
 
 export type TransferMethod = 'scp' | 'sftp';

@@ -1,5 +1,5 @@
 import { isUpgradeKitError } from '../../errors/index.js';
-import { errorChain } from '../../resilience/index.js';
+import { errorChain } from '../../resilience/internal.js';
 
 /**
  * Why a transfer attempt failed, as far as retrying and falling back are concerned

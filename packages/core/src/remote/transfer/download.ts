@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
-import { formatBytes } from '../../events/index.js';
+import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
+import { describeError } from '../../errors/internal.js';
+import { formatBytes } from '../../events/internal.js';
 import type { SshSession, SshSessionOptions } from '../session.js';
 import { runAttempts, type TransferMethod } from './attempts.js';
 import { VerifyMismatch } from './classify.js';

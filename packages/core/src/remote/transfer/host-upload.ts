@@ -3,7 +3,7 @@
 import { posix } from 'node:path';
 import type { SFTPWrapper } from 'ssh2';
 import { ErrorCodes, UpgradeKitError } from '../../errors/index.js';
-import { formatBytes } from '../../events/index.js';
+import { formatBytes } from '../../events/internal.js';
 import { retry } from '../../resilience/index.js';
 import type { SshSession, SshSessionOptions } from '../session.js';
 import { ADVICE, classifyTransfer } from './classify.js';

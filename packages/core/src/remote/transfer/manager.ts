@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ErrorCodes, UpgradeKitError } from '../../errors/index.js';
-import { EventBus, nullSink } from '../../events/index.js';
+import { EventBus } from '../../events/index.js';
+import { nullSink } from '../../events/internal.js';
 import type { SshSessionOptions } from '../session.js';
 import type { UploadContext } from './context.js';
 import { downloadFromHost } from './download.js';

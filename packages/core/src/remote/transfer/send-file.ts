@@ -1,7 +1,8 @@
 // Sending one file to one host: scp or SFTP by the seed's rules, resumed from a verified prefix,
 // retried and falling back, and — after a failed batch verification — verified on its own.
-import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
-import { formatBytes, formatDuration } from '../../events/index.js';
+import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
+import { describeError } from '../../errors/internal.js';
+import { formatBytes, formatDuration } from '../../events/internal.js';
 import { runAttempts, type TransferMethod } from './attempts.js';
 import { VerifyMismatch } from './classify.js';
 import { type FileEntry, PART_SUFFIX } from './paths.js';

@@ -1,4 +1,5 @@
-import { describeError, ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
+import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../../errors/index.js';
+import { describeError } from '../../errors/internal.js';
 import { sshPort } from '../roles.js';
 import type { SshSession, SshSessionOptions } from '../session.js';
 import { ADVICE, classifyTransfer } from './classify.js';

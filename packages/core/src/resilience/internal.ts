@@ -1,0 +1,4 @@
+// What other folders of core use from resilience/ and a user never needs. Not a package export:
+// `index.ts` is the public face, this file the one core's own folders share.
+export { errorChain } from './classify.js';
+export { backoffDelay } from './retry.js';
