@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { describeError } from '../errors/internal.js';
-import { validateOptions } from '../options/index.js';
+import { anObject, checkArguments, validateOptions } from '../options/index.js';
 import type { DiskFigures, HostResources } from './types.js';
 
 /** Anything that runs an argument vector on a host: an `SshSession` fits. */
@@ -135,6 +135,16 @@ export async function probeRemote(
   paths: readonly string[],
   options: { sampleMs: number; timeoutMs: number; signal?: AbortSignal },
 ): Promise<HostResources> {
+  checkArguments(
+    'probeRemote',
+    {
+      name: z.string(),
+      remote: anObject('a remote runner (an SshSession)'),
+      paths: z.array(z.string()),
+      options: anObject('{ sampleMs, timeoutMs }'),
+    },
+    { name, remote, paths, options },
+  );
   const started = performance.now();
   try {
     const result = await remote.exec(probeArgv(paths, options.sampleMs), {

@@ -1,5 +1,7 @@
 import { posix } from 'node:path';
+import { z } from 'zod';
 import { isUpgradeKitError } from '../errors/index.js';
+import { anObject, checkArguments } from '../options/index.js';
 import type { BackupHost } from './host.js';
 import { BACKUP_ID } from './ids.js';
 import { type BackupManifest, MANIFEST_FILE, PARTIAL_MARKER, parseManifest } from './manifest.js';
@@ -26,7 +28,13 @@ export interface BackupSummary {
  * @example
  * for (const b of await listBackups(new LocalHost(), '/backup')) console.log(b.backupId, b.status);
  */
+const HOST_ROOT = {
+  host: anObject('a backup host (LocalHost or RemoteHost)'),
+  root: z.string().min(1, 'must be the backup root directory'),
+};
+
 export async function listBackups(host: BackupHost, root: string): Promise<BackupSummary[]> {
+  checkArguments('listBackups', HOST_ROOT, { host, root });
   const names = (await host.list(root))
     .filter((n) => BACKUP_ID.test(n))
     .sort()
@@ -89,6 +97,11 @@ export async function findVerifiedBackup(
   root: string,
   match: BackupMatch,
 ): Promise<BackupSummary | undefined> {
+  checkArguments(
+    'findVerifiedBackup',
+    { ...HOST_ROOT, match: anObject('{ component, site, … }') },
+    { host, root, match },
+  );
   for (const summary of await listBackups(host, root)) {
     if (!matches(summary, match)) continue;
     if ((await verifyBackup(host, root, summary.backupId)).ok) return summary;
@@ -108,6 +121,11 @@ export async function removePartialBackups(
   root: string,
   match: Pick<BackupMatch, 'component' | 'site'>,
 ): Promise<string[]> {
+  checkArguments(
+    'removePartialBackups',
+    { ...HOST_ROOT, match: anObject('{ component, site }') },
+    { host, root, match },
+  );
   const removed: string[] = [];
   for (const summary of await listBackups(host, root)) {
     if (summary.status !== 'partial') continue;

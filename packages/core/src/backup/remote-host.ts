@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { anObject, checkArguments } from '../options/index.js';
 import type { SshSession } from '../remote/index.js';
 import type {
   ArchiveEntry,
@@ -72,6 +73,11 @@ export class RemoteHost implements BackupHost {
   readonly #session: SshSession;
 
   constructor(session: SshSession, name?: string) {
+    checkArguments(
+      'RemoteHost',
+      { session: anObject('a connected SshSession (SshSession.connect)') },
+      { session },
+    );
     this.#session = session;
     this.name = name ?? session.host;
   }

@@ -1,5 +1,5 @@
 import type { StepContext, StepDefinition } from '../model/index.js';
-import { validateOptions } from '../options/index.js';
+import { anObject, checkArguments, validateOptions } from '../options/index.js';
 import { type BackupOptions, backupOptionsSchema, createBackup, hostFor } from './create.js';
 import { findVerifiedBackup, removePartialBackups } from './list.js';
 
@@ -21,6 +21,7 @@ export type BackupStepOptions = Omit<
  * upgrade.step('preUpgrade', backupStep({ root: '/backup', programDir: '/opt/app', databases }));
  */
 export function backupStep(options: BackupStepOptions): StepDefinition {
+  checkArguments('backupStep', { options: anObject('{ host, root, component, … }') }, { options });
   const { id = 'backup', timeoutMs, ...rest } = options;
   // Fail on bad options when the step is defined, not at 2 a.m. when it runs.
   validateOptions('backupStep', backupOptionsSchema, {

@@ -1,6 +1,8 @@
 import { posix } from 'node:path';
+import { z } from 'zod';
 import { isUpgradeKitError } from '../errors/index.js';
 import { describeError } from '../errors/internal.js';
+import { anObject, checkArguments } from '../options/index.js';
 import { END_MARKERS } from './databases.js';
 import type { ArchiveSummary, BackupHost } from './host.js';
 import { assertBackupId, fileInBackup, isInside } from './ids.js';
@@ -103,6 +105,15 @@ async function checkFile(
  * if (!result.ok) for (const p of result.problems) console.error(`${p.file}: ${p.reason}`);
  */
 export async function verifyBackup(host: BackupHost, root: string, backupId: string): Promise<VerifyResult> {
+  checkArguments(
+    'verifyBackup',
+    {
+      host: anObject('a backup host (LocalHost or RemoteHost)'),
+      root: z.string().min(1, 'must be the backup root directory'),
+      backupId: z.string('must be a backup id (backup_YYYYMMDD_HHMMSS)'),
+    },
+    { host, root, backupId },
+  );
   assertBackupId(backupId);
   const dir = posix.join(root, backupId);
   const fail = (reason: string, manifest?: BackupManifest): VerifyResult => ({

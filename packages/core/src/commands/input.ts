@@ -6,6 +6,7 @@ import { BACKUP_ID } from '../backup/internal.js';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { ResolveDecision, StageName } from '../model/index.js';
 import { toStage, unknownStageMessage } from '../model/internal.js';
+import { anObject, checkArguments } from '../options/index.js';
 import { siteIdSchema } from '../release/internal.js';
 import { compareVersions, parseVersion, type Version } from '../version/index.js';
 
@@ -157,6 +158,7 @@ const NEEDS_VERSIONS = new Set<CommandName>(['plan', 'assess', 'run', 'backup'])
  * that lists each problem under the name the operator typed, before anything is opened.
  */
 export function parseCommandInput(value: RawCommandInput, surface: Surface = 'script'): CommandInput {
+  checkArguments('parseCommandInput', { value: anObject('{ command, release, … }') }, { value });
   const problems: string[] = [];
   const name = (field: string) => spellField(surface, field);
   // On a command line an empty value is a mistake (`--site "$SITE"` with SITE unset), never "not

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { anObject, checkArguments } from '../options/index.js';
 import type { SiteConfig } from './load.js';
 
 // Passwords are only ever referenced from the site configuration (`passwordEnv`, `passwordFile`):
@@ -75,6 +76,7 @@ export function siteSecrets(
   config: SiteConfig,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): string[] {
+  checkArguments('siteSecrets', { config: anObject('a site configuration (loadSiteConfig)') }, { config });
   const secrets = secretRefs(config).map(([where, ref]) => resolveSecret(where, ref, config, env));
   return [...secrets, ...passphrases(config, env)].filter((s): s is string => Boolean(s));
 }

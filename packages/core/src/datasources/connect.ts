@@ -6,6 +6,7 @@ import { CONNECTION_DEFAULTS, connectionSpec, resolveSecret } from '../config/in
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventBus } from '../events/index.js';
 import type { Connection } from '../migrate/index.js';
+import { anObject, checkArguments } from '../options/index.js';
 import type { Release } from '../release/index.js';
 
 export interface Datasources {
@@ -102,6 +103,14 @@ export async function openDatasources(
   config: SiteConfig,
   options: OpenDatasourcesOptions = {},
 ): Promise<Datasources> {
+  checkArguments(
+    'openDatasources',
+    {
+      release: anObject('a release (loadRelease)'),
+      config: anObject('a site configuration (loadSiteConfig)'),
+    },
+    { release, config },
+  );
   const planned = Object.entries(release.datasources).map(([name, ds]) =>
     planOne(release, name, ds.type, config.datasources[name], config, options),
   );

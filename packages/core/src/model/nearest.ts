@@ -1,3 +1,5 @@
+import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
@@ -18,6 +20,13 @@ export function nearest(
   candidates: readonly string[],
   maxDistance = Infinity,
 ): string | undefined {
+  if (typeof word !== 'string' || !Array.isArray(candidates)) {
+    throw new UpgradeKitError(
+      ErrorCodes.BAD_INPUT,
+      'nearest: needs the `word` (a string) and its `candidates` (an array of strings)',
+      { context: { where: 'nearest' } },
+    );
+  }
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {

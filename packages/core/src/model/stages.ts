@@ -57,7 +57,7 @@ export function unknownStageMessage(name: unknown): string {
  * The cut-point a caller named, in either spelling (`in_stop` is `preStart`); a clear error with
  * the nearest valid name otherwise.
  */
-export function parseStage(name: unknown, where: string): StageName {
+export function parseStage(name: unknown, where = 'parseStage'): StageName {
   const stage = toStage(name);
   if (stage) return stage;
   throw new UpgradeKitError(ErrorCodes.BAD_INPUT, `${where}: ${unknownStageMessage(name)}`, {

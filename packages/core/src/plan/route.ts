@@ -1,4 +1,5 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { anObject, checkArguments } from '../options/index.js';
 import type { Release, Task } from '../release/index.js';
 import {
   type CompatibilityMatrix,
@@ -64,6 +65,7 @@ export function isRoute(value: Plan | UpgradeRoute): value is UpgradeRoute {
  * route.hops.map((h) => `${h.rollbackPoint.id}: ${h.from} → ${h.to} (${h.plan.tasks.length} tasks)`);
  */
 export function planRoute(input: PlanRouteInput): UpgradeRoute {
+  checkArguments('planRoute', { input: anObject('{ release, from, to }') }, { input });
   const from = parseVersion(input.from).canonical;
   const to = parseVersion(input.to).canonical;
   const matrix = input.matrix ?? input.release.compatibility;

@@ -3,7 +3,6 @@ export type { PluginFault } from './failure.js';
 export { type RunInProcessOptions, runInProcess } from './in-process.js';
 export { type RunIsolatedOptions, runIsolated } from './isolate.js';
 export {
-  isPathSpecifier,
   type LoadedPlugin,
   type LoadPluginOptions,
   loadPlugin,

@@ -53,7 +53,7 @@ export function isPathSpecifier(specifier: string): boolean {
 export function resolvePlugin(
   specifier: string,
   options: LoadPluginOptions = {},
-  where = 'loadPlugin',
+  where = 'resolvePlugin',
 ): ResolvedPlugin {
   if (typeof specifier !== 'string' || specifier.trim() === '') {
     throw new UpgradeKitError(
@@ -204,7 +204,7 @@ export async function importPlugin(resolved: ResolvedPlugin, where = 'loadPlugin
  * const checks = await plugin.dataQuality?.(context);
  */
 export async function loadPlugin(specifier: string, options: LoadPluginOptions = {}): Promise<LoadedPlugin> {
-  const resolved = resolvePlugin(specifier, options);
+  const resolved = resolvePlugin(specifier, options, 'loadPlugin');
   return { ...resolved, plugin: await importPlugin(resolved) };
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
 import { validateOptions } from '../options/index.js';
 import { type AttemptRecord, retry, UpgradeKitRetryError } from '../resilience/index.js';
+import { checkRunArguments } from './arguments.js';
 import { faultOf, type PluginFault, pluginFailed } from './failure.js';
 import { runInProcess } from './in-process.js';
 import { type RunIsolatedOptions, runIsolated } from './isolate.js';
@@ -90,6 +91,7 @@ export async function runPlugin<M extends PluginMethod>(
   context: PluginContext,
   options: RunPluginOptions = {},
 ): Promise<PluginMethodResult<M>> {
+  checkRunArguments('runPlugin', plugin, method, context);
   const {
     criticality,
     isolation,
@@ -168,6 +170,7 @@ export async function runPluginSafely<M extends PluginMethod>(
   context: PluginContext,
   options: RunPluginSafelyOptions = {},
 ): Promise<PluginRunResult<M>> {
+  checkRunArguments('runPluginSafely', plugin, method, context);
   const o = validateOptions('runPluginSafely', optionsSchema, options) as RunPluginSafelyOptions;
   const policy = PLUGIN_POLICIES[o.criticality ?? 'optional'];
   const name = o.name ?? (typeof plugin === 'string' ? plugin : String(plugin?.name));

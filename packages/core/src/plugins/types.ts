@@ -1,4 +1,5 @@
 import type { StageInput, StageName } from '../model/index.js';
+import { anObject, checkArguments } from '../options/index.js';
 
 /**
  * How much a plugin's failure matters (seed 004 §4.5.3): `core` stops the upgrade, `business` is
@@ -254,5 +255,6 @@ export const PLUGIN_METHODS = [
  * });
  */
 export function definePlugin<const P extends UpgradePlugin>(plugin: P): P {
+  checkArguments('definePlugin', { plugin: anObject('a plugin ({ name, … })') }, { plugin });
   return plugin;
 }

@@ -1,6 +1,8 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { anObject, checkArguments } from '../options/index.js';
 import { compareVersions } from '../version/index.js';
 import { toMilliseconds } from './duration.js';
 import { assessmentFields } from './extras.js';
@@ -33,6 +35,11 @@ function formatProblems(dir: string, problems: readonly ReleaseProblem[]): strin
  * release.tasks.map((t) => `${t.version} ${t.stage} ${t.id}`);
  */
 export async function loadRelease(dir: string): Promise<Release> {
+  checkArguments(
+    'loadRelease',
+    { dir: z.string('must be the release directory (the one with upgradekit.yaml)') },
+    { dir },
+  );
   let root: string;
   try {
     root = realpathSync(dir);

@@ -2,7 +2,9 @@ import { createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { z } from 'zod';
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
+import { checkArguments } from '../options/index.js';
 import { SSH_PORT } from './roles.js';
 
 /** `strict`: only keys in known_hosts. `accept-new`: trust and record a host seen for the first time. `off`: trust anything (warns). */
@@ -138,6 +140,15 @@ export function checkHostKey(
   key: Buffer,
   options: HostKeyOptions = {},
 ): HostKeyCheck {
+  checkArguments(
+    'checkHostKey',
+    {
+      host: z.string().min(1, 'must be a host name'),
+      port: z.number().int().positive('must be a port'),
+      key: z.instanceof(Buffer, { message: 'must be the host key (a Buffer)' }),
+    },
+    { host, port, key },
+  );
   const policy = options.policy ?? 'strict';
   const path = defaultPath(options);
   const label = hostLabel(host, port);

@@ -1,4 +1,5 @@
 import { quote } from 'shell-quote';
+import { checkArgv } from '../events/internal.js';
 
 /**
  * The one place a remote command line is built: an sshd runs commands through the user's shell,
@@ -6,6 +7,5 @@ import { quote } from 'shell-quote';
  * backticks arrive as literal text and execute nothing.
  */
 export function remoteCommand(argv: readonly string[]): string {
-  if (argv.length === 0) throw new TypeError('remoteCommand: empty argv');
-  return quote([...argv]);
+  return quote([...checkArgv('remoteCommand', argv)]);
 }

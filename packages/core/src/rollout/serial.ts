@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { anObject, checkArguments } from '../options/index.js';
 
 /** A batch size: a number of hosts, or a percentage of all hosts (`'20%'`). */
 export type BatchSize = number | `${number}%`;
@@ -48,6 +49,16 @@ function resolveSize(size: BatchSize, total: number): number {
  * planBatches(['a', 'b', 'c', 'd'], [1, '50%']); // [['a'], ['b', 'c'], ['d']]
  */
 export function planBatches<T>(items: readonly T[], serial: Serial): T[][] {
+  checkArguments(
+    'planBatches',
+    {
+      items: z.array(z.unknown(), 'must be the hosts, an array'),
+      serial: z
+        .unknown()
+        .refine((s) => s !== undefined, 'must be a batch size or a list of them (1, "25%", [1, "50%"])'),
+    },
+    { items, serial },
+  );
   const sizes = [serial].flat() as BatchSize[];
   const batches: T[][] = [];
   let next = 0;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { describeError } from '../errors/internal.js';
-import { validateOptions } from '../options/index.js';
+import { anObject, checkArguments, validateOptions } from '../options/index.js';
 import type { CommandRunner } from './runner.js';
 import { runnerSchema } from './runner.js';
 
@@ -64,6 +64,11 @@ export async function probeHealth(
   check: HealthCheck,
   options: { runner?: CommandRunner; signal?: AbortSignal } = {},
 ): Promise<ProbeResult> {
+  checkArguments(
+    'probeHealth',
+    { check: anObject('a health check ({ http }, { tcp } or { command })') },
+    { check },
+  );
   const signal = options.signal ?? new AbortController().signal;
   try {
     if ('http' in check) {

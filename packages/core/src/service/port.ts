@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { anObject, checkArguments } from '../options/index.js';
 import type { CommandRunner } from './runner.js';
 
 /** A process listening on a TCP port; `pid` absent when this user may not see whose socket it is. */
@@ -37,6 +39,14 @@ export async function portListeners(
   port: number,
   signal?: AbortSignal,
 ): Promise<PortListener[]> {
+  checkArguments(
+    'portListeners',
+    {
+      runner: anObject('a command runner (localRunner() or an SshSession)'),
+      port: z.number().int().positive('must be a port'),
+    },
+    { runner, port },
+  );
   const result = await runner.exec(['sh', '-c', LISTENERS, 'listeners', String(port)], {
     timeoutMs: 10_000,
     ...(signal ? { signal } : {}),

@@ -5,6 +5,7 @@ import type { SiteConfig } from '../config/index.js';
 import { connectHost } from '../datasources/index.js';
 import type { EventBus } from '../events/index.js';
 import type { Connection } from '../migrate/index.js';
+import { anObject, checkArguments } from '../options/index.js';
 import { type Plan, planRoute } from '../plan/index.js';
 import type { Release } from '../release/index.js';
 
@@ -42,6 +43,11 @@ export async function assessSite(
   config: SiteConfig,
   options: AssessSiteOptions = {},
 ): Promise<AssessmentReport> {
+  checkArguments(
+    'assessSite',
+    { input: anObject('{ release, from, to }'), config: anObject('a site configuration (loadSiteConfig)') },
+    { input, config },
+  );
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const sessions = await Promise.allSettled(

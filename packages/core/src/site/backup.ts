@@ -274,6 +274,7 @@ export function rollbackModeFromRelease(
   release: Release,
   site?: string,
 ): (manifest: BackupManifest) => RollbackModeChoice {
+  checkArguments('rollbackModeFromRelease', { release: anObject('a release (loadRelease)') }, { release });
   return (manifest) => {
     const upgrade = `${manifest.version_from} → ${manifest.version_to}`;
     try {

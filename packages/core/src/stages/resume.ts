@@ -1,3 +1,4 @@
+import { anObject, checkArguments } from '../options/index.js';
 import type { StepStatus } from '../state/index.js';
 
 /**
@@ -88,6 +89,7 @@ const DONE: ReadonlySet<StepStatus | undefined> = new Set(['succeeded', 'skipped
  * (state row, log row, lock holder) and, when the answer is `check`, asks the check and calls again.
  */
 export function decideResume(facts: ResumeFacts): ResumeDecision {
+  checkArguments('decideResume', { facts: anObject('{ status, runId, changed, … }') }, { facts });
   const { status, runId, changed } = facts;
   if (DONE.has(status)) {
     return {

@@ -1,4 +1,5 @@
 import { formatDuration } from '../events/internal.js';
+import { anObject, checkArguments } from '../options/index.js';
 import type { RunResult, StageResult, StepResult } from './types.js';
 
 const TAGS: Record<StepResult['status'], string> = {
@@ -14,6 +15,7 @@ const TAGS: Record<StepResult['status'], string> = {
  * `[SUCCESS] alter_orders_table.sql (2m 30s)`, `[SKIPPED] backup_legacy_data (already done: succeeded in run …)`.
  */
 export function formatStepLine(result: StepResult): string {
+  checkArguments('formatStepLine', { result: anObject('a step result') }, { result });
   const tag = `[${TAGS[result.status]}] ${result.name}${result.host ? ` on ${result.host}` : ''}`;
   if (result.status === 'skipped') return `${tag} (${result.reason ?? 'skipped'})`;
   const took = `(${formatDuration(result.durationMs)}${result.attempts > 1 ? `, ${result.attempts} attempts` : ''})`;
@@ -23,6 +25,7 @@ export function formatStepLine(result: StepResult): string {
 
 /** A stage's result for a log or a terminal: a header and one line per step. */
 export function formatStageSummary(result: StageResult): string {
+  checkArguments('formatStageSummary', { result: anObject('a stage result (runStage)') }, { result });
   const counts = new Map<string, number>();
   for (const step of result.steps) counts.set(step.status, (counts.get(step.status) ?? 0) + 1);
   const tally = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');

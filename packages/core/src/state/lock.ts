@@ -1,6 +1,7 @@
 import { ErrorCodes, UpgradeKitError } from '../errors/index.js';
 import type { EventSink } from '../events/index.js';
 import { nullSink } from '../events/internal.js';
+import { anObject, checkArguments } from '../options/index.js';
 import {
   type HolderLiveness,
   holderIdentity,
@@ -113,6 +114,11 @@ export class SiteLock {
    * zombie) — is taken over, and the takeover is logged.
    */
   static async acquire(store: StateStore, options: AcquireLockOptions): Promise<SiteLock> {
+    checkArguments(
+      'SiteLock.acquire',
+      { store: anObject('a StateStore (StateStore.open)'), options: anObject('{ component, site, … }') },
+      { store, options },
+    );
     const ttlMs = options.ttlMs ?? 60_000;
     const lock = new SiteLock(store, { ...options, ttlMs });
     await lock.#take();

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { anObject, checkArguments } from '../options/index.js';
 import { type Dialect, dialectOf, migrateState, openKnex, type StateOptions } from './open.js';
 import { type Mask, type StateDb, unmasked } from './rows.js';
 import * as runs from './runs.js';
@@ -42,6 +43,7 @@ export class StateStore {
 
   /** Opens (and creates or migrates forward) the state schema. */
   static async open(options: StateOptions): Promise<StateStore> {
+    checkArguments('StateStore.open', { options: anObject('{ filename } or { knex }') }, { options });
     const { knex, release } = openKnex(options);
     const store = new StateStore(knex, release);
     try {

@@ -25,7 +25,7 @@ function toVersion<V>(input: Input<V>, scheme: VersionScheme<V>, where = 'compar
 export function parseVersion(input: string): Version;
 export function parseVersion<V>(input: string, scheme: VersionScheme<V>): V;
 export function parseVersion(input: string, scheme: VersionScheme<unknown> = defaultVersionScheme): unknown {
-  return scheme.parse(input);
+  return toVersion(input, scheme, 'parseVersion');
 }
 
 /**
@@ -80,5 +80,5 @@ export function satisfies(
   range: string,
   scheme: VersionScheme<unknown> = defaultVersionScheme,
 ): boolean {
-  return scheme.satisfies(toVersion(version, scheme), range);
+  return scheme.satisfies(toVersion(version, scheme, 'satisfies'), range);
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isUpgradeKitError, type UpgradeKitError } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPathSpecifier, loadPlugin, resolvePlugin, runIsolated } from '../../src/plugins/index.js';
+import { loadPlugin, resolvePlugin, runIsolated } from '../../src/plugins/index.js';
+import { isPathSpecifier } from '../../src/plugins/load.js';
 import { context, fixtures, rejection } from './support.js';
 
 let project: string;

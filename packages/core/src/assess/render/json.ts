@@ -1,3 +1,4 @@
+import { anObject, checkArguments } from '../../options/index.js';
 import type { AssessmentReport } from '../types.js';
 
 /**
@@ -8,5 +9,6 @@ import type { AssessmentReport } from '../types.js';
  * writeFileSync('assessment.json', renderAssessmentJson(report));
  */
 export function renderAssessmentJson(report: AssessmentReport): string {
+  checkArguments('renderAssessmentJson', { report: anObject('an assessment report (assess)') }, { report });
   return `${JSON.stringify(report, null, 2)}\n`;
 }

@@ -1,4 +1,5 @@
 import { formatEngine } from '../../events/internal.js';
+import { anObject, checkArguments } from '../../options/index.js';
 import { bytes } from '../status.js';
 import type { AssessmentReport, CheckResult, CheckStatus } from '../types.js';
 import { headline, SECTION_TITLES, SECTIONS, STATUS_WORD, stageDuration, verdictMeaning } from './common.js';
@@ -44,6 +45,11 @@ function checks(list: readonly CheckResult[]): string[] {
  * appendFileSync(process.env.GITHUB_STEP_SUMMARY!, renderAssessmentMarkdown(report));
  */
 export function renderAssessmentMarkdown(report: AssessmentReport): string {
+  checkArguments(
+    'renderAssessmentMarkdown',
+    { report: anObject('an assessment report (assess)') },
+    { report },
+  );
   const out: string[] = [];
   out.push(
     `## Upgrade assessment: ${cell(report.component)} ${cell(report.from)} → ${cell(report.to)}${report.site ? ` (site ${cell(report.site)})` : ''}`,

@@ -1,4 +1,5 @@
 import { formatEngine, plural } from '../../events/internal.js';
+import { anObject, checkArguments } from '../../options/index.js';
 import { bytes, duration } from '../status.js';
 import type { AssessmentReport, CheckResult, CheckStatus } from '../types.js';
 import { headline, SECTION_TITLES, SECTIONS, STATUS_WORD, stageDuration, verdictMeaning } from './common.js';
@@ -18,6 +19,7 @@ const COLOR: Record<CheckStatus, string> = { pass: '32', warn: '33', fail: '31',
  * process.stderr.write(renderAssessmentText(report, { color: process.stderr.isTTY }));
  */
 export function renderAssessmentText(report: AssessmentReport, options: TextRenderOptions = {}): string {
+  checkArguments('renderAssessmentText', { report: anObject('an assessment report (assess)') }, { report });
   const paint = (status: CheckStatus, text: string) =>
     options.color ? `\u001b[${COLOR[status]}m${text}\u001b[0m` : text;
   const tag = (status: CheckStatus) => paint(status, `[${STATUS_WORD[status]}]`);

@@ -1,5 +1,6 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ErrorCodes, UpgradeKitError } from '../../errors/index.js';
 import type { UpgradeEvent } from '../types.js';
 import { ProgressThrottle } from './throttle.js';
 
@@ -22,6 +23,13 @@ export class JsonLinesReporter {
   readonly #throttle: ProgressThrottle;
 
   constructor(path: string, options: JsonLinesReporterOptions = {}) {
+    if (typeof path !== 'string' || path === '') {
+      throw new UpgradeKitError(
+        ErrorCodes.BAD_INPUT,
+        'JsonLinesReporter: needs the `path` of the file to append events to (e.g. .upgradekit/events.jsonl)',
+        { context: { where: 'JsonLinesReporter' } },
+      );
+    }
     mkdirSync(dirname(path), { recursive: true });
     this.#fd = openSync(path, 'a', 0o600);
     this.#throttle = new ProgressThrottle(options.progressIntervalMs ?? 1000, options.now);

@@ -1,5 +1,5 @@
 import { tokens } from './lex.js';
-import type { SqlDialect } from './types.js';
+import { checkSqlArguments, type SqlDialect } from './types.js';
 
 export type TransactionControl =
   | 'begin'
@@ -76,6 +76,7 @@ export function lexemes(sql: string, dialect: SqlDialect, limit = LEXEMES): Lexe
  * classifyStatement('CREATE INDEX CONCURRENTLY i ON t (c)', 'postgres').noTransactionBlock // true
  */
 export function classifyStatement(sql: string, dialect: SqlDialect): StatementClass {
+  checkSqlArguments('classifyStatement', sql, dialect);
   const all = lexemes(sql, dialect);
   let first = 0;
   while (all[first]?.text === '(') first++;

@@ -3,7 +3,7 @@ import { splitWithDbgate } from './split-dbgate.js';
 import { splitMysql } from './split-mysql.js';
 import { splitPostgres } from './split-postgres.js';
 import { splitSqlite } from './split-sqlite.js';
-import type { Piece, SqlDialect, Statement } from './types.js';
+import { checkSqlArguments, type Piece, type SqlDialect, type Statement } from './types.js';
 
 export {
   classifyStatement,
@@ -30,6 +30,7 @@ export type { SqlDialect, Statement } from './types.js';
  * splitStatements('INSERT INTO t VALUES (5--3); INSERT INTO t VALUES (7);', 'mysql').length // 2
  */
 export function splitStatements(sql: string, dialect: SqlDialect, file = '<sql>'): Statement[] {
+  checkSqlArguments('splitStatements', sql, dialect);
   const pieces: Piece[] =
     dialect === 'mysql'
       ? splitMysql(sql, file)

@@ -1,4 +1,7 @@
-export type SqlDialect = 'mysql' | 'postgres' | 'sqlite' | 'clickhouse';
+import { ErrorCodes, UpgradeKitError } from '../../errors/index.js';
+
+const DIALECTS = ['mysql', 'postgres', 'sqlite', 'clickhouse'] as const;
+export type SqlDialect = (typeof DIALECTS)[number];
 
 /** One statement of a file, as the database's own client would send it. */
 export interface Statement {
@@ -59,4 +62,18 @@ export interface Piece {
   readonly start: number;
   readonly sql: string;
   readonly copyData?: string;
+}
+
+/** The text and dialect every public entry of the splitter needs, checked before any is read. */
+export function checkSqlArguments(where: string, sql: unknown, dialect: unknown): void {
+  const problems = [
+    typeof sql === 'string' ? undefined : `\`sql\` must be the SQL text (got ${typeof sql})`,
+    DIALECTS.includes(dialect as never)
+      ? undefined
+      : `\`dialect\` must be one of ${DIALECTS.join(', ')} (got ${JSON.stringify(dialect) ?? 'nothing'})`,
+  ].filter(Boolean);
+  if (problems.length > 0)
+    throw new UpgradeKitError(ErrorCodes.BAD_INPUT, `${where}: ${problems.join('; ')}`, {
+      context: { where },
+    });
 }
