@@ -55,8 +55,10 @@ describe('every public function and class, called with nothing', () => {
 
   it('error classes all derive from UpgradeKitError', () => {
     for (const name of ERRORS) {
-      const Error = (core as Record<string, unknown>)[name] as { prototype: object };
-      expect(Error.prototype instanceof core.UpgradeKitError || name === 'UpgradeKitError', name).toBe(true);
+      const ErrorClass = (core as Record<string, unknown>)[name] as { prototype: object };
+      expect(ErrorClass.prototype instanceof core.UpgradeKitError || name === 'UpgradeKitError', name).toBe(
+        true,
+      );
     }
   });
 
