@@ -67,25 +67,25 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       );
     };
 
-  releaseOptions(
-    program.command('plan').description('show which tasks an upgrade runs, per stage, and its mode'),
-    'required',
-  ).action(run('plan'));
+  // A command about one release's upgrade: --release, the versions (needed, or defaulting to the
+  // last recorded run) and --site, then whatever the command adds.
+  const releaseCommand = (name: string, description: string, versions: 'required' | 'optional') =>
+    releaseOptions(program.command(name).description(description), versions);
 
-  releaseOptions(
-    program
-      .command('assess')
-      .description('resources, data quality, compatibility and duration, before anything changes'),
+  releaseCommand('plan', 'show which tasks an upgrade runs, per stage, and its mode', 'required').action(
+    run('plan'),
+  );
+
+  releaseCommand(
+    'assess',
+    'resources, data quality, compatibility and duration, before anything changes',
     'required',
   )
     .option('--markdown <file>', 'also write the report as Markdown')
     .option(...ACCEPT)
     .action(run('assess'));
 
-  releaseOptions(
-    program.command('run').description('run the upgrade: every stage in order, or one --stage (resumes)'),
-    'required',
-  )
+  releaseCommand('run', 'run the upgrade: every stage in order, or one --stage (resumes)', 'required')
     .option(
       '--stage <name>',
       "run only this cut-point, hooks included: install, resourceCheck, businessCheck, preUpgrade, preStart, postStart, openTraffic, postUpgrade; tasks.yaml's names work too (pre_stop = preUpgrade, in_stop = preStart, post_start = postStart)",
@@ -102,18 +102,14 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     )
     .action(run('run'));
 
-  releaseOptions(
-    program.command('status').description('what is done, pending, failed or in doubt'),
-    'optional',
-  ).action(run('status'));
+  releaseCommand('status', 'what is done, pending, failed or in doubt', 'optional').action(run('status'));
 
-  releaseOptions(
-    program
-      .command('resolve')
-      .description('settle a failed or in-doubt step: it was --applied, must --retry, or --restart')
-      .argument('<task>', 'the step or task id'),
+  releaseCommand(
+    'resolve',
+    'settle a failed or in-doubt step: it was --applied, must --retry, or --restart',
     'optional',
   )
+    .argument('<task>', 'the step or task id')
     .option('--applied', 'the failed or in-doubt part took effect: continue after it')
     .option('--retry', 'the failed or in-doubt part did not take effect: run it again')
     .option('--restart', 'forget saved progress: run the task from its very start')
@@ -122,12 +118,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     .option('--host <name>', 'the host of a host-level step')
     .action(run('resolve', (_flags, [task]) => ({ task: task as string })));
 
-  releaseOptions(
-    program
-      .command('backup')
-      .description(
-        'a verified backup of the site (database, program directory, configuration) before upgrading',
-      ),
+  releaseCommand(
+    'backup',
+    'a verified backup of the site (database, program directory, configuration) before upgrading',
     'required',
   ).action(run('backup'));
 

@@ -70,6 +70,15 @@ async function runCheck(
   let attempts = 0;
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
+  // An outcome with no count to judge: timed like every result of a query that ran.
+  const unjudged = (status: 'skip' | 'fail', detail: string, suggestion?: string): QualityResult => ({
+    ...base,
+    status,
+    detail,
+    ...(suggestion === undefined ? {} : { suggestion }),
+    attempts,
+    elapsedMs: elapsed(),
+  });
   try {
     const rows = await retry(
       () => {
@@ -91,14 +100,11 @@ async function runCheck(
     );
     const offending = firstNumber(rows);
     if (offending === undefined) {
-      return {
-        ...base,
-        status: 'fail',
-        detail: `check ${check.id} returned ${rows.length === 0 ? 'no rows' : JSON.stringify(rows[0])}, not one number`,
-        suggestion: `Make the SQL of ${check.id} (${where}) return a single count, e.g. SELECT COUNT(*) FROM … WHERE …`,
-        attempts,
-        elapsedMs: elapsed(),
-      };
+      return unjudged(
+        'fail',
+        `check ${check.id} returned ${rows.length === 0 ? 'no rows' : JSON.stringify(rows[0])}, not one number`,
+        `Make the SQL of ${check.id} (${where}) return a single count, e.g. SELECT COUNT(*) FROM … WHERE …`,
+      );
     }
     const ok = offending <= check.threshold;
     return {
@@ -121,43 +127,27 @@ async function runCheck(
       isUpgradeKitError(error) && error.cause !== undefined && !isQueryTimeout(error) ? error.cause : error;
     const message = describeError(cause).message;
     if (isMissingDatabase(error)) {
-      return {
-        ...base,
-        status: 'skip',
-        detail: `the database of datasource "${check.datasource}" does not exist: ${message}`,
-        attempts,
-        elapsedMs: elapsed(),
-      };
+      return unjudged('skip', `the database of datasource "${check.datasource}" does not exist: ${message}`);
     }
     if (isQueryTimeout(error)) {
-      return {
-        ...base,
-        status: 'fail',
-        detail: `check ${check.id} did not finish within ${duration(timeoutMs)} and was cancelled`,
-        suggestion: `Add an index for the query, or raise \`timeout\` of ${check.id} (${where}).`,
-        attempts,
-        elapsedMs: elapsed(),
-      };
+      return unjudged(
+        'fail',
+        `check ${check.id} did not finish within ${duration(timeoutMs)} and was cancelled`,
+        `Add an index for the query, or raise \`timeout\` of ${check.id} (${where}).`,
+      );
     }
     if (isConnectionError(cause)) {
-      return {
-        ...base,
-        status: 'fail',
-        detail: `check ${check.id}: datasource "${check.datasource}" unreachable after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${message}`,
-        suggestion:
-          'Check the database is up and reachable from here (host, port, firewall), then assess again.',
-        attempts,
-        elapsedMs: elapsed(),
-      };
+      return unjudged(
+        'fail',
+        `check ${check.id}: datasource "${check.datasource}" unreachable after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${message}`,
+        'Check the database is up and reachable from here (host, port, firewall), then assess again.',
+      );
     }
-    return {
-      ...base,
-      status: 'fail',
-      detail: `check ${check.id} failed with an SQL error: ${message}`,
-      suggestion: `Fix the SQL of ${check.id} in ${where}; a missing table means the check does not fit this version.`,
-      attempts,
-      elapsedMs: elapsed(),
-    };
+    return unjudged(
+      'fail',
+      `check ${check.id} failed with an SQL error: ${message}`,
+      `Fix the SQL of ${check.id} in ${where}; a missing table means the check does not fit this version.`,
+    );
   }
 }
 

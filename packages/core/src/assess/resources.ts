@@ -29,6 +29,36 @@ function band(actual: number, required: number, minimum: number): CheckStatus {
   return actual >= minimum ? 'warn' : 'fail';
 }
 
+/** How a measured figure is judged and explained; `need` and `minimum` bound the bands. */
+interface FigureRule {
+  readonly need: number;
+  readonly minimum: number;
+  readonly detail: (figure: number) => string;
+  /** What to do when the figure is below `need`. */
+  readonly suggestion: string;
+  readonly data: (figure: number) => Readonly<Record<string, unknown>>;
+}
+
+/** A host's CPU or memory check: skipped when the probe could not read the figure, else banded. */
+function figureCheck(
+  check: { readonly id: string; readonly title: string; readonly host: string },
+  figure: number | undefined,
+  unavailable: string,
+  rule: FigureRule,
+): CheckResult {
+  const { id, title, host } = check;
+  if (figure === undefined) return { id, title, status: 'skip', host, detail: unavailable };
+  return {
+    id,
+    title,
+    host,
+    status: band(figure, rule.need, rule.minimum),
+    detail: rule.detail(figure),
+    ...(figure >= rule.need ? {} : { suggestion: rule.suggestion }),
+    data: rule.data(figure),
+  };
+}
+
 function declaredNeeds(tasks: readonly Task[], o: ResolvedAssessOptions) {
   let disk = o.needs.diskBytes;
   let memory = o.needs.memoryBytes;
@@ -195,27 +225,18 @@ export async function assessResources(
               ? {}
               : { data: { cpuIdlePercent: h.cpuIdlePercent, cpus: h.cpus } }),
           }
-        : h.cpuIdlePercent === undefined
-          ? {
-              id: `${id}.cpu`,
-              title: `CPU idle on ${h.host}`,
-              status: 'skip',
-              host: h.host,
-              detail: 'CPU figures unavailable',
-            }
-          : {
-              id: `${id}.cpu`,
-              title: `CPU idle on ${h.host}`,
-              host: h.host,
-              status: band(h.cpuIdlePercent, cpuNeed, cpuNeed / 2),
-              detail: `${h.cpuIdlePercent}% idle of ${h.cpus ?? '?'} CPUs (need ≥ ${cpuNeed}%)`,
-              ...(h.cpuIdlePercent >= cpuNeed
-                ? {}
-                : {
-                    suggestion: `Stop batch jobs or wait for an off-peak window; or accept it for this run (--accept ${id}.cpu, the Action's accept input), or lower assessment.thresholds.cpuIdlePercent in the site configuration.`,
-                  }),
-              data: { cpuIdlePercent: h.cpuIdlePercent, cpus: h.cpus, requiredIdlePercent: cpuNeed },
+        : figureCheck(
+            { id: `${id}.cpu`, title: `CPU idle on ${h.host}`, host: h.host },
+            h.cpuIdlePercent,
+            'CPU figures unavailable',
+            {
+              need: cpuNeed,
+              minimum: cpuNeed / 2,
+              detail: (idle) => `${idle}% idle of ${h.cpus ?? '?'} CPUs (need ≥ ${cpuNeed}%)`,
+              suggestion: `Stop batch jobs or wait for an off-peak window; or accept it for this run (--accept ${id}.cpu, the Action's accept input), or lower assessment.thresholds.cpuIdlePercent in the site configuration.`,
+              data: (idle) => ({ cpuIdlePercent: idle, cpus: h.cpus, requiredIdlePercent: cpuNeed }),
             },
+          ),
     );
     const memNeed = Math.max(
       o.thresholds.memoryBytes,
@@ -224,31 +245,19 @@ export async function assessResources(
     );
     const memMin = Math.max(isTool ? declared.memory : 0, memNeed / 2);
     checks.push(
-      h.memoryAvailableBytes === undefined
-        ? {
-            id: `${id}.memory`,
-            title: `Free memory on ${h.host}`,
-            status: 'skip',
-            host: h.host,
-            detail: 'memory figures unavailable',
-          }
-        : {
-            id: `${id}.memory`,
-            title: `Free memory on ${h.host}`,
-            host: h.host,
-            status: band(h.memoryAvailableBytes, memNeed, memMin),
-            detail: `${bytes(h.memoryAvailableBytes)} available of ${bytes(h.memoryTotalBytes)} (need ≥ ${bytes(memNeed)})`,
-            ...(h.memoryAvailableBytes >= memNeed
-              ? {}
-              : {
-                  suggestion: `Free memory on the host; or accept it for this run (--accept ${id}.memory, the Action's accept input), or lower assessment.thresholds.memoryBytes in the site configuration.`,
-                }),
-            data: {
-              availableBytes: h.memoryAvailableBytes,
-              totalBytes: h.memoryTotalBytes,
-              requiredBytes: memNeed,
-            },
-          },
+      figureCheck(
+        { id: `${id}.memory`, title: `Free memory on ${h.host}`, host: h.host },
+        h.memoryAvailableBytes,
+        'memory figures unavailable',
+        {
+          need: memNeed,
+          minimum: memMin,
+          detail: (free) =>
+            `${bytes(free)} available of ${bytes(h.memoryTotalBytes)} (need ≥ ${bytes(memNeed)})`,
+          suggestion: `Free memory on the host; or accept it for this run (--accept ${id}.memory, the Action's accept input), or lower assessment.thresholds.memoryBytes in the site configuration.`,
+          data: (free) => ({ availableBytes: free, totalBytes: h.memoryTotalBytes, requiredBytes: memNeed }),
+        },
+      ),
     );
     // Paths on one file system share its free space: their needs add up and are judged once.
     const groups = new Map<string, DiskFigures[]>();

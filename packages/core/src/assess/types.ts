@@ -27,6 +27,12 @@ export interface CheckResult {
   readonly accepted?: boolean;
 }
 
+/** What every section of the report has: its checks, and the worst of their statuses. */
+interface Section<C extends CheckResult = CheckResult> {
+  readonly status: CheckStatus;
+  readonly checks: readonly C[];
+}
+
 export interface DiskFigures {
   /** The path asked about. */
   readonly path: string;
@@ -85,9 +91,7 @@ export interface ResourceNeed {
   readonly backupPath?: string;
 }
 
-export interface ResourcesSection {
-  readonly status: CheckStatus;
-  readonly checks: readonly CheckResult[];
+export interface ResourcesSection extends Section {
   readonly hosts: readonly HostResources[];
   readonly backups: readonly BackupEstimate[];
   readonly need: ResourceNeed;
@@ -109,10 +113,7 @@ export interface QualityResult extends CheckResult {
   readonly origin: string;
 }
 
-export interface DataQualitySection {
-  readonly status: CheckStatus;
-  readonly checks: readonly QualityResult[];
-}
+export type DataQualitySection = Section<QualityResult>;
 
 export interface IncompatibleEntry {
   readonly item: string;
@@ -126,9 +127,7 @@ export interface IncompatibleEntry {
   readonly origin: string;
 }
 
-export interface CompatibilitySection {
-  readonly status: CheckStatus;
-  readonly checks: readonly CheckResult[];
+export interface CompatibilitySection extends Section {
   readonly mode: 'rolling' | 'stop';
   readonly incompatible: readonly IncompatibleEntry[];
 }
@@ -168,9 +167,7 @@ export interface StageEstimate {
   readonly longest?: string;
 }
 
-export interface DurationSection {
-  readonly status: CheckStatus;
-  readonly checks: readonly CheckResult[];
+export interface DurationSection extends Section {
   readonly tasks: readonly TaskEstimate[];
   readonly stages: readonly StageEstimate[];
   readonly totalMs: number;

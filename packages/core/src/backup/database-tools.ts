@@ -100,6 +100,22 @@ export function connection(spec: Spec, host: BackupHost): { args: string[]; env:
   return { args, env };
 }
 
+/**
+ * The command line of one of the engine's own tools: the binary found on the host, how to connect,
+ * then the engine's own arguments (`my` for MariaDB/MySQL, `pg` for PostgreSQL), and the
+ * environment it needs (the password, never on the command line).
+ */
+export async function toolCommand(
+  host: BackupHost,
+  spec: Spec,
+  kind: 'dump' | 'client',
+  own: { readonly my: readonly string[]; readonly pg: readonly string[] },
+): Promise<{ binary: string; argv: string[]; env: Record<string, string> }> {
+  const binary = await tool(host, kind, spec.engine as ToolEngine);
+  const { args, env } = connection(spec, host);
+  return { binary, argv: [binary, ...args, ...(isMy(spec.engine) ? own.my : own.pg)], env };
+}
+
 /** Validates database specs once, at the edge, including what a remote host can be given. */
 export function validateSpecs(specs: readonly DatabaseSpec[], host: BackupHost): ValidDatabaseSpec[] {
   const parsed = specs.map((spec, index) => {
@@ -166,29 +182,24 @@ export function failed(what: string, spec: Spec, host: BackupHost, result: HostR
 }
 
 export async function query(host: BackupHost, spec: Spec, sql: string, database?: string): Promise<string> {
-  const client = await tool(host, 'client', spec.engine as ToolEngine);
-  const { args, env } = connection(spec, host);
-  const argv = isMy(spec.engine)
-    ? [
-        client,
-        ...args,
-        '--batch',
-        '--skip-column-names',
-        ...(database ? [`--database=${database}`] : []),
-        `--execute=${sql}`,
-      ]
-    : [
-        client,
-        ...args,
-        '-X',
-        '-q',
-        '-A',
-        '-t',
-        '-v',
-        'ON_ERROR_STOP=1',
-        `--dbname=${database ?? 'postgres'}`,
-        `--command=${sql}`,
-      ];
+  const { argv, env } = await toolCommand(host, spec, 'client', {
+    my: [
+      '--batch',
+      '--skip-column-names',
+      ...(database ? [`--database=${database}`] : []),
+      `--execute=${sql}`,
+    ],
+    pg: [
+      '-X',
+      '-q',
+      '-A',
+      '-t',
+      '-v',
+      'ON_ERROR_STOP=1',
+      `--dbname=${database ?? 'postgres'}`,
+      `--command=${sql}`,
+    ],
+  });
   const result = await host.run(argv, { env });
   if (result.code !== 0) throw failed(`query (${sql.slice(0, 40)}…)`, spec, host, result);
   return result.stdout.trim();

@@ -8,7 +8,6 @@ import {
   moveClickHouseAside,
 } from './clickhouse.js';
 import {
-  connection,
   failed,
   isClickHouse,
   isMy,
@@ -17,8 +16,7 @@ import {
   pgIdent,
   query,
   type Spec,
-  type ToolEngine,
-  tool,
+  toolCommand,
 } from './database-tools.js';
 import type { BackupHost } from './host.js';
 
@@ -42,25 +40,22 @@ export async function dumpDatabase(
     await dumpClickHouse(spec, file, signal);
     return { tool: 'clickhouse-http' };
   }
-  const dump = await tool(host, 'dump', spec.engine as ToolEngine);
-  const { args, env } = connection(spec, host);
-  const argv = isMy(spec.engine)
-    ? [
-        dump,
-        ...args,
-        // One consistent snapshot without locking InnoDB tables (seed 004 §4.4.1.2).
-        '--single-transaction',
-        '--routines',
-        '--triggers',
-        '--events',
-        '--hex-blob',
-        // The dump drops and recreates the database: tables the upgrade added go too.
-        '--add-drop-database',
-        `--result-file=${file}`,
-        '--databases',
-        spec.database,
-      ]
-    : [dump, ...args, '--create', `--file=${file}`, `--dbname=${spec.database}`];
+  const { binary, argv, env } = await toolCommand(host, spec, 'dump', {
+    my: [
+      // One consistent snapshot without locking InnoDB tables (seed 004 §4.4.1.2).
+      '--single-transaction',
+      '--routines',
+      '--triggers',
+      '--events',
+      '--hex-blob',
+      // The dump drops and recreates the database: tables the upgrade added go too.
+      '--add-drop-database',
+      `--result-file=${file}`,
+      '--databases',
+      spec.database,
+    ],
+    pg: ['--create', `--file=${file}`, `--dbname=${spec.database}`],
+  });
   // Private from the first byte: the tools create their output with the process umask.
   const result = await host.run(host.remote ? ['sh', '-c', 'umask 077; exec "$@"', 'sh', ...argv] : argv, {
     env,
@@ -68,7 +63,7 @@ export async function dumpDatabase(
   });
   if (result.code !== 0) throw failed('dump', spec, host, result);
   await host.chmodPrivate(file);
-  return { tool: dump.split('/').pop()! };
+  return { tool: binary.split('/').pop()! };
 }
 
 /** How many tables the database has: recorded at backup time, compared after a restore. */
@@ -160,8 +155,11 @@ export async function loadDump(
   signal?: AbortSignal,
 ): Promise<void> {
   if (isClickHouse(spec)) return loadClickHouse(spec, file, signal);
-  const client = await tool(host, 'client', spec.engine as ToolEngine);
-  const { args, env } = connection(spec, host);
+  const { argv, env } = await toolCommand(host, spec, 'client', {
+    // No silent reconnect: a load whose connection was killed must stop, not carry on.
+    my: ['--batch', '--disable-reconnect'],
+    pg: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--dbname=postgres', `--file=${file}`],
+  });
   if (!isMy(spec.engine)) {
     // pg_dump --create writes CREATE DATABASE; a database left by an interrupted load goes first.
     await query(
@@ -183,10 +181,6 @@ export async function loadDump(
       await query(host, spec, `KILL ${id}`).catch(() => {}); // gone already: fine
     }
   }
-  const argv = isMy(spec.engine)
-    ? // No silent reconnect: a load whose connection was killed must stop, not carry on.
-      [client, ...args, '--batch', '--disable-reconnect']
-    : [client, ...args, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '--dbname=postgres', `--file=${file}`];
   const result = await host.run(argv, {
     env,
     ...(isMy(spec.engine) ? { stdinFile: file } : {}),

@@ -29,11 +29,7 @@ export interface ConnectionSpec {
  */
 export function connectionSpec(
   engine: SqlEngine,
-  entry: {
-    readonly host?: string | undefined;
-    readonly port?: number | undefined;
-    readonly user?: string | undefined;
-  } = {},
+  entry: { readonly [K in keyof ConnectionSpec]?: ConnectionSpec[K] | undefined } = {},
 ): ConnectionSpec {
   const defaults = CONNECTION_DEFAULTS[engine];
   return {

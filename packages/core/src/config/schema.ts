@@ -72,8 +72,29 @@ export const datasourceConfigSchema = z
   })
   .strict();
 
-export const stateConfigSchema = z
-  .object({
+/**
+ * A strict object that names what it means in one of two ways: `either` or `or`, exactly one of
+ * them (not both, not neither), else `error`.
+ */
+function eitherOr<S extends z.ZodRawShape>(
+  either: keyof S & string,
+  or: keyof S & string,
+  error: string,
+  shape: S,
+) {
+  return z
+    .object(shape)
+    .strict()
+    .refine((s: Readonly<Record<string, unknown>>) => (s[either] === undefined) !== (s[or] === undefined), {
+      error,
+    });
+}
+
+export const stateConfigSchema = eitherOr(
+  'filename',
+  'client',
+  'give either filename (SQLite) or client + database (mysql, mariadb, postgres)',
+  {
     filename: z.string().min(1).describe('A SQLite file (the default: .upgradekit/state.sqlite).').optional(),
     client: z.enum(['mysql', 'mariadb', 'postgres']).optional(),
     host: z.string().min(1).optional(),
@@ -82,15 +103,11 @@ export const stateConfigSchema = z
     database: z.string().min(1).optional(),
     ...secretRefs,
     ...noLiteralPassword,
-  })
-  .strict()
-  .refine((s) => (s.filename === undefined) !== (s.client === undefined), {
-    error: 'give either filename (SQLite) or client + database (mysql, mariadb, postgres)',
-  })
-  .refine((s) => s.client === undefined || s.database !== undefined, {
-    error: 'a state database needs `database`',
-    path: ['database'],
-  });
+  },
+).refine((s) => s.client === undefined || s.database !== undefined, {
+  error: 'a state database needs `database`',
+  path: ['database'],
+});
 
 /** A host of the site, reached over SSH; the assessment probes its resources. */
 export const hostConfigSchema = z
@@ -209,31 +226,26 @@ export const backupConfigSchema = z
       .optional(),
     services: z
       .object({
-        stop: z
-          .object({
-            pidFile: z.string().min(1).optional(),
-            unit: z.string().min(1).optional(),
-            graceMs: z.number().nonnegative().optional(),
-          })
-          .strict()
-          .refine((s) => (s.pidFile === undefined) !== (s.unit === undefined), {
-            error: 'give exactly one of pidFile or unit (a systemd unit)',
-          })
+        stop: eitherOr('pidFile', 'unit', 'give exactly one of pidFile or unit (a systemd unit)', {
+          pidFile: z.string().min(1).optional(),
+          unit: z.string().min(1).optional(),
+          graceMs: z.number().nonnegative().optional(),
+        })
           .describe('Rollback step 1: SIGTERM, a grace period, then SIGKILL.')
           .optional(),
-        start: z
-          .object({
+        start: eitherOr(
+          'command',
+          'unit',
+          'give exactly one of command (an argument vector) or unit (a systemd unit)',
+          {
             command: z.array(z.string()).min(1).optional(),
             unit: z.string().min(1).optional(),
             cwd: z.string().min(1).optional(),
             log: z.string().min(1).optional(),
             pidFile: z.string().min(1).optional(),
             timeoutMs: z.number().positive().optional(),
-          })
-          .strict()
-          .refine((s) => (s.command === undefined) !== (s.unit === undefined), {
-            error: 'give exactly one of command (an argument vector) or unit (a systemd unit)',
-          })
+          },
+        )
           .describe('Rollback step 5: started, then waited for until healthy.')
           .optional(),
         health: z

@@ -5,6 +5,7 @@ import type { EventSink } from '../events/index.js';
 import { nullSink } from '../events/internal.js';
 import { validateOptions } from '../options/index.js';
 import { withTimeout } from '../resilience/index.js';
+import { callOptions, callScope, signalOptions, timeoutMsOption } from './call-options.js';
 import { jsonProblem } from './context.js';
 import { type PluginFailureContext, pluginFailed, serializeError } from './failure.js';
 import { loadPlugin, pluginProblems } from './load.js';
@@ -19,18 +20,7 @@ import type {
   UpgradePlugin,
 } from './types.js';
 
-const optionsSchema = z.object({
-  timeoutMs: z
-    .number()
-    .positive('must be a positive number of milliseconds')
-    .default(10 * 60_000),
-  cwd: z.string().optional(),
-  name: z.string().min(1, 'must be a non-empty string').optional(),
-  stage: z.string().optional(),
-  host: z.string().optional(),
-  signal: z.instanceof(AbortSignal).optional(),
-  events: z.custom<EventSink>((v) => typeof (v as EventSink | undefined)?.emit === 'function').optional(),
-});
+const optionsSchema = z.object({ timeoutMs: timeoutMsOption, ...callOptions, ...signalOptions });
 
 export type RunInProcessOptions = z.input<typeof optionsSchema>;
 
@@ -101,10 +91,7 @@ export async function runInProcess<M extends PluginMethod>(
       kind: 'plugin',
       detail: `plugin "${name}", ${method}(), in-process`,
       ms: o.timeoutMs,
-      ...(o.stage ? { stage: o.stage } : {}),
-      ...(o.host ? { host: o.host } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.events ? { events: o.events } : {}),
+      ...callScope(o),
     },
   );
   // The same round trip as over IPC: a core plugin cannot come to rely on what an isolated one can't.

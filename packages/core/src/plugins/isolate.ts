@@ -10,6 +10,7 @@ import type { EventSink } from '../events/index.js';
 import { nullSink } from '../events/internal.js';
 import { validateOptions } from '../options/index.js';
 import { UpgradeKitTimeoutError, withTimeout } from '../resilience/index.js';
+import { callOptions, callScope, signalOptions, timeoutMsOption } from './call-options.js';
 import { type PluginFailureContext, pluginFailed, type RemoteError, reviveError } from './failure.js';
 import { type ResolvedPlugin, resolvePlugin } from './load.js';
 import { pluginLog } from './log.js';
@@ -25,19 +26,12 @@ import { checkResult } from './results.js';
 import type { PluginContext, PluginMethod, PluginMethodResult } from './types.js';
 
 const optionsSchema = z.object({
-  timeoutMs: z
-    .number()
-    .positive('must be a positive number of milliseconds')
-    .default(10 * 60_000),
+  timeoutMs: timeoutMsOption,
   memoryMb: z.number().int('must be a whole number').min(16, 'must be at least 16').default(128),
-  cwd: z.string().optional(),
-  name: z.string().min(1, 'must be a non-empty string').optional(),
-  stage: z.string().optional(),
-  host: z.string().optional(),
+  ...callOptions,
   env: z.record(z.string(), z.string()).optional(),
   inheritEnv: z.boolean().default(false),
-  signal: z.instanceof(AbortSignal).optional(),
-  events: z.custom<EventSink>((v) => typeof (v as EventSink | undefined)?.emit === 'function').optional(),
+  ...signalOptions,
 });
 
 export type RunIsolatedOptions = z.input<typeof optionsSchema>;
@@ -90,10 +84,7 @@ export async function runIsolated<M extends PluginMethod>(
       ms: o.timeoutMs,
       // Time for the killed process group to be reaped, so the error can say it stopped.
       graceMs: 2000,
-      ...(o.stage ? { stage: o.stage } : {}),
-      ...(o.host ? { host: o.host } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.events ? { events: o.events } : {}),
+      ...callScope(o),
     });
     return checkResult(method, value, failureContext(resolved, method, call)) as PluginMethodResult<M>;
   } catch (error) {

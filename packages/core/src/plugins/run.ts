@@ -3,6 +3,7 @@ import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.
 import { validateOptions } from '../options/index.js';
 import { type AttemptRecord, retry, UpgradeKitRetryError } from '../resilience/index.js';
 import { checkRunArguments } from './arguments.js';
+import { callScope } from './call-options.js';
 import { faultOf, type PluginFault, pluginFailed } from './failure.js';
 import { runInProcess } from './in-process.js';
 import { type RunIsolatedOptions, runIsolated } from './isolate.js';
@@ -196,10 +197,7 @@ export async function runPluginSafely<M extends PluginMethod>(
           }
           return { decision: 'retry', reason: fault === 'timeout' ? 'timeout' : 'unknown' };
         },
-        ...(o.stage ? { stage: o.stage } : {}),
-        ...(o.host ? { host: o.host } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
-        ...(o.events ? { events: o.events } : {}),
+        ...callScope(o),
       },
     );
     return { ok: true, ...base(), value };

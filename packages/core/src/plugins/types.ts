@@ -1,4 +1,4 @@
-import type { StageInput, StageName } from '../model/index.js';
+import type { Logger, StageInput, StageName } from '../model/index.js';
 import { anObject, checkArguments } from '../options/index.js';
 
 /**
@@ -61,13 +61,11 @@ export interface PluginContext {
   readonly config?: Readonly<Record<string, unknown>>;
 }
 
-/** Logging from a plugin; each line becomes a `log` event naming the plugin. */
-export interface PluginLogger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+/**
+ * Logging from a plugin; each line becomes a `log` event naming the plugin. The same four levels
+ * as a step's `Logger`, so one logger object can serve a step and the plugins it calls.
+ */
+export type PluginLogger = Logger;
 
 /** The context a plugin method is called with: the data, plus a logger and a cancellation signal. */
 export interface PluginCallContext extends PluginContext {

@@ -28,11 +28,7 @@ export function sshPort(target: { readonly port?: number | undefined }): number 
 /** A role's settings, with what the caller set for this connection in their place. */
 export function roleSettings(
   role: ConnectionRole,
-  given: {
-    readonly keepaliveIntervalMs?: number | undefined;
-    readonly deadAfterMs?: number | undefined;
-    readonly reconnects?: number | undefined;
-  },
+  given: { readonly [K in keyof RoleSettings]?: RoleSettings[K] | undefined },
 ): RoleSettings {
   const defaults = ROLE_DEFAULTS[role];
   return {

@@ -23,17 +23,29 @@ import { type CommandRunner, localRunner, probeHealth, startService, stopService
 // A site's backups and rollbacks: the `backup:` section (config/backup.ts) put to work on this
 // machine or the configured host, with the state store and the service's stop and start.
 
-function connectBackupHost(
-  settings: SiteBackupSettings,
-  config: SiteConfig,
-  options: SiteBackupOptions & { readonly signal?: AbortSignal },
-) {
+type SiteCallOptions = SiteBackupOptions & { readonly config: SiteConfig; readonly signal?: AbortSignal };
+
+/** The events and the cancellation a call was given, handed on to what it starts: only those set. */
+function eventsAndSignal(options: SiteCallOptions) {
+  return {
+    ...(options.events ? { events: options.events } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+}
+
+/** The site's backup settings, once the public entry point `where` has checked its argument. */
+function checkedSettings(where: string, options: SiteCallOptions): SiteBackupSettings {
+  checkArguments(where, { options: anObject('{ config, release?, … }') }, { options });
+  checkArguments(where, { config: anObject('a site configuration (loadSiteConfig())') }, options as never);
+  return backupSettings(options.config, options);
+}
+
+function connectBackupHost(settings: SiteBackupSettings, options: SiteCallOptions) {
   return settings.host
-    ? connectHost(settings.host, config, {
+    ? connectHost(settings.host, options.config, {
         role: 'transfer',
         ...(options.env ? { env: options.env } : {}),
-        ...(options.events ? { events: options.events } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...eventsAndSignal(options),
       })
     : undefined;
 }
@@ -55,14 +67,8 @@ export interface BackupSiteOptions extends SiteBackupOptions {
  * if (result.status !== 'completed') throw result.error;
  */
 export async function backupSite(options: BackupSiteOptions): Promise<CreateBackupResult> {
-  checkArguments('backupSite', { options: anObject('{ config, release?, … }') }, { options });
-  checkArguments(
-    'backupSite',
-    { config: anObject('a site configuration (loadSiteConfig())') },
-    options as never,
-  );
-  const settings = backupSettings(options.config, options);
-  const session = await connectBackupHost(settings, options.config, options);
+  const settings = checkedSettings('backupSite', options);
+  const session = await connectBackupHost(settings, options);
   try {
     return await createBackup({
       ...settings.options,
@@ -71,8 +77,7 @@ export async function backupSite(options: BackupSiteOptions): Promise<CreateBack
       versionFrom: options.from,
       versionTo: options.to,
       ...(session ? { session } : {}),
-      ...(options.events ? { events: options.events } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
+      ...eventsAndSignal(options),
     });
   } finally {
     await session?.close();
@@ -106,13 +111,7 @@ export interface SiteRollback {
  * try { console.log((await rollback.auto('latest')).message); } finally { await close(); }
  */
 export async function openSiteRollback(options: OpenRollbackOptions): Promise<SiteRollback> {
-  checkArguments('openSiteRollback', { options: anObject('{ config, release?, … }') }, { options });
-  checkArguments(
-    'openSiteRollback',
-    { config: anObject('a site configuration (loadSiteConfig())') },
-    options as never,
-  );
-  const settings = backupSettings(options.config, options);
+  const settings = checkedSettings('openSiteRollback', options);
   const connect = {
     ...(options.env ? { env: options.env } : {}),
     ...(options.events ? { events: options.events } : {}),
@@ -120,7 +119,7 @@ export async function openSiteRollback(options: OpenRollbackOptions): Promise<Si
   const state = await openStateStore(options.config, connect);
   let session: SshSession | undefined;
   try {
-    session = await connectBackupHost(settings, options.config, options);
+    session = await connectBackupHost(settings, options);
     const runner: CommandRunner = session ?? localRunner();
     const rollback = new Rollback({
       state,
@@ -130,8 +129,7 @@ export async function openSiteRollback(options: OpenRollbackOptions): Promise<Si
       databases: settings.options.databases ?? [],
       hooks: serviceHooks(settings.services, runner),
       ...(session ? { session } : {}),
-      ...(options.events ? { events: options.events } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
+      ...eventsAndSignal(options),
       ...(options.yes !== undefined ? { yes: options.yes } : {}),
       ...(options.ci !== undefined ? { ci: options.ci } : {}),
       ...(options.countdownMs !== undefined ? { countdownMs: options.countdownMs } : {}),
@@ -230,7 +228,7 @@ export function siteBackupStep(
   const inner = (signal: AbortSignal) => {
     if (!remote) {
       // The first step context's signal: an abort of the run stops the connect (later ones reuse it).
-      session = connectBackupHost(settings, config, { ...options, signal }) as Promise<SshSession>;
+      session = connectBackupHost(settings, { ...options, config, signal }) as Promise<SshSession>;
       remote = session.then(
         (s) => backupStep({ ...settings.options, session: s }),
         (error: unknown) => {

@@ -1,5 +1,6 @@
 import { ErrorCodes, isUpgradeKitError, UpgradeKitError } from '../errors/index.js';
 import { describeError } from '../errors/internal.js';
+import type { ErrorSummary } from '../events/index.js';
 import { retry, UpgradeKitRetryError } from '../resilience/index.js';
 import type { StepRecord } from '../state/index.js';
 import type { Executor } from './executor.js';
@@ -23,14 +24,9 @@ export async function executeStep(executor: Executor, step: PlannedStep): Promis
     if (decision.action === 'blocked') {
       const error = inDoubtError(step, decision, record?.runId);
       await executor.settle(step, record, { ...decision, reason: error.message });
-      inv.events.emit({
-        type: 'step.end',
-        stage: step.stage,
-        step: step.id,
-        ...(step.host ? { host: step.host } : {}),
-        status: 'in_doubt',
-        durationMs: performance.now() - started,
-        error: { message: describeError(error).message, code: error.code },
+      emitEndUnrun(executor, step, 'in_doubt', started, {
+        message: describeError(error).message,
+        code: error.code,
       });
       return { ...base, status: 'in_doubt', attempts: 0, durationMs: performance.now() - started, error };
     }
@@ -110,16 +106,30 @@ async function decide(
   return decideResume({ ...facts, answer: applied ? 'applied' : 'not-applied' });
 }
 
-function skipped(executor: Executor, step: PlannedStep, reason: string, started: number): StepResult {
+/**
+ * The `step.end` of a step that ended before any attempt (skipped, or stopped on a part in doubt):
+ * the attempts report their own ends, so only these two paths emit one here.
+ */
+function emitEndUnrun(
+  executor: Executor,
+  step: PlannedStep,
+  status: 'skipped' | 'in_doubt',
+  started: number,
+  error: ErrorSummary,
+): void {
   executor.invocation.events.emit({
     type: 'step.end',
     stage: step.stage,
     step: step.id,
     ...(step.host ? { host: step.host } : {}),
-    status: 'skipped',
+    status,
     durationMs: performance.now() - started,
-    error: { message: reason },
+    error,
   });
+}
+
+function skipped(executor: Executor, step: PlannedStep, reason: string, started: number): StepResult {
+  emitEndUnrun(executor, step, 'skipped', started, { message: reason });
   return {
     ...stepNaming(step),
     status: 'skipped',

@@ -22,10 +22,9 @@ export interface StepResult {
 
 export type StageStatus = 'succeeded' | 'partial' | 'failed' | 'aborted' | 'needs-decision';
 
-export interface StageResult {
-  readonly stage: StageName;
+/** How a stage or a whole run ended: the part a run's result shares with each stage's. */
+interface Outcome {
   readonly status: StageStatus;
-  readonly steps: readonly StepResult[];
   readonly durationMs: number;
   readonly error?: UpgradeKitError | Error;
   /** A core step failed: the operator should consider a rollback. */
@@ -34,13 +33,12 @@ export interface StageResult {
   readonly signal?: 'SIGINT' | 'SIGTERM';
 }
 
-export interface RunResult {
+export interface StageResult extends Outcome {
+  readonly stage: StageName;
+  readonly steps: readonly StepResult[];
+}
+
+export interface RunResult extends Outcome {
   readonly runId: string;
-  readonly status: StageStatus;
   readonly stages: readonly StageResult[];
-  readonly durationMs: number;
-  readonly error?: UpgradeKitError | Error;
-  readonly rollbackOffered: boolean;
-  /** The process signal that stopped the run (`handleSignals`): a CLI exits 128 + its number. */
-  readonly signal?: 'SIGINT' | 'SIGTERM';
 }

@@ -59,6 +59,12 @@ export function facts(expect: Expectation[]): Shape {
 
 export const tableFact = (name: Name): Fact => ({ kind: 'object', object: 'table', name });
 export const columnFact = (table: Name, column: string): Fact => ({ kind: 'column', table, column });
+export const indexFact = (table: Name, index: string): Fact => ({ kind: 'index', table, index });
+export const constraintFact = (table: Name, constraint: string): Fact => ({
+  kind: 'constraint',
+  table,
+  constraint,
+});
 
 /** `from` is gone and `to` is there once the statement has taken effect (a rename, a CHANGE). */
 export function renamed(from: Fact, to: Fact): Expectation[] {

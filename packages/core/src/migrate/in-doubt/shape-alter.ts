@@ -3,9 +3,11 @@
 import type { SqlDialect } from '../split/types.js';
 import {
   columnFact,
+  constraintFact,
   type Expectation,
   type Fact,
   facts,
+  indexFact,
   type Name,
   renamed,
   rerun,
@@ -109,8 +111,7 @@ function alterClause(c: Reader, table: Name, dialect: SqlDialect): Shape {
       if (!from || c.word() !== 'TO') return unknown('RENAME not read');
       const to = c.ident();
       if (!to) return unknown('RENAME not read');
-      const fact = (n: string): Fact =>
-        kind === 'COLUMN' ? { kind: 'column', table, column: n } : { kind: 'index', table, index: n };
+      const fact = (n: string): Fact => (kind === 'COLUMN' ? columnFact(table, n) : indexFact(table, n));
       return facts(renamed(fact(from), fact(to)));
     }
     if (kind === 'TO' || kind === 'AS' || kind === undefined) {
@@ -141,27 +142,42 @@ function alterClause(c: Reader, table: Name, dialect: SqlDialect): Shape {
   return unknown(`${w} is not read for evidence`);
 }
 
+/**
+ * How an ADD (`after`: the object exists afterwards) or a DROP clause of `table` is read when it
+ * names one object: past its `IF [NOT] EXISTS`, which makes a second run harmless, to the fact the
+ * clause changes, or `unnamed` when no name can be read (`read` says how; `undefined`: none).
+ */
+function namedObject(c: Reader, table: Name, after: boolean) {
+  return (
+    fact: (table: Name, name: string) => Fact,
+    unnamed: string,
+    read: () => string | undefined = () => c.ident(),
+  ): Shape => {
+    if (after ? c.ifNotExists() : c.ifExists()) return rerun(after ? 'IF NOT EXISTS' : 'IF EXISTS');
+    const name = read();
+    if (!name) return unknown(unnamed);
+    return facts([{ fact: fact(table, name), after }]);
+  };
+}
+
 function addClause(c: Reader, table: Name, dialect: SqlDialect): Shape {
   const w = c.peekWord();
+  // A name that is followed by `(`, not one that is the `(`: `FOREIGN KEY (a)` names nothing.
+  const nameBeforeParen = () => (c.peekPunct('(') ? undefined : c.ident());
+  const added = namedObject(c, table, true);
   if (w === 'CONSTRAINT') {
     c.skip(1);
-    if (c.ifNotExists()) return rerun('IF NOT EXISTS');
-    const name = c.ident();
-    if (!name) return unknown('an unnamed constraint cannot be looked up');
     // MySQL files a named PRIMARY KEY as PRIMARY, a UNIQUE as an index; both are in
     // TABLE_CONSTRAINTS, which is where a constraint's name is looked up.
-    return facts([{ fact: { kind: 'constraint', table, constraint: name }, after: true }]);
+    return added(constraintFact, 'an unnamed constraint cannot be looked up');
   }
   if (w === 'PRIMARY') {
     if (dialect !== 'mysql') return unknown('an unnamed constraint cannot be looked up');
-    return facts([{ fact: { kind: 'index', table, index: 'PRIMARY' }, after: true }]);
+    return facts([{ fact: indexFact(table, 'PRIMARY'), after: true }]);
   }
   if (w === 'FOREIGN') {
     c.skip(2);
-    if (c.ifNotExists()) return rerun('IF NOT EXISTS');
-    const name = c.peekPunct('(') ? undefined : c.ident();
-    if (!name) return unknown('an unnamed foreign key cannot be looked up');
-    return facts([{ fact: { kind: 'constraint', table, constraint: name }, after: true }]);
+    return added(constraintFact, 'an unnamed foreign key cannot be looked up', nameBeforeParen);
   }
   if (w && ['INDEX', 'KEY', 'UNIQUE', 'FULLTEXT', 'SPATIAL'].includes(w)) {
     if (dialect !== 'mysql') return unknown(`ADD ${w} is not read for evidence`);
@@ -171,11 +187,8 @@ function addClause(c: Reader, table: Name, dialect: SqlDialect): Shape {
       ['INDEX', 'KEY'].includes(c.peekWord() ?? '')
     )
       c.skip(1);
-    if (c.ifNotExists()) return rerun('IF NOT EXISTS');
-    const name = c.peekPunct('(') ? undefined : c.ident();
     // Without a name, a second run adds a second index: only a person can tell.
-    if (!name) return unknown('an unnamed index cannot be looked up');
-    return facts([{ fact: { kind: 'index', table, index: name }, after: true }]);
+    return added(indexFact, 'an unnamed index cannot be looked up', nameBeforeParen);
   }
   if (w === 'PARTITION' || w === 'PERIOD' || w === 'CHECK' || w === 'PROJECTION' || w === 'STATISTICS')
     return unknown(`ADD ${w} is not read for evidence`);
@@ -184,36 +197,28 @@ function addClause(c: Reader, table: Name, dialect: SqlDialect): Shape {
   if (c.peekPunct('(')) return unknown('ADD (…) of several columns is not read for evidence');
   const column = c.ident();
   if (!column) return unknown('ADD not read');
-  return facts([{ fact: { kind: 'column', table, column }, after: true }]);
+  return facts([{ fact: columnFact(table, column), after: true }]);
 }
 
 function dropClause(c: Reader, table: Name, dialect: SqlDialect): Shape {
   const w = c.peekWord();
+  const dropped = namedObject(c, table, false);
   if (w === 'CONSTRAINT' || w === 'CHECK' || (w === 'FOREIGN' && c.peekWord(1) === 'KEY')) {
     c.skip(w === 'FOREIGN' ? 2 : 1);
-    if (c.ifExists()) return rerun('IF EXISTS');
-    const name = c.ident();
-    if (!name) return unknown('DROP not read');
-    return facts([{ fact: { kind: 'constraint', table, constraint: name }, after: false }]);
+    return dropped(constraintFact, 'DROP not read');
   }
   if (w === 'PRIMARY') {
     if (dialect !== 'mysql') return unknown('DROP PRIMARY not read');
-    return facts([{ fact: { kind: 'index', table, index: 'PRIMARY' }, after: false }]);
+    return facts([{ fact: indexFact(table, 'PRIMARY'), after: false }]);
   }
   if (w === 'INDEX' || w === 'KEY') {
     if (dialect !== 'mysql') return unknown(`DROP ${w} is not read for evidence`);
     c.skip(1);
-    if (c.ifExists()) return rerun('IF EXISTS');
-    const name = c.ident();
-    if (!name) return unknown('DROP not read');
-    return facts([{ fact: { kind: 'index', table, index: name }, after: false }]);
+    return dropped(indexFact, 'DROP not read');
   }
   if (w === 'PARTITION' || w === 'PERIOD' || w === 'PROJECTION' || w === 'SYSTEM')
     return unknown(`DROP ${w} is not read for evidence`);
   if (w === 'DEFAULT') return rerun('DROP DEFAULT');
   if (w === 'COLUMN') c.skip(1);
-  if (c.ifExists()) return rerun('IF EXISTS');
-  const column = c.ident();
-  if (!column) return unknown('DROP not read');
-  return facts([{ fact: { kind: 'column', table, column }, after: false }]);
+  return dropped(columnFact, 'DROP not read');
 }

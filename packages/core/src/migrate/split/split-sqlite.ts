@@ -18,19 +18,11 @@ enum Tk {
   End = 7,
 }
 
-enum St {
-  Invalid = 0,
-  Start = 1,
-  Normal = 2,
-  Explain = 3,
-  Create = 4,
-  Trigger = 5,
-  Semi = 6,
-  End = 7,
-}
-
-// trans[state][token], as in complete.c.
-const TRANS: readonly (readonly St[])[] = [
+// trans[state][token], as in complete.c: a state is its row number, named in the comment beside
+// it. The splitter only names the two it acts on: where it begins, and where a statement is whole.
+const INVALID = 0;
+const START = 1;
+const TRANS: readonly (readonly number[])[] = [
   /*                SEMI  WS  OTHER EXPLAIN CREATE TEMP TRIGGER END */
   /* 0 INVALID */ [1, 0, 2, 3, 4, 2, 2, 2],
   /* 1 START   */ [1, 1, 2, 3, 4, 2, 2, 2],
@@ -81,7 +73,7 @@ function tokenClass(text: string, token: Token, previous: Token | undefined): Tk
  */
 export function splitSqlite(text: string): Piece[] {
   const pieces: Piece[] = [];
-  let state: St = St.Invalid;
+  let state = INVALID;
   let start = -1; // where the current statement's code starts; -1 while there is none
 
   const finish = (end: number) => {
@@ -95,9 +87,9 @@ export function splitSqlite(text: string): Piece[] {
     pos = token.end;
     const tk = tokenClass(text, token, previous);
     previous = token;
-    state = (TRANS[state] as readonly St[])[tk] as St;
+    state = TRANS[state]![tk]!;
     if (tk === Tk.Semi) {
-      if (state === St.Start) finish(token.start);
+      if (state === START) finish(token.start);
     } else if (tk !== Tk.Ws && start < 0) start = token.start;
   }
   finish(text.length);
