@@ -1,3 +1,4 @@
+import { type Partly, withDefaults } from '../options/index.js';
 // Where each engine is reached when the site configuration leaves something out: the one place
 // these defaults are written (datasources, the state database and backups all read them here).
 
@@ -27,14 +28,6 @@ export interface ConnectionSpec {
  * @example
  * connectionSpec('postgres', { host: 'db1' }); // { host: 'db1', port: 5432, user: 'postgres' }
  */
-export function connectionSpec(
-  engine: SqlEngine,
-  entry: { readonly [K in keyof ConnectionSpec]?: ConnectionSpec[K] | undefined } = {},
-): ConnectionSpec {
-  const defaults = CONNECTION_DEFAULTS[engine];
-  return {
-    host: entry.host ?? defaults.host,
-    port: entry.port ?? defaults.port,
-    user: entry.user ?? defaults.user,
-  };
+export function connectionSpec(engine: SqlEngine, entry: Partly<ConnectionSpec> = {}): ConnectionSpec {
+  return withDefaults<ConnectionSpec>(CONNECTION_DEFAULTS[engine], entry);
 }

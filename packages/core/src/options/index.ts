@@ -46,3 +46,22 @@ function render(value: unknown): string {
     return String(value);
   }
 }
+
+/** Optional fields of `T`, each of which may be given as `undefined` (left out). */
+export type Partly<T> = { readonly [K in keyof T]?: T[K] | undefined };
+
+/**
+ * A table of defaults with what the caller set in their place: every key of `defaults`, the
+ * given value where there is one (`undefined` means "not given", as a left-out YAML field).
+ *
+ * @example
+ * withDefaults({ host: '127.0.0.1', port: 3306 }, { port: 3307 }); // { host: '127.0.0.1', port: 3307 }
+ */
+export function withDefaults<T extends object>(defaults: T, given: Partly<T> = {}): T {
+  const out = { ...defaults };
+  for (const key of Object.keys(defaults) as (keyof T)[]) {
+    const value = given[key];
+    if (value !== undefined) out[key] = value as T[keyof T];
+  }
+  return out;
+}

@@ -1,3 +1,4 @@
+import { type Partly, withDefaults } from '../options/index.js';
 /** What a connection is for; decides its heartbeat and how hard it tries to come back (seed 004 §4.6.1). */
 export type ConnectionRole = 'control' | 'transfer' | 'plugin' | 'status';
 
@@ -26,14 +27,6 @@ export function sshPort(target: { readonly port?: number | undefined }): number 
 }
 
 /** A role's settings, with what the caller set for this connection in their place. */
-export function roleSettings(
-  role: ConnectionRole,
-  given: { readonly [K in keyof RoleSettings]?: RoleSettings[K] | undefined },
-): RoleSettings {
-  const defaults = ROLE_DEFAULTS[role];
-  return {
-    keepaliveIntervalMs: given.keepaliveIntervalMs ?? defaults.keepaliveIntervalMs,
-    deadAfterMs: given.deadAfterMs ?? defaults.deadAfterMs,
-    reconnects: given.reconnects ?? defaults.reconnects,
-  };
+export function roleSettings(role: ConnectionRole, given: Partly<RoleSettings>): RoleSettings {
+  return withDefaults<RoleSettings>(ROLE_DEFAULTS[role], given);
 }
