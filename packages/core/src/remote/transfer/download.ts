@@ -13,7 +13,7 @@ import { PART_SUFFIX } from './paths.js';
 import { TransferProgress } from './progress.js';
 import { remoteSize } from './remote-ops.js';
 import type { DownloadResult } from './results.js';
-import { hasGlob, runScp, scpArgsFor, scpRemote, scpUnusableReason } from './scp.js';
+import { hasGlob, runScp, scpAgent, scpArgsFor, scpRemote, scpUnusableReason } from './scp.js';
 import { sftpDownload } from './sftp.js';
 
 /**
@@ -126,7 +126,11 @@ export async function downloadFromHost(
             if (existsSync(temporary)) progress.update(statSync(temporary).size);
           }, 1000);
           try {
-            await runScp(context.scp as string, args, settings.signal ? { signal: settings.signal } : {});
+            const agent = scpAgent(target);
+            await runScp(context.scp as string, args, {
+              ...(settings.signal ? { signal: settings.signal } : {}),
+              ...(agent ? { agent } : {}),
+            });
           } finally {
             clearInterval(poll);
           }

@@ -60,6 +60,15 @@ export function scpUnusableReason(target: {
   return undefined;
 }
 
+/**
+ * The ssh-agent socket scp authenticates with: the one configured for the host, else (with no key
+ * file) the caller's own. Uploads and downloads both use it: scp runs as a child process, which
+ * sees no agent the session was given unless it is passed on.
+ */
+export function scpAgent(target: { privateKeyPath?: string; agent?: string }): string | undefined {
+  return target.agent ?? (target.privateKeyPath ? undefined : process.env.SSH_AUTH_SOCK);
+}
+
 /** Remote paths with glob characters: OpenSSH ≥ 9 scp expands them on the source side. */
 export function hasGlob(path: string): boolean {
   return /[*?[\\]/.test(path);

@@ -4,7 +4,7 @@ import type { UploadContext } from './context.js';
 import type { FileEntry } from './paths.js';
 import type { TransferProgress } from './progress.js';
 import { remoteSize } from './remote-ops.js';
-import { runScp, scpArgsFor, scpRemote } from './scp.js';
+import { runScp, scpAgent, scpArgsFor, scpRemote } from './scp.js';
 import { sftpSize } from './sftp.js';
 
 /** What an scp upload needs from its host's upload. */
@@ -48,7 +48,7 @@ export async function sendByScp(
         () => {},
       );
   }, 1000);
-  const agent = target.agent ?? (target.privateKeyPath ? undefined : process.env.SSH_AUTH_SOCK);
+  const agent = scpAgent(target);
   try {
     await runScp(host.context.scp as string, args, {
       ...(host.context.settings.signal ? { signal: host.context.settings.signal } : {}),
