@@ -39,7 +39,7 @@ export async function reopenUndoneSteps(state: StateStore, record: RollbackRecor
       taskName: step.taskName,
       versionFrom: record.fromVersion,
       versionTo: record.toVersion,
-      reason: `undone by ${record.mode} rollback ${record.rollbackId} (backup ${record.backupId}): runs again with the next upgrade`,
+      reason: `undone by ${record.mode} rollback ${record.rollbackId} (backup ${record.backupId}): the next upgrade runs it again, unless its own check finds the work still there (a backup that still verifies)`,
     });
   }
   return { reopened, unknown };
