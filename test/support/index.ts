@@ -41,4 +41,4 @@ export {
   startSshd,
   startSshdHosts,
 } from './sshd.js';
-export { BOOT, type CrashedStep, leaveCrashedStep, NS, SELF } from './state.js';
+export { BOOT, type CrashedStep, leaveCrashedStep, NS, SELF, withStore } from './state.js';

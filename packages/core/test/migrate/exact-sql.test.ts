@@ -8,10 +8,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
-import { type Connection, isUpgradeKitError, type StateOptions, StateStore } from '@upgradekit/core';
+import { type Connection, isUpgradeKitError, type StateOptions } from '@upgradekit/core';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireService, settings, suiteDatabase } from '#test-support';
+import { requireService, settings, suiteDatabase, withStore } from '#test-support';
 import { prepareRelease, runOnce, writeRelease } from './support.js';
 
 const [hasMariaDB, hasPostgres, hasClickHouse] = await Promise.all([
@@ -171,10 +171,10 @@ describe.runIf(hasMariaDB)('MariaDB: the client session, byte for byte', () => {
       /^ER_CANT_CREATE_TABLE \(1005\): Can't create table .*errno: 150 .*Foreign key constraint is incorrectly formed.* — at versions\/1\.1\.0\/fk\.sql:2, statement 2 of 2$/,
     );
     expect(second?.trim()).toMatch(/^CREATE TABLE film_fk \( id INT, parent VARCHAR\(3\)/);
-    const store = await StateStore.open(state);
-    const step = (await store.loadSteps('orders', 's1')).values().next().value;
-    const [attempt] = await store.log({ taskId: 'fk' });
-    await store.close();
+    const [step, attempt] = await withStore(state, async (store) => [
+      (await store.loadSteps('orders', 's1')).values().next().value,
+      (await store.log({ taskId: 'fk' }))[0],
+    ]);
     expect(attempt?.errorDetail).toMatchObject({ line: 2, statement: 2 });
     expect(step?.errorDetail).toMatchObject({
       code: 'UPGRADEKIT_SQL_FAILED',

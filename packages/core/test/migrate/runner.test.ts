@@ -14,7 +14,15 @@ import {
   StateStore,
 } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leaveCrashedStep, requireService, settings, sqliteKnex, suiteDatabase, test } from '#test-support';
+import {
+  leaveCrashedStep,
+  requireService,
+  settings,
+  sqliteKnex,
+  suiteDatabase,
+  test,
+  withStore,
+} from '#test-support';
 import { planUpgrade, prepareRelease, runOnce, writeRelease } from './support.js';
 
 const [hasMariaDB, hasPostgres, hasClickHouse] = await Promise.all([
@@ -36,9 +44,7 @@ function oneTask(
 }
 
 async function succeededRows(state: StateOptions, taskId: string): Promise<number> {
-  const store = await StateStore.open(state);
-  const rows = await store.log({ taskId });
-  await store.close();
+  const rows = await withStore(state, (store) => store.log({ taskId }));
   return rows.filter((r) => r.status === 'succeeded').length;
 }
 
