@@ -15,7 +15,7 @@ import {
 } from '@upgradekit/core';
 import knex, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, settings, type TestDatabase } from '#test-support';
+import { createMariaDbUser, requireService, settings, suiteDatabase } from '#test-support';
 import { writeRelease } from './support.js';
 
 const hasMariaDB = await requireService('mariadb');
@@ -88,7 +88,8 @@ const TASKS = `tasks:
 `;
 
 describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
-  let db: TestDatabase;
+  const db = suiteDatabase('mariadb', 'uk_assess');
+  let account: { drop(): Promise<void> } | undefined;
   let main: Knex;
   let ghost: Knex;
   let release: Release;
@@ -97,8 +98,7 @@ describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
   const user = `uk_assess_${randomBytes(3).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase('mariadb');
-    const root = knex(db.config);
+    const root = db.knex;
     await root.raw(
       'CREATE TABLE orders (id INT PRIMARY KEY AUTO_INCREMENT, user_id INT NULL, amount DECIMAL(10,2))',
     );
@@ -109,9 +109,7 @@ describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
     );
     await root('users').insert(['a', 'a', 'b', 'b', 'c', 'c', 'd'].map((e) => ({ email: `${e}@x` })));
     await root.raw('ANALYZE TABLE orders, users');
-    await root.raw(`CREATE USER '${user}'@'%' IDENTIFIED BY '${PASSWORD}'`);
-    await root.raw(`GRANT ALL ON \`${db.name}\`.* TO '${user}'@'%'`);
-    await root.destroy();
+    account = await createMariaDbUser(db, user, PASSWORD);
     main = knex({
       client: 'mysql2',
       connection: { ...db.connection, user, password: PASSWORD },
@@ -146,10 +144,8 @@ describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
   afterAll(async () => {
     await main?.destroy();
     await ghost?.destroy();
-    const c = knex(db.config);
-    await c.raw(`DROP USER IF EXISTS '${user}'@'%'`).catch(() => {});
-    await c.destroy();
-    await db?.drop();
+    // The user, then the database (dropped again, harmlessly, by suiteDatabase).
+    await account?.drop();
   });
 
   const check = (id: string) =>
