@@ -31,15 +31,20 @@ const [hasMariaDB, hasPostgres, hasClickHouse] = await Promise.all([
   requireService('clickhouse'),
 ]);
 
-/** A release in `dir` (a fresh one by default) whose 1.1.0 runs `sql`, in `file`, as the in_stop task `id`. */
+/**
+ * A release in `dir` (a fresh one by default) whose 1.1.0 runs `sql`, in `file`, as the in_stop task
+ * `id` (kind `clickhouse` on ClickHouse, `sql` elsewhere), skipped when its `check` returns non-zero.
+ */
 function oneTask(
   type: string,
   id: string,
   file: string,
   sql: string,
-  dir = mkdtempSync(join(tmpdir(), 'uk-sql-')),
+  { dir = mkdtempSync(join(tmpdir(), 'uk-sql-')), check }: { dir?: string; check?: string } = {},
 ) {
-  const tasks = `tasks:\n  - { id: ${id}, kind: sql, stage: in_stop, file: ${file} }\n`;
+  const kind = type === 'clickhouse' ? 'clickhouse' : 'sql';
+  const checked = check ? `, check: ${JSON.stringify(check)}` : '';
+  const tasks = `tasks:\n  - { id: ${id}, kind: ${kind}, stage: in_stop, file: ${file}${checked} }\n`;
   return writeRelease(dir, type, { [`versions/1.1.0/${file}`]: sql }, tasks);
 }
 
@@ -58,7 +63,7 @@ describe('SQLite, state in the same database: a task and its success commit toge
       'create_a',
       'a.sql',
       'CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\nINSERT INTO nope VALUES (2);\n',
-      dir,
+      { dir },
     );
     const failed = await runOnce(dir, knex, state);
     expect(failed.status).toBe('failed');
@@ -85,7 +90,7 @@ describe.runIf(hasPostgres)('PostgreSQL: transactional DDL', () => {
     const { knex } = await db('postgres', 'uk_run');
     const state = await StateStore.open({ knex });
     const create = `CREATE TABLE p (id int, note text DEFAULT 'a;b');\nCREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 7; END; $$ LANGUAGE plpgsql;\nINSERT INTO p (id) VALUES (f());\n`;
-    oneTask('postgres', 'create_p', 'p.sql', `${create}SELECT 1/0;\n`, dir);
+    oneTask('postgres', 'create_p', 'p.sql', `${create}SELECT 1/0;\n`, { dir });
     const failed = await runOnce(dir, knex, state);
     expect(failed.error?.message).toMatch(
       /SQLSTATE 22012: division by zero — at versions\/1.1.0\/p.sql:4, statement 4 of 4\n/,
@@ -144,15 +149,12 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
   });
 
   it('a `check` that finds the work done skips the task', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
     const { knex } = target;
     await knex.raw('CREATE TABLE checked (id INT)');
-    writeRelease(
-      dir,
-      'mariadb',
-      { 'versions/1.1.0/c.sql': 'CREATE TABLE checked (id INT);\n' },
-      `tasks:\n  - id: checked\n    kind: sql\n    stage: in_stop\n    file: c.sql\n    check: "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'checked'"\n`,
-    );
+    const dir = oneTask('mariadb', 'checked', 'c.sql', 'CREATE TABLE checked (id INT);\n', {
+      check:
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'checked'",
+    });
     const result = await runOnce(dir, knex, { filename: join(dir, 'state.sqlite') });
     expect(result.steps[0]).toMatchObject({ status: 'skipped', reason: 'skipIf: already done' });
   });
@@ -217,15 +219,14 @@ describe.runIf(hasClickHouse)('ClickHouse: every statement auto-commits', () => 
   });
 
   it('resumes at the failed statement after the fix', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'uk-ch-'));
     const client = createClient({ ...settings.clickhouse, database });
     const file = (second: string) =>
       `CREATE TABLE e1 (id UInt32) ENGINE = MergeTree ORDER BY id;\n${second};\nCREATE TABLE e3 (id UInt32) ENGINE = Memory;\nINSERT INTO e3 VALUES (3);\n`;
-    writeRelease(
-      dir,
+    const dir = oneTask(
       'clickhouse',
-      { 'versions/1.1.0/e.sql': file('ALTER TABLE e1 ADD COLUMN x UInt32 AFTER nothing') },
-      'tasks:\n  - { id: events, kind: clickhouse, stage: in_stop, file: e.sql }\n',
+      'events',
+      'e.sql',
+      file('ALTER TABLE e1 ADD COLUMN x UInt32 AFTER nothing'),
     );
     const state = { filename: join(dir, 'state.sqlite') };
     const failed = await runOnce(dir, client, state);
@@ -242,13 +243,15 @@ describe.runIf(hasClickHouse)('ClickHouse: every statement auto-commits', () => 
   });
 
   it('a check skips the task only when it returns non-zero (ClickHouse has no ADD COLUMN IF NOT EXISTS)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'uk-ch-'));
     const client = createClient({ ...settings.clickhouse, database });
-    writeRelease(
-      dir,
+    const dir = oneTask(
       'clickhouse',
-      { 'versions/1.1.0/c.sql': 'CREATE TABLE checked (id UInt32) ENGINE = Memory;\n' },
-      `tasks:\n  - id: checked\n    kind: clickhouse\n    stage: in_stop\n    file: c.sql\n    check: "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'checked'"\n`,
+      'checked',
+      'c.sql',
+      'CREATE TABLE checked (id UInt32) ENGINE = Memory;\n',
+      {
+        check: "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'checked'",
+      },
     );
     // Not there yet: the check says 0 and the task runs.
     const first = await runOnce(dir, client, { filename: join(dir, 'first.sqlite') });
