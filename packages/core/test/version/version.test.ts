@@ -86,21 +86,26 @@ describe('sortVersions', () => {
 });
 
 describe('satisfies', () => {
-  it("reads the seed's MIN~MAX as inclusive at both ends", () => {
-    expect(satisfies('2.16.5', '2.16.5~2.16.9')).toBe(true);
-    expect(satisfies('2.16.9', '2.16.5~2.16.9')).toBe(true);
-    expect(satisfies('V2.16.7-P2', 'V2.16.5~V2.16.9')).toBe(true);
-    expect(satisfies('2.16.4', '2.16.5~2.16.9')).toBe(false);
-    expect(satisfies('2.16.9-P1', '2.16.5~2.16.9')).toBe(false);
+  // [version, range, whether it satisfies it]
+  it.each<[string, string, boolean]>([
+    ['2.16.5', '2.16.5~2.16.9', true],
+    ['2.16.9', '2.16.5~2.16.9', true],
+    ['V2.16.7-P2', 'V2.16.5~V2.16.9', true],
+    ['2.16.4', '2.16.5~2.16.9', false],
+    ['2.16.9-P1', '2.16.5~2.16.9', false],
+  ])("reads the seed's MIN~MAX as inclusive at both ends: %s in %s is %s", (version, range, expected) => {
+    expect(satisfies(version, range)).toBe(expected);
   });
 
-  it('evaluates semver ranges in the post-release order', () => {
-    expect(satisfies('2.16.7-P3', '>=2.16.7 <2.16.8')).toBe(true);
-    expect(satisfies('2.16.7-P1-T1', '^2.16.0')).toBe(true);
-    expect(satisfies('2.17.0', '2.16.x')).toBe(false);
-    expect(satisfies('2.16.7', '~2.16.0')).toBe(true);
-    expect(satisfies('2.16.7', '*')).toBe(true);
-    expect(satisfies('2.16.7', '>=2.16.8 || 2.16.7')).toBe(true);
+  it.each<[string, string, boolean]>([
+    ['2.16.7-P3', '>=2.16.7 <2.16.8', true],
+    ['2.16.7-P1-T1', '^2.16.0', true],
+    ['2.17.0', '2.16.x', false],
+    ['2.16.7', '~2.16.0', true],
+    ['2.16.7', '*', true],
+    ['2.16.7', '>=2.16.8 || 2.16.7', true],
+  ])('evaluates semver ranges in the post-release order: %s in %s is %s', (version, range, expected) => {
+    expect(satisfies(version, range)).toBe(expected);
   });
 
   it('rejects nonsense and reversed ranges with a clear error', () => {
