@@ -86,25 +86,22 @@ describe('sortVersions', () => {
 });
 
 describe('satisfies', () => {
-  // [version, range, whether it satisfies it]
-  it.each<[string, string, boolean]>([
-    ['2.16.5', '2.16.5~2.16.9', true],
-    ['2.16.9', '2.16.5~2.16.9', true],
-    ['V2.16.7-P2', 'V2.16.5~V2.16.9', true],
-    ['2.16.4', '2.16.5~2.16.9', false],
-    ['2.16.9-P1', '2.16.5~2.16.9', false],
-  ])("reads the seed's MIN~MAX as inclusive at both ends: %s in %s is %s", (version, range, expected) => {
-    expect(satisfies(version, range)).toBe(expected);
-  });
-
-  it.each<[string, string, boolean]>([
-    ['2.16.7-P3', '>=2.16.7 <2.16.8', true],
-    ['2.16.7-P1-T1', '^2.16.0', true],
-    ['2.17.0', '2.16.x', false],
-    ['2.16.7', '~2.16.0', true],
-    ['2.16.7', '*', true],
-    ['2.16.7', '>=2.16.8 || 2.16.7', true],
-  ])('evaluates semver ranges in the post-release order: %s in %s is %s', (version, range, expected) => {
+  const minMax = "the seed's MIN~MAX, inclusive at both ends";
+  const semver = 'a semver range, in the post-release order';
+  // [how the range is read, version, range, whether the version satisfies it]
+  it.each<[string, string, string, boolean]>([
+    [minMax, '2.16.5', '2.16.5~2.16.9', true],
+    [minMax, '2.16.9', '2.16.5~2.16.9', true],
+    [minMax, 'V2.16.7-P2', 'V2.16.5~V2.16.9', true],
+    [minMax, '2.16.4', '2.16.5~2.16.9', false],
+    [minMax, '2.16.9-P1', '2.16.5~2.16.9', false],
+    [semver, '2.16.7-P3', '>=2.16.7 <2.16.8', true],
+    [semver, '2.16.7-P1-T1', '^2.16.0', true],
+    [semver, '2.17.0', '2.16.x', false],
+    [semver, '2.16.7', '~2.16.0', true],
+    [semver, '2.16.7', '*', true],
+    [semver, '2.16.7', '>=2.16.8 || 2.16.7', true],
+  ])('reads %s: %s in %s is %s', (_how, version, range, expected) => {
     expect(satisfies(version, range)).toBe(expected);
   });
 
