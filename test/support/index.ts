@@ -11,6 +11,7 @@ export {
   sqliteKnex,
   sshHostForFile,
   suiteDatabase,
+  suiteMariaDbAccount,
   test,
   writeFiles,
 } from './fixtures.js';

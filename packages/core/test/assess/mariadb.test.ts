@@ -15,7 +15,7 @@ import {
 } from '@upgradekit/core';
 import knex, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMariaDbUser, requireService, settings, suiteDatabase } from '#test-support';
+import { requireService, settings, suiteMariaDbAccount } from '#test-support';
 import { writeRelease } from './support.js';
 
 const hasMariaDB = await requireService('mariadb');
@@ -88,14 +88,13 @@ const TASKS = `tasks:
 `;
 
 describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
-  const db = suiteDatabase('mariadb', 'uk_assess');
-  let account: { drop(): Promise<void> } | undefined;
+  const user = `uk_assess_${randomBytes(3).toString('hex')}`;
+  const db = suiteMariaDbAccount('uk_assess', user, PASSWORD);
   let main: Knex;
   let ghost: Knex;
   let release: Release;
   let report: AssessmentReport;
   const events: UpgradeEvent[] = [];
-  const user = `uk_assess_${randomBytes(3).toString('hex')}`;
 
   beforeAll(async () => {
     const root = db.knex;
@@ -109,7 +108,6 @@ describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
     );
     await root('users').insert(['a', 'a', 'b', 'b', 'c', 'c', 'd'].map((e) => ({ email: `${e}@x` })));
     await root.raw('ANALYZE TABLE orders, users');
-    account = await createMariaDbUser(db, user, PASSWORD);
     main = knex({
       client: 'mysql2',
       connection: { ...db.connection, user, password: PASSWORD },
@@ -144,8 +142,6 @@ describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
   afterAll(async () => {
     await main?.destroy();
     await ghost?.destroy();
-    // The user, then the database (dropped again, harmlessly, by suiteDatabase).
-    await account?.drop();
   });
 
   const check = (id: string) =>
