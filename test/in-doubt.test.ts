@@ -8,9 +8,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import knexFactory, { type Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from '#test-support';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { requireService, suiteDatabase, type TestDatabase } from '#test-support';
 import { bin, cli, relaxed, writeTree } from '../packages/cli/test/support.js';
 
 const [hasMariaDB, hasPostgres] = await Promise.all([requireService('mariadb'), requireService('postgres')]);
@@ -51,16 +50,8 @@ async function killWhenRunning(child: ChildProcess, running: () => Promise<boole
 }
 
 describe.runIf(hasMariaDB)('MariaDB: an ALTER left running by a killed run', () => {
-  let db: TestDatabase;
-  let knex: Knex;
-  beforeAll(async () => {
-    db = await createTestDatabase('mariadb', 'uk_doubt');
-    knex = knexFactory(db.config);
-  }, 60_000);
-  afterAll(async () => {
-    await knex?.destroy();
-    await db?.drop();
-  });
+  const db = suiteDatabase('mariadb', 'uk_doubt');
+  const { knex } = db;
 
   const alter = 'ALTER TABLE big ADD INDEX big_v (v), ADD COLUMN w INT DEFAULT 0, ALGORITHM=COPY';
   const file = `${alter};\nCREATE TABLE after_alter (i INT);\n`;
@@ -114,17 +105,11 @@ describe.runIf(hasMariaDB)('MariaDB: an ALTER left running by a killed run', () 
 });
 
 describe.runIf(hasPostgres)('PostgreSQL: CREATE INDEX CONCURRENTLY left running by a killed run', () => {
-  let db: TestDatabase;
-  let knex: Knex;
+  const db = suiteDatabase('postgres', 'uk_doubt');
+  const { knex } = db;
   beforeAll(async () => {
-    db = await createTestDatabase('postgres', 'uk_doubt');
-    knex = knexFactory(db.config);
     await knex.raw('CREATE TABLE big AS SELECT g AS id, g % 1000 AS v FROM generate_series(1, 2000000) g');
   }, 60_000);
-  afterAll(async () => {
-    await knex?.destroy();
-    await db?.drop();
-  });
 
   it('1c. --kill-in-doubt leaves an INVALID index: it is dropped and built again, and the file goes on', async () => {
     const dir = release(

@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMariaDbUser, createTestDatabase, requireService, type TestDatabase } from '#test-support';
+import { describe, expect, it } from 'vitest';
+import { requireService, suiteMariaDbAccount, type TestDatabase } from '#test-support';
 import { action } from '../packages/action/test/support.js';
 import { cli, sqlite, writeTree } from '../packages/cli/test/support.js';
 
@@ -51,18 +51,10 @@ async function tablesText(database: TestDatabase): Promise<string> {
 }
 
 describe.runIf(hasMariaDB)('a secret quoted by a failing task appears on no channel', () => {
-  let target: TestDatabase;
   const user = `uk_sec_${process.pid}`;
   const rand = () => Math.random().toString(36).slice(2, 10);
   const password = `k${rand()}Q${rand()}\nz${rand()}W${rand()}`;
-  let account: { drop(): Promise<void> } | undefined;
-  beforeAll(async () => {
-    target = await createTestDatabase('mariadb', 'uk_sec');
-    account = await createMariaDbUser(target, user, password);
-  });
-  afterAll(async () => {
-    await account?.drop();
-  });
+  const target = suiteMariaDbAccount('uk_sec', user, password);
 
   function release(state = false): string {
     const c = target.connection;

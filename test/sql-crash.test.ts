@@ -2,10 +2,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StateStore } from '@upgradekit/core';
 import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, runNode, type TestDatabase } from '#test-support';
+import { createTestDatabase, requireService, runNode, type TestDatabase, withStore } from '#test-support';
 
 const fixture = fileURLToPath(new URL('./fixtures/sql-upgrade.mjs', import.meta.url));
 const hasMariaDB = await requireService('mariadb');
@@ -87,40 +86,64 @@ async function pool<T>(items: readonly T[], size: number, work: (item: T) => Pro
 
 const TRIALS = Number(process.env.UPGRADEKIT_SQL_CRASH_TRIALS ?? 12);
 
+/** The release run once without a kill on a database of its own: what every trial must end as. */
+async function uninterrupted(dir: string): Promise<{ expected: string; fullRunMs: number }> {
+  const reference = await createTestDatabase('mariadb', 'uk_ref');
+  const started = performance.now();
+  const clean = await runChild({
+    RELEASE: dir,
+    TARGET: JSON.stringify(reference.connection),
+    STATE: join(dir, 'reference.sqlite'),
+    SITE: 'ref',
+  });
+  const fullRunMs = performance.now() - started;
+  expect(clean.code, clean.out).toBe(0);
+  const expected = await snapshot(reference);
+  await reference.drop();
+  return { expected, fullRunMs };
+}
+
+/**
+ * One trial of the release in `dir` on a fresh database, as site `site`: `drive` runs the children
+ * (with the env that points them at it); afterwards the schema and data must equal `expected` and
+ * each of `ids` must be logged as succeeded exactly once. What is not so is added to `problems`.
+ */
+async function trial(
+  dir: string,
+  site: string,
+  check: { expected: string; ids: readonly string[]; problems: string[] },
+  drive: (env: Record<string, string>) => Promise<void>,
+): Promise<void> {
+  const db = await createTestDatabase('mariadb', 'uk_trial');
+  const state = join(dir, `${site}.sqlite`);
+  try {
+    await drive({ RELEASE: dir, TARGET: JSON.stringify(db.connection), STATE: state, SITE: site });
+    if ((await snapshot(db)) !== check.expected)
+      check.problems.push(`${site}: schema or data differ from the uninterrupted run`);
+    const log = await withStore({ filename: state }, (store) => store.log({ component: 'ledger', site }));
+    for (const id of check.ids) {
+      const succeeded = log.filter((r) => r.taskId === id && r.status === 'succeeded').length;
+      if (succeeded !== 1) check.problems.push(`${site}: ${id} logged as succeeded ${succeeded} times`);
+    }
+  } finally {
+    await db.drop();
+  }
+}
+
 describe.runIf(hasMariaDB)('SQL tasks under SIGKILL (MariaDB)', () => {
   it(`${TRIALS} trials with random kills converge to the uninterrupted schema and data; each task succeeds exactly once`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uk-sqlcrash-'));
     const ids = writeRelease(dir);
     expect(ids).toHaveLength(30);
-
-    const reference = await createTestDatabase('mariadb', 'uk_ref');
-    const started = performance.now();
-    const clean = await runChild({
-      RELEASE: dir,
-      TARGET: JSON.stringify(reference.connection),
-      STATE: join(dir, 'reference.sqlite'),
-      SITE: 'ref',
-    });
-    const fullRunMs = performance.now() - started;
-    expect(clean.code, clean.out).toBe(0);
-    const expected = await snapshot(reference);
-    await reference.drop();
+    const { expected, fullRunMs } = await uninterrupted(dir);
 
     const problems: string[] = [];
     let totalKills = 0;
     await pool(
       Array.from({ length: TRIALS }, (_, i) => i),
       3,
-      async (trial) => {
-        const db = await createTestDatabase('mariadb', 'uk_trial');
-        const state = join(dir, `trial-${trial}.sqlite`);
-        const env = {
-          RELEASE: dir,
-          TARGET: JSON.stringify(db.connection),
-          STATE: state,
-          SITE: `trial-${trial}`,
-        };
-        try {
+      (n) =>
+        trial(dir, `trial-${n}`, { expected, ids, problems }, async (env) => {
           let kills = 0;
           for (let round = 0; round < 12; round++) {
             const killAt = kills < 3 ? Math.floor(Math.random() * fullRunMs * 1.2) : undefined;
@@ -129,24 +152,11 @@ describe.runIf(hasMariaDB)('SQL tasks under SIGKILL (MariaDB)', () => {
               kills++;
               continue;
             }
-            if (run.code !== 0) problems.push(`trial ${trial}: exit ${run.code}: ${run.out}`);
+            if (run.code !== 0) problems.push(`trial ${n}: exit ${run.code}: ${run.out}`);
             break;
           }
           totalKills += kills;
-          if ((await snapshot(db)) !== expected)
-            problems.push(`trial ${trial}: schema or data differ from the uninterrupted run`);
-          const store = await StateStore.open({ filename: state });
-          const log = await store.log({ component: 'ledger', site: `trial-${trial}` });
-          await store.close();
-          for (const id of ids) {
-            const succeeded = log.filter((r) => r.taskId === id && r.status === 'succeeded').length;
-            if (succeeded !== 1)
-              problems.push(`trial ${trial}: ${id} logged as succeeded ${succeeded} times`);
-          }
-        } finally {
-          await db.drop();
-        }
-      },
+        }),
     );
     expect(problems).toEqual([]);
     expect(totalKills).toBeGreaterThanOrEqual(30);
@@ -155,48 +165,20 @@ describe.runIf(hasMariaDB)('SQL tasks under SIGKILL (MariaDB)', () => {
   it('a kill right after a task commits, before the state hears of it, is settled by the marker: no task runs twice', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uk-sqlcrash-'));
     const ids = writeRelease(dir);
-    const reference = await createTestDatabase('mariadb', 'uk_ref');
-    const clean = await runChild({
-      RELEASE: dir,
-      TARGET: JSON.stringify(reference.connection),
-      STATE: join(dir, 'reference.sqlite'),
-      SITE: 'ref',
-    });
-    expect(clean.code, clean.out).toBe(0);
-    const expected = await snapshot(reference);
-    await reference.drop();
+    const { expected } = await uninterrupted(dir);
     const problems: string[] = [];
     // 20 transactional tasks: kill after each one's commit in turn.
     await pool(
       Array.from({ length: 20 }, (_, i) => i + 1),
       3,
-      async (n) => {
-        const db = await createTestDatabase('mariadb', 'uk_commit');
-        const state = join(dir, `commit-${n}.sqlite`);
-        const env = {
-          RELEASE: dir,
-          TARGET: JSON.stringify(db.connection),
-          STATE: state,
-          SITE: `commit-${n}`,
-        };
-        try {
+      (n) =>
+        trial(dir, `commit-${n}`, { expected, ids, problems }, async (env) => {
           const killed = await runChild({ ...env, KILL_AFTER_COMMIT: String(n) });
           if (killed.signal !== 'SIGKILL')
             problems.push(`commit ${n}: not killed (${killed.code}) ${killed.out}`);
           const resumed = await runChild(env);
           if (resumed.code !== 0) problems.push(`commit ${n}: resume exited ${resumed.code}: ${resumed.out}`);
-          if ((await snapshot(db)) !== expected) problems.push(`commit ${n}: schema or data differ`);
-          const store = await StateStore.open({ filename: state });
-          const log = await store.log({ component: 'ledger', site: `commit-${n}` });
-          await store.close();
-          for (const id of ids) {
-            const succeeded = log.filter((r) => r.taskId === id && r.status === 'succeeded').length;
-            if (succeeded !== 1) problems.push(`commit ${n}: ${id} logged as succeeded ${succeeded} times`);
-          }
-        } finally {
-          await db.drop();
-        }
-      },
+        }),
     );
     expect(problems).toEqual([]);
   }, 300_000);

@@ -55,6 +55,17 @@ const oneRow =
     }
   };
 
+/** A change made by one statement. */
+const statement = (sql: string) => async (run: Sql) => void (await run(sql));
+
+/** Dropping index `name` (`table.index`) with `sql`: the diff says that index is missing. */
+const dropIndex = (name: string, sql: string): Mutation => ({
+  what: 'drop an index',
+  apply: statement(sql),
+  expect: [new RegExp(`^missing index ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)],
+  names: `index ${name}`,
+});
+
 const cases: { fixture: string; available: boolean; check: (s: Snapshot) => void; mutations: Mutation[] }[] =
   [
     {
@@ -109,12 +120,7 @@ const cases: { fixture: string; available: boolean; check: (s: Snapshot) => void
           expect: [/^routine film_in_stock: SQL_MODE 'STRICT_TRANS_TABLES,.*' ≠ 'NO_ENGINE_SUBSTITUTION'$/],
           names: 'routine film_in_stock',
         },
-        {
-          what: 'drop an index',
-          apply: async (sql) => void (await sql('DROP INDEX idx_actor_last_name ON actor')),
-          expect: [/^missing index actor\.idx_actor_last_name$/],
-          names: 'index actor.idx_actor_last_name',
-        },
+        dropIndex('actor.idx_actor_last_name', 'DROP INDEX idx_actor_last_name ON actor'),
         {
           what: 'change a view',
           apply: async (sql) => {
@@ -154,16 +160,13 @@ const cases: { fixture: string; available: boolean; check: (s: Snapshot) => void
           expect: [/^table llx_don: rows differ/],
           names: 'table llx_don',
         },
-        {
-          what: 'drop an index',
-          apply: async (sql) =>
-            void (await sql('DROP INDEX idx_element_element_fk_target ON llx_element_element')),
-          expect: [/^missing index llx_element_element\.idx_element_element_fk_target$/],
-          names: 'index llx_element_element.idx_element_element_fk_target',
-        },
+        dropIndex(
+          'llx_element_element.idx_element_element_fk_target',
+          'DROP INDEX idx_element_element_fk_target ON llx_element_element',
+        ),
         {
           what: "change a column's default",
-          apply: async (sql) => void (await sql('ALTER TABLE llx_don ALTER COLUMN amount SET DEFAULT 1')),
+          apply: statement('ALTER TABLE llx_don ALTER COLUMN amount SET DEFAULT 1'),
           expect: [/^column llx_don\.amount: COLUMN_DEFAULT '0' ≠ '1'$/],
           names: 'column llx_don.amount',
         },
@@ -217,19 +220,13 @@ const cases: { fixture: string; available: boolean; check: (s: Snapshot) => void
         },
         {
           what: "a function's configuration",
-          apply: async (sql) =>
-            void (await sql(
-              'ALTER FUNCTION public.last_day(timestamp with time zone) SET search_path = pg_catalog',
-            )),
+          apply: statement(
+            'ALTER FUNCTION public.last_day(timestamp with time zone) SET search_path = pg_catalog',
+          ),
           expect: [/^function public\.last_day\(timestamp with time zone\): (config|definition) /],
           names: 'function public.last_day(timestamp with time zone)',
         },
-        {
-          what: 'drop an index',
-          apply: async (sql) => void (await sql('DROP INDEX public.idx_actor_last_name')),
-          expect: [/^missing index public\.idx_actor_last_name$/],
-          names: 'index public.idx_actor_last_name',
-        },
+        dropIndex('public.idx_actor_last_name', 'DROP INDEX public.idx_actor_last_name'),
         {
           what: 'change a view',
           apply: async (sql) => {
@@ -270,27 +267,20 @@ const cases: { fixture: string; available: boolean; check: (s: Snapshot) => void
         },
         {
           what: "a function's configuration",
-          apply: async (sql) =>
-            void (await sql('ALTER FUNCTION public.is_jsonb_array(jsonb) SET search_path = pg_catalog')),
+          apply: statement('ALTER FUNCTION public.is_jsonb_array(jsonb) SET search_path = pg_catalog'),
           expect: [/^function public\.is_jsonb_array\(obj jsonb\): (config|definition) /],
           names: 'function public.is_jsonb_array(obj jsonb)',
         },
-        {
-          what: 'drop an index',
-          apply: async (sql) => void (await sql('DROP INDEX public.idx_code_code_first_75')),
-          expect: [/^missing index public\.idx_code_code_first_75$/],
-          names: 'index public.idx_code_code_first_75',
-        },
+        dropIndex('public.idx_code_code_first_75', 'DROP INDEX public.idx_code_code_first_75'),
         {
           what: 'disable a trigger',
-          apply: async (sql) =>
-            void (await sql('ALTER TABLE public.code DISABLE TRIGGER insert_set_created_at')),
+          apply: statement('ALTER TABLE public.code DISABLE TRIGGER insert_set_created_at'),
           expect: [/^trigger public\.code\.insert_set_created_at: enabled 'O' ≠ 'D'$/],
           names: 'trigger public.code.insert_set_created_at',
         },
         {
           what: 'populate a materialized view',
-          apply: async (sql) => void (await sql('REFRESH MATERIALIZED VIEW public.signature_stats')),
+          apply: statement('REFRESH MATERIALIZED VIEW public.signature_stats'),
           expect: [
             /^materialized view public\.signature_stats: (populated 'f' ≠ 't'|not populated ≠ \d+ rows)$/,
           ],

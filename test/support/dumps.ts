@@ -85,68 +85,48 @@ export function requireDump(fixture: DumpFixture): boolean {
   return false;
 }
 
+type Engine = DumpFixture['engine'];
+type More = Pick<DumpFixture, 'source'> &
+  Partial<Omit<DumpFixture, 'name' | 'engine' | 'files' | 'dir' | 'available'>>;
+
+/** A fixture whose `files` are in the directory of its name. */
+const dump = (name: string, engine: Engine, files: string[], more: More): DumpFixture => ({
+  name,
+  engine,
+  ...at(name, ...files),
+  ...more,
+});
+
+/** Zabbix's schema (with its images) from Debian's package in `dir`, and the same with its data (heavy). */
+function zabbix(dir: string, engine: Engine): DumpFixture[] {
+  const schema = ['schema.sql', 'images.sql'];
+  return [
+    dump(dir, engine, schema, { source: 'debian' }),
+    { ...dump(dir, engine, [...schema, 'data.sql'], { source: 'debian', heavy: true }), name: `${dir}-data` },
+  ];
+}
+
 export const dumpFixtures: readonly DumpFixture[] = [
-  {
-    name: 'sakila',
-    engine: 'mariadb',
-    ...at('sakila', 'sakila-mv-schema.sql', 'sakila-mv-data.sql'),
+  dump('sakila', 'mariadb', ['sakila-mv-schema.sql', 'sakila-mv-data.sql'], {
     ownDatabase: 'sakila',
     source: 'repository',
-  },
-  {
-    name: 'dolibarr-3.3.0',
-    engine: 'mariadb',
-    ...at('dolibarr-3.3.0', 'mysqldump_dolibarr_3.3.0.sql'),
-    source: 'repository',
-  },
-  {
-    name: 'pagila',
-    engine: 'postgres',
-    ...at('pagila', 'pagila-schema.sql', 'pagila-data.sql'),
+  }),
+  dump('dolibarr-3.3.0', 'mariadb', ['mysqldump_dolibarr_3.3.0.sql'], { source: 'repository' }),
+  dump('pagila', 'postgres', ['pagila-schema.sql', 'pagila-data.sql'], {
     prerequisites: 'role postgres (objects are ALTER … OWNER TO postgres)',
     source: 'repository',
-  },
-  {
-    name: 'sourcify',
-    engine: 'postgres',
-    ...at('sourcify', 'sourcify-database.sql'),
+  }),
+  dump('sourcify', 'postgres', ['sourcify-database.sql'], {
     prerequisites: 'extensions pg_trgm and pgcrypto available (postgresql-contrib)',
     source: 'repository',
-  },
-  {
-    name: 'cacti',
-    engine: 'mariadb',
-    ...at('cacti', 'cacti.sql'),
+  }),
+  dump('cacti', 'mariadb', ['cacti.sql'], {
     source: 'debian',
     clientStripsComments:
       '`mariadb --comments` fails on its first `DELIMITER //`, which follows a comment block',
-  },
-  {
-    name: 'zabbix-mysql',
-    engine: 'mariadb',
-    ...at('zabbix-mysql', 'schema.sql', 'images.sql'),
-    source: 'debian',
-  },
-  {
-    name: 'zabbix-mysql-data',
-    engine: 'mariadb',
-    ...at('zabbix-mysql', 'schema.sql', 'images.sql', 'data.sql'),
-    source: 'debian',
-    heavy: true,
-  },
-  {
-    name: 'zabbix-pgsql',
-    engine: 'postgres',
-    ...at('zabbix-pgsql', 'schema.sql', 'images.sql'),
-    source: 'debian',
-  },
-  {
-    name: 'zabbix-pgsql-data',
-    engine: 'postgres',
-    ...at('zabbix-pgsql', 'schema.sql', 'images.sql', 'data.sql'),
-    source: 'debian',
-    heavy: true,
-  },
+  }),
+  ...zabbix('zabbix-mysql', 'mariadb'),
+  ...zabbix('zabbix-pgsql', 'postgres'),
 ];
 
 export function dumpFixture(name: string): DumpFixture {

@@ -37,7 +37,7 @@ import { dirname, join } from 'node:path';
 import { type Plan, SshSession, StateStore, type StateStore as Store } from '@upgradekit/core';
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, test as base, beforeAll } from 'vitest';
-import { plannedDatabase, type TestDatabase } from './databases.js';
+import { createMariaDbUser, plannedDatabase, type TestDatabase } from './databases.js';
 import { type SshdHost, type StartSshdOptions, sessionOptions, startSshd, startSshdHosts } from './sshd.js';
 
 export type Engine = 'mariadb' | 'postgres';
@@ -112,6 +112,22 @@ export function suiteDatabase(engine: Engine, prefix = 'uk_fx'): FixtureDatabase
     if (created) await db.drop();
   });
   return { ...db, knex };
+}
+
+/**
+ * A fresh MariaDB database for the enclosing `describe` (as {@link suiteDatabase}) and a user `user`
+ * with `password` and every right on it only — what a site's application account looks like. The
+ * user is created in `beforeAll` and dropped in `afterAll`, before the database.
+ */
+export function suiteMariaDbAccount(prefix: string, user: string, password: string): FixtureDatabase {
+  const db = suiteDatabase('mariadb', prefix);
+  let account: { drop(): Promise<void> } | undefined;
+  beforeAll(async () => {
+    account = await createMariaDbUser(db, user, password);
+  });
+  // Drops the user, then the database (suiteDatabase's own drop after it finds nothing left).
+  afterAll(() => account?.drop());
+  return db;
 }
 
 /** What {@link sshHostForFile} holds once `beforeAll` has run. */

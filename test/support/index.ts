@@ -11,6 +11,7 @@ export {
   sqliteKnex,
   sshHostForFile,
   suiteDatabase,
+  suiteMariaDbAccount,
   test,
   writeFiles,
 } from './fixtures.js';
@@ -41,4 +42,4 @@ export {
   startSshd,
   startSshdHosts,
 } from './sshd.js';
-export { BOOT, type CrashedStep, leaveCrashedStep, NS, SELF } from './state.js';
+export { BOOT, type CrashedStep, leaveCrashedStep, NS, SELF, withStore } from './state.js';

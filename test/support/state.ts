@@ -12,14 +12,26 @@ export interface CrashedStep {
 }
 
 /**
+ * Runs `use` on the state store at `state`, opened for it and closed after, even when it throws:
+ * how a test reads (or plants) what a run left in the store.
+ */
+export async function withStore<T>(state: StateOptions, use: (store: StateStore) => Promise<T>): Promise<T> {
+  const store = await StateStore.open(state);
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
  * What a crash in the middle of a step of 1.0.0 → 1.1.0 leaves: the step running (stage preStart)
  * under the dead run `crashed`, with the progress it saved.
  */
 export async function leaveCrashedStep(state: StateOptions, step: CrashedStep): Promise<void> {
   const { component = 'orders', site = 's1', taskId } = step;
   const key = { component, site, host: '', taskVersion: '1.1.0', taskId };
-  const store = await StateStore.open(state);
-  try {
+  await withStore(state, async (store) => {
     await store.beginStep({
       ...key,
       runId: 'crashed',
@@ -31,9 +43,7 @@ export async function leaveCrashedStep(state: StateOptions, step: CrashedStep): 
       startedAt: Date.now(),
     });
     await store.saveProgress(key, JSON.stringify(step.progress));
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 /** A boot id and a PID namespace for made-up lock holders: the same machine as {@link SELF}. */

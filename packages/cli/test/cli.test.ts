@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMariaDbUser, createTestDatabase, requireService, type TestDatabase } from '#test-support';
+import { requireService, suiteMariaDbAccount } from '#test-support';
 import { bin, cli, demo, memAvailable, relaxed, sqlite, writeTree } from './support.js';
 
 describe('upgradekit --help', () => {
@@ -571,17 +571,9 @@ describe('init', () => {
 const hasMariaDB = await requireService('mariadb');
 
 describe.runIf(hasMariaDB)('a MariaDB datasource from the site configuration', () => {
-  let target: TestDatabase;
   const user = `uk_cli_${process.pid}`;
   const password = `pw-${Math.random().toString(36).slice(2)}-secret`;
-  let account: { drop(): Promise<void> } | undefined;
-  beforeAll(async () => {
-    target = await createTestDatabase('mariadb', 'uk_cli');
-    account = await createMariaDbUser(target, user, password);
-  });
-  afterAll(async () => {
-    await account?.drop();
-  });
+  const target = suiteMariaDbAccount('uk_cli', user, password);
 
   it('connects with the password from the environment and never prints it', async () => {
     const c = target.connection;

@@ -15,7 +15,7 @@ import {
 } from '@upgradekit/core';
 import knex, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, settings, type TestDatabase } from '#test-support';
+import { requireService, settings, suiteMariaDbAccount } from '#test-support';
 import { writeRelease } from './support.js';
 
 const hasMariaDB = await requireService('mariadb');
@@ -88,17 +88,16 @@ const TASKS = `tasks:
 `;
 
 describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
-  let db: TestDatabase;
+  const user = `uk_assess_${randomBytes(3).toString('hex')}`;
+  const db = suiteMariaDbAccount('uk_assess', user, PASSWORD);
   let main: Knex;
   let ghost: Knex;
   let release: Release;
   let report: AssessmentReport;
   const events: UpgradeEvent[] = [];
-  const user = `uk_assess_${randomBytes(3).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase('mariadb');
-    const root = knex(db.config);
+    const root = db.knex;
     await root.raw(
       'CREATE TABLE orders (id INT PRIMARY KEY AUTO_INCREMENT, user_id INT NULL, amount DECIMAL(10,2))',
     );
@@ -109,9 +108,6 @@ describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
     );
     await root('users').insert(['a', 'a', 'b', 'b', 'c', 'c', 'd'].map((e) => ({ email: `${e}@x` })));
     await root.raw('ANALYZE TABLE orders, users');
-    await root.raw(`CREATE USER '${user}'@'%' IDENTIFIED BY '${PASSWORD}'`);
-    await root.raw(`GRANT ALL ON \`${db.name}\`.* TO '${user}'@'%'`);
-    await root.destroy();
     main = knex({
       client: 'mysql2',
       connection: { ...db.connection, user, password: PASSWORD },
@@ -146,10 +142,6 @@ describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
   afterAll(async () => {
     await main?.destroy();
     await ghost?.destroy();
-    const c = knex(db.config);
-    await c.raw(`DROP USER IF EXISTS '${user}'@'%'`).catch(() => {});
-    await c.destroy();
-    await db?.drop();
   });
 
   const check = (id: string) =>

@@ -3,7 +3,7 @@ import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { assess, EventBus, loadRelease, plan, type QualityResult, type RetryEvent } from '@upgradekit/core';
 import knex, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, FaultProxy, requireService, settings, type TestDatabase } from '#test-support';
+import { FaultProxy, requireService, settings, suiteDatabase } from '#test-support';
 import { writeRelease } from './support.js';
 
 const hasPostgres = await requireService('postgres');
@@ -24,10 +24,9 @@ function release(datasources: string, checks: string) {
 const assessOnly = { local: false as const, cpuSampleMs: 10 };
 
 describe.runIf(hasPostgres)('PostgreSQL', () => {
-  let db: TestDatabase;
+  const db = suiteDatabase('postgres', 'uk_assess');
   let pg: Knex;
   beforeAll(async () => {
-    db = await createTestDatabase('postgres');
     pg = knex({ ...db.config, log: quiet });
     await pg.raw('CREATE TABLE payments (id serial PRIMARY KEY, amount numeric, note text)');
     await pg.raw(
@@ -38,7 +37,6 @@ describe.runIf(hasPostgres)('PostgreSQL', () => {
   });
   afterAll(async () => {
     await pg?.destroy();
-    await db?.drop();
   });
 
   it('checks data and sizes tables with their indexes', async () => {
@@ -131,11 +129,10 @@ describe.runIf(hasClickHouse)('ClickHouse', () => {
 });
 
 describe.runIf(hasMariaDB)('connection errors are retried three times, nothing else is', () => {
-  let db: TestDatabase;
+  const db = suiteDatabase('mariadb', 'uk_assess');
   let proxy: FaultProxy;
   let flaky: Knex;
   beforeAll(async () => {
-    db = await createTestDatabase('mariadb');
     proxy = await FaultProxy.start({ host: settings.mariadb.host, port: settings.mariadb.port });
     flaky = knex({
       client: 'mysql2',
@@ -148,7 +145,6 @@ describe.runIf(hasMariaDB)('connection errors are retried three times, nothing e
   afterAll(async () => {
     await flaky?.destroy();
     await proxy?.close();
-    await db?.drop();
   });
 
   const r = () =>

@@ -3,16 +3,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assess, probeLocal, probeRemote, SshSession } from '@upgradekit/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  emptyPlan,
-  FaultProxy,
-  requireService,
-  type SshdHost,
-  sessionOptions,
-  startSshdHosts,
-  test,
-} from '#test-support';
+import { afterAll, describe, expect, it } from 'vitest';
+import { emptyPlan, FaultProxy, requireService, sessionOptions, sshHostForFile, test } from '#test-support';
 
 const hasSshd = await requireService('sshd');
 const hasMariaDB = await requireService('mariadb');
@@ -162,20 +154,11 @@ describe('resource probes', () => {
 });
 
 describe.runIf(hasSshd)('remote resource checks over real sshd', () => {
-  let hosts: SshdHost[];
-  const sessions: SshSession[] = [];
+  // Two hosts, each with its session open for the whole describe.
+  const app1 = sshHostForFile('assess-app-1', '127.0.0.2');
+  const app2 = sshHostForFile('assess-app-2', '127.0.0.3');
   const disk = smallDisk();
-  beforeAll(async () => {
-    hosts = await startSshdHosts(2);
-    for (const h of hosts) {
-      sessions.push(await SshSession.connect(sessionOptions(h)));
-    }
-  });
-  afterAll(async () => {
-    await Promise.all(sessions.map((s) => s.close()));
-    await Promise.all((hosts ?? []).map((h) => h.stop()));
-    disk?.cleanup();
-  });
+  afterAll(() => disk?.cleanup());
 
   it('one round trip per host; hostile paths are data, not commands', async () => {
     const marker = join(tmpdir(), `uk-assess-pwned-${Date.now()}`);
@@ -184,7 +167,7 @@ describe.runIf(hasSshd)('remote resource checks over real sshd', () => {
     const counting = {
       exec: (argv: readonly string[], o?: object) => {
         calls++;
-        return sessions[0]!.exec(argv, o);
+        return app1.ssh.exec(argv, o);
       },
     };
     const r = await probeRemote('app-1', counting, ['/', nasty], { sampleMs: 100, timeoutMs: 10_000 });
@@ -202,8 +185,8 @@ describe.runIf(hasSshd)('remote resource checks over real sshd', () => {
     const report = await assess(emptyPlan(), {
       local: false,
       hosts: [
-        { name: 'app-1', session: sessions[0]!, paths: [disk!.path], diskBytes: 16 * 1024 * 1024 },
-        { name: 'app-2', session: sessions[1]!, paths: ['/'], diskBytes: 1024 },
+        { name: 'app-1', session: app1.ssh, paths: [disk!.path], diskBytes: 16 * 1024 * 1024 },
+        { name: 'app-2', session: app2.ssh, paths: ['/'], diskBytes: 1024 },
       ],
       thresholds: { cpuIdlePercent: 0, memoryBytes: 0 },
       cpuSampleMs: 50,
@@ -217,8 +200,8 @@ describe.runIf(hasSshd)('remote resource checks over real sshd', () => {
   });
 
   it('a host gone silent is a failed check naming it, not an exception', async () => {
-    const proxy = await FaultProxy.start({ host: hosts[1]!.host, port: hosts[1]!.port });
-    const h = hosts[1]!;
+    const h = app2.sshd;
+    const proxy = await FaultProxy.start({ host: h.host, port: h.port });
     const session = await SshSession.connect({
       ...sessionOptions(h, { policy: 'accept-new', knownHostsPath: join(h.dir, 'proxy_known_hosts') }),
       host: proxy.host,

@@ -1,12 +1,10 @@
 // ClickHouse on the real (old, 18.16) server: no BACKUP statement there, so tables are saved as
 // SHOW CREATE TABLE plus Native rows over HTTP. Backup → upgrade (new column, new table, changed
 // rows) → rollback → every table's definition and rows are as before; the aside copy is gone.
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createBackup, Rollback, StateStore } from '@upgradekit/core';
+import { createBackup, Rollback } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireService, settings } from '#test-support';
-import { tempDir } from './support.js';
+import { backupWorkspace } from './support.js';
 
 const hasClickHouse = await requireService('clickhouse');
 const url = new URL(settings.clickhouse.url);
@@ -48,10 +46,10 @@ async function fingerprint(database: string): Promise<string> {
 
 describe.runIf(hasClickHouse)('backup and rollback on ClickHouse (18.16, over HTTP)', () => {
   const database = `uk_ch_${Date.now().toString(36)}`;
-  let work: string;
+  const ws = backupWorkspace('clickhouse', { state: true });
+  const component = 'olap';
 
   beforeAll(async () => {
-    work = await tempDir('clickhouse');
     await ch(`CREATE DATABASE ${database}`);
   });
   afterAll(async () => {
@@ -62,7 +60,6 @@ describe.runIf(hasClickHouse)('backup and rollback on ClickHouse (18.16, over HT
       .split('\n')
       .filter(Boolean))
       await ch(`DROP DATABASE ${name}`);
-    await rm(work, { recursive: true, force: true });
   });
 
   it('restores definitions and rows exactly', async () => {
@@ -86,10 +83,10 @@ describe.runIf(hasClickHouse)('backup and rollback on ClickHouse (18.16, over HT
       user: settings.clickhouse.username,
       password: settings.clickhouse.password,
     };
-    const root = join(work, 'backup');
+    const { root, state } = ws;
     const backup = await createBackup({
       root,
-      component: 'olap',
+      component,
       versionFrom: '1.0',
       versionTo: '1.1',
       databases: [spec],
@@ -107,11 +104,9 @@ describe.runIf(hasClickHouse)('backup and rollback on ClickHouse (18.16, over HT
     await ch(`INSERT INTO ${database}.lookup VALUES ('c', 3)`);
     expect(await fingerprint(database)).not.toBe(before);
 
-    const state = await StateStore.open({ filename: join(work, 'state.sqlite') });
-    const result = await new Rollback({ state, component: 'olap', root, databases: [spec], yes: true }).auto(
+    const result = await new Rollback({ state, component, root, databases: [spec], yes: true }).auto(
       'latest',
     );
-    await state.close();
     expect(result.error).toBeUndefined();
     expect(result.status).toBe('completed');
     expect(await fingerprint(database)).toBe(before);

@@ -3,18 +3,10 @@
 // and their short output cross the connection, and a password is never put on a command line.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  createBackup,
-  isUpgradeKitError,
-  RemoteHost,
-  Rollback,
-  StateStore,
-  verifyBackup,
-} from '@upgradekit/core';
-import knexFactory from 'knex';
+import { createBackup, isUpgradeKitError, RemoteHost, Rollback, verifyBackup } from '@upgradekit/core';
 import { describe, expect, it } from 'vitest';
-import { requireService, sshHostForFile, suiteDatabase } from '#test-support';
-import { canonicalDump, databaseSpec, expectPrivateFiles, makeApp, snapshot } from './support.js';
+import { requireService, sshHostForFile, suiteDatabase, test } from '#test-support';
+import { canonicalDump, databaseSpec, expectPrivateFiles, makeApp, snapshot, withKnex } from './support.js';
 
 const ready = (await requireService('sshd')) && (await requireService('mariadb'));
 
@@ -22,11 +14,13 @@ describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
   const server = sshHostForFile('remote');
   const db = suiteDatabase('mariadb', 'uk_remote');
 
-  it('backs up on the host, verifies there, and rolls back there', { timeout: 90_000 }, async () => {
-    const knex = knexFactory(db.config);
-    await knex.raw('CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))');
-    await knex('t').insert(Array.from({ length: 50 }, (_, i) => ({ id: i, v: `v${i}` })));
-    await knex.destroy();
+  test('backs up on the host, verifies there, and rolls back there', { timeout: 90_000 }, async ({
+    state,
+  }) => {
+    await withKnex(db, async (knex) => {
+      await knex.raw('CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))');
+      await knex('t').insert(Array.from({ length: 50 }, (_, i) => ({ id: i, v: `v${i}` })));
+    });
     const app = join(server.dir, 'opt', 'app');
     const configRoot = join(server.dir, 'root');
     const unit = join(configRoot, 'etc', 'app.conf');
@@ -35,27 +29,20 @@ describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
     await writeFile(unit, 'mode=old\n');
     const root = join(server.dir, 'backup');
     const spec = databaseSpec(db, 'mariadb');
+    const target = { root, component: 'mq', session: server.ssh };
+    const upgrade = { ...target, versionFrom: '5.0.0', versionTo: '5.1.0' };
 
     // A password for a remote dump is refused before anything runs: it would sit on a command line.
-    const refused = await createBackup({
-      root,
-      component: 'mq',
-      versionFrom: '5.0.0',
-      versionTo: '5.1.0',
-      session: server.ssh,
-      databases: [{ ...spec, password: 's3cret' }],
-    }).catch((e: unknown) => e);
+    const refused = await createBackup({ ...upgrade, databases: [{ ...spec, password: 's3cret' }] }).catch(
+      (e: unknown) => e,
+    );
     expect(isUpgradeKitError(refused, 'UPGRADEKIT_BAD_INPUT')).toBe(true);
     expect((refused as Error).message).toMatch(
       /a password cannot be sent to a remote host .* `defaultsFile`/,
     );
 
     const backup = await createBackup({
-      root,
-      component: 'mq',
-      versionFrom: '5.0.0',
-      versionTo: '5.1.0',
-      session: server.ssh,
+      ...upgrade,
       programDir: app,
       config: { root: configRoot, paths: [unit] },
       databases: [spec],
@@ -74,20 +61,17 @@ describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
     const dumpBefore = await canonicalDump(db, 'mariadb');
     const appBefore = await snapshot(app, (p) => /^(logs|tmp)(\/|$)|\.pid$/.test(p));
 
-    const k = knexFactory(db.config);
-    await k.raw('ALTER TABLE t ADD COLUMN w INT');
-    await k('t').where('id', '<', 10).del();
-    await k.destroy();
+    await withKnex(db, async (k) => {
+      await k.raw('ALTER TABLE t ADD COLUMN w INT');
+      await k('t').where('id', '<', 10).del();
+    });
     await makeApp(app, '5.1.0');
     await writeFile(unit, 'mode=new\n');
 
-    const state = await StateStore.open({ filename: join(server.dir, 'state.sqlite') });
     const stopped: string[] = [];
     const rollback = new Rollback({
+      ...target,
       state,
-      component: 'mq',
-      root,
-      session: server.ssh,
       databases: [spec],
       yes: true,
       hooks: {
@@ -102,7 +86,6 @@ describe.runIf(ready)('backup and rollback on a remote host over SSH', () => {
     expect(await snapshot(app, (p) => /^(logs|tmp)(\/|$)|\.pid$/.test(p))).toEqual(appBefore);
     expect(await readFile(unit, 'utf8')).toBe('mode=old\n');
     expect((await rollback.list()).history[0]).toMatchObject({ host: '127.0.0.2', status: 'completed' });
-    await state.close();
 
     // Tampering is caught on the remote side too.
     const archive = join(backup.dir, 'system_config.tar.gz');

@@ -18,38 +18,49 @@ import {
   StateStore,
   startService,
 } from '@upgradekit/core';
-import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, FaultProxy, requireService, settings, type TestDatabase } from '#test-support';
+import { FaultProxy, requireService, settings, suiteDatabase } from '#test-support';
 import { clientMessage } from '../../src/backup/databases.js';
-import { canonicalDump, databaseSpec, makeApp, snapshot, tempDir } from './support.js';
+import {
+  asideDatabases,
+  backupWorkspace,
+  canonicalDump,
+  databaseSpec,
+  dropAsides,
+  makeApp,
+  snapshot,
+  withKnex,
+} from './support.js';
 
 const run = promisify(execFile);
 const hasMariaDB = await requireService('mariadb');
 const notArchived = (rel: string) => /^(logs|tmp)(\/|$)|\.pid$/.test(rel);
+/** A hook whose command fails as a real one does: `stderr` on stderr, exit 1. */
+const failsWith = (stderr: string) => async () => {
+  await run('sh', ['-c', `echo "${stderr}" >&2; exit 1`]);
+};
 
 describe.runIf(hasMariaDB)('a rollback that fails at a step, on MariaDB', () => {
-  let db: TestDatabase;
+  const db = suiteDatabase('mariadb', 'uk_fail');
+  const ws = backupWorkspace('rollback-failures', { state: true, asidesOf: db });
   let proxy: FaultProxy;
-  let work: string;
-  let state: StateStore;
   let dumpBefore: string;
   let appBefore: Record<string, string>;
   const component = 'billing';
   const site = 'site-f';
-  const app = () => join(work, 'root', 'opt', 'billing');
-  const unit = () => join(work, 'root', 'etc', 'billing.conf');
-  const root = () => join(work, 'backup');
+  const app = () => join(ws.work, 'root', 'opt', 'billing');
+  const unit = () => join(ws.work, 'root', 'etc', 'billing.conf');
+  const root = () => ws.root;
 
   /** Through the proxy: the rollback's connections can be cut. */
   const spec = () =>
     databaseSpec(db, 'mariadb', { host: proxy.host, port: proxy.port, password: db.connection.password });
 
   async function upgrade(): Promise<void> {
-    const knex = knexFactory(db.config);
-    await knex.raw('ALTER TABLE invoices ADD COLUMN IF NOT EXISTS currency CHAR(3)');
-    await knex('invoices').where('id', '<', 100).del();
-    await knex.destroy();
+    await withKnex(db, async (knex) => {
+      await knex.raw('ALTER TABLE invoices ADD COLUMN IF NOT EXISTS currency CHAR(3)');
+      await knex('invoices').where('id', '<', 100).del();
+    });
     await makeApp(app(), '4.1.0');
     await writeFile(join(app(), 'logs', 'app.log'), 'a log line\nwritten by 4.1.0\n');
     await writeFile(unit(), 'version=4.1.0\n');
@@ -79,7 +90,7 @@ describe.runIf(hasMariaDB)('a rollback that fails at a step, on MariaDB', () => 
 
   function rollback(hooks: RollbackHooks = {}, more: Partial<RollbackOptions> = {}): Rollback {
     return new Rollback({
-      state,
+      state: ws.state,
       component,
       site,
       root: root(),
@@ -91,31 +102,20 @@ describe.runIf(hasMariaDB)('a rollback that fails at a step, on MariaDB', () => 
     });
   }
 
-  async function dropAsides(): Promise<void> {
-    const knex = knexFactory(db.config);
-    const [rows] = await knex.raw('SHOW DATABASES LIKE ?', [`${db.name}_uk%`]);
-    for (const row of rows as Record<string, string>[])
-      await knex.raw(`DROP DATABASE \`${Object.values(row)[0]}\``);
-    await knex.destroy();
-  }
-
   beforeAll(async () => {
-    db = await createTestDatabase('mariadb', 'uk_fail');
     proxy = await FaultProxy.start({ host: db.connection.host, port: db.connection.port });
-    work = await tempDir('rollback-failures');
-    state = await StateStore.open({ filename: join(work, 'state.sqlite') });
-    const knex = knexFactory(db.config);
-    await knex.raw(
-      'CREATE TABLE invoices (id INT AUTO_INCREMENT PRIMARY KEY, customer VARCHAR(64), amount DECIMAL(10,2), note TEXT)',
-    );
-    // Enough rows that the dump is a few hundred KB: the proxy cuts its load part-way.
-    const rows = Array.from({ length: 2000 }, (_, i) => ({
-      customer: `customer-${i % 97}`,
-      amount: (i * 7.31).toFixed(2),
-      note: `${'n'.repeat(120)} ${i}`,
-    }));
-    await knex.batchInsert('invoices', rows, 500);
-    await knex.destroy();
+    await withKnex(db, async (knex) => {
+      await knex.raw(
+        'CREATE TABLE invoices (id INT AUTO_INCREMENT PRIMARY KEY, customer VARCHAR(64), amount DECIMAL(10,2), note TEXT)',
+      );
+      // Enough rows that the dump is a few hundred KB: the proxy cuts its load part-way.
+      const rows = Array.from({ length: 2000 }, (_, i) => ({
+        customer: `customer-${i % 97}`,
+        amount: (i * 7.31).toFixed(2),
+        note: `${'n'.repeat(120)} ${i}`,
+      }));
+      await knex.batchInsert('invoices', rows, 500);
+    });
     await makeApp(app(), '4.0.0');
     await run('mkdir', ['-p', dirname(unit())]);
     await writeFile(unit(), 'version=4.0.0\n');
@@ -126,27 +126,19 @@ describe.runIf(hasMariaDB)('a rollback that fails at a step, on MariaDB', () => 
       versionFrom: '4.0.0',
       versionTo: '4.1.0',
       programDir: app(),
-      config: { root: join(work, 'root'), paths: [unit()] },
+      config: { root: join(ws.work, 'root'), paths: [unit()] },
       databases: [{ ...spec(), host: db.connection.host, port: db.connection.port }],
     });
     expect(backup.error).toBeUndefined();
     dumpBefore = await canonicalDump(db, 'mariadb');
     appBefore = await snapshot(app(), notArchived);
   });
-  afterAll(async () => {
-    await state?.close();
-    await proxy?.close();
-    if (db) await dropAsides();
-    await db?.drop();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => proxy?.close());
 
   it('step 1 fails (the stop command exits 1): nothing is changed; continuing completes', async () => {
     await upgrade();
     const failed = await rollback({
-      stopServices: async () => {
-        await run('sh', ['-c', 'echo "Failed to stop billing.service: Access denied" >&2; exit 1']);
-      },
+      stopServices: failsWith('Failed to stop billing.service: Access denied'),
     }).auto('latest');
     expect(failed).toMatchObject({ status: 'failed', nextStep: 1, asides: [], kept: [] });
     expect(failed.message).toContain('Failed to stop billing.service: Access denied');
@@ -196,9 +188,9 @@ describe.runIf(hasMariaDB)('a rollback that fails at a step, on MariaDB', () => 
       expect.objectContaining({ kind: 'path', original: unit() }),
       { kind: 'database', original: db.name, aside, host: 'local' },
     ]);
-    const knex = knexFactory(db.config);
-    const [[kept]] = await knex.raw(`SELECT COUNT(*) AS n FROM \`${aside}\`.invoices`);
-    await knex.destroy();
+    const [[kept]] = await withKnex(db, (knex) =>
+      knex.raw(`SELECT COUNT(*) AS n FROM \`${aside}\`.invoices`),
+    );
     expect(Number(kept.n)).toBe(1901);
 
     const resumed = await rollback().auto('latest');
@@ -210,7 +202,7 @@ describe.runIf(hasMariaDB)('a rollback that fails at a step, on MariaDB', () => 
 
   it('step 5 fails (the start command exits 1): files restored, copies named with how to put them back; continuing completes with the logs', async () => {
     await upgrade();
-    const pidFile = join(work, 'billing.pid');
+    const pidFile = join(ws.work, 'billing.pid');
     const start = (command: string) => (ctx: { signal: AbortSignal }) =>
       startService({
         runner: localRunner(),
@@ -266,11 +258,7 @@ describe.runIf(hasMariaDB)('a rollback that fails at a step, on MariaDB', () => 
 
   it('step 6 fails (the health check fails): the printed command puts a kept path back exactly', async () => {
     await upgrade();
-    const failed = await rollback({
-      verify: async () => {
-        await run('sh', ['-c', 'echo "GET /health: 503" >&2; exit 1']);
-      },
-    }).auto('latest');
+    const failed = await rollback({ verify: failsWith('GET /health: 503') }).auto('latest');
     expect(failed).toMatchObject({ status: 'failed', nextStep: 6 });
     await expectRestored();
     const config = failed.kept.find((k) => k.original === unit())!;
@@ -294,13 +282,13 @@ describe.runIf(hasMariaDB)('a rollback that fails at a step, on MariaDB', () => 
   it('a second rollback after a failed one whose history is lost: same id, no collision, the first one’s copies kept', async () => {
     await upgrade();
     // Each with a history of its own, as two state files (or two directories the CLI ran in) have.
-    const histories = [join(work, 'first-state.sqlite'), join(work, 'second-state.sqlite')];
+    const histories = [join(ws.work, 'first-state.sqlite'), join(ws.work, 'second-state.sqlite')];
     const [firstState, secondState] = await Promise.all(
       histories.map((filename) => StateStore.open({ filename })),
     );
     try {
       const first = await rollback(
-        { startServices: () => run('sh', ['-c', 'echo "Job for billing.service failed" >&2; exit 1']) },
+        { startServices: failsWith('Job for billing.service failed') },
         { state: firstState! },
       ).auto('latest');
       expect(first).toMatchObject({ status: 'failed', nextStep: 5, rollbackId: 'rollback_001' });
@@ -317,13 +305,11 @@ describe.runIf(hasMariaDB)('a rollback that fails at a step, on MariaDB', () => 
       expect(second).toMatchObject({ status: 'completed', rollbackId: 'rollback_001', kept: [] });
       await expectRestored();
       // What the first rollback kept aside was neither filled, reused nor removed.
-      const knex = knexFactory(db.config);
-      const [rows] = await knex.raw('SHOW DATABASES LIKE ?', [`${db.name}_uk%`]);
-      const [[count]] = await knex.raw(`SELECT COUNT(*) AS n FROM \`${db.name}_uk001\`.invoices`);
-      await knex.destroy();
-      expect((rows as Record<string, string>[]).map((r) => Object.values(r)[0])).toEqual([
-        `${db.name}_uk001`,
-      ]);
+      const [asides, count] = await withKnex(db, async (knex) => {
+        const [[row]] = await knex.raw(`SELECT COUNT(*) AS n FROM \`${db.name}_uk001\`.invoices`);
+        return [await asideDatabases(knex, db), row as { n: number }] as const;
+      });
+      expect(asides).toEqual([`${db.name}_uk001`]);
       expect(Number(count.n)).toBe(1901);
       expect(await readFile(`${unit()}.upgradekit-aside-rollback_001`, 'utf8')).toBe('version=4.1.0\n');
       // The first rollback, still open in its own history, finds its copies where it left them.
@@ -333,7 +319,7 @@ describe.runIf(hasMariaDB)('a rollback that fails at a step, on MariaDB', () => 
     } finally {
       await Promise.all([firstState?.close(), secondState?.close()]);
     }
-    await dropAsides();
+    await dropAsides(db);
     await rm(`${app()}.upgradekit-aside-rollback_001`, { recursive: true });
     await rm(`${unit()}.upgradekit-aside-rollback_001`);
     expect(await leftovers()).toEqual([]);

@@ -10,64 +10,70 @@ import {
   isUpgradeKitError,
   Rollback,
   type RollbackOptions,
-  StateStore,
   type UpgradeEvent,
 } from '@upgradekit/core';
 import knexFactory from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, requireService, type TestDatabase } from '#test-support';
-import { canonicalDump, databaseSpec, expectPrivateFiles, makeApp, snapshot, tempDir } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { requireService, suiteDatabase } from '#test-support';
+import {
+  backupWorkspace,
+  canonicalDump,
+  databaseSpec,
+  expectPrivateFiles,
+  makeApp,
+  snapshot,
+  withKnex,
+} from './support.js';
 
 const hasMariaDB = await requireService('mariadb');
 
 describe.runIf(hasMariaDB)('backup and rollback on MariaDB', () => {
-  let db: TestDatabase;
-  let work: string;
-  let state: StateStore;
+  const db = suiteDatabase('mariadb', 'uk_bk');
+  const ws = backupWorkspace('rollback-mariadb', { state: true, asidesOf: db });
   const component = 'xxl-job';
   const site = 'site-a';
 
   const paths = () => ({
-    root: join(work, 'backup'),
-    app: join(work, 'opt', 'app'),
-    configRoot: join(work, 'root'),
-    unit: join(work, 'root', 'etc', 'systemd', 'system', 'app.service'),
+    root: ws.root,
+    app: join(ws.work, 'opt', 'app'),
+    configRoot: join(ws.work, 'root'),
+    unit: join(ws.work, 'root', 'etc', 'systemd', 'system', 'app.service'),
   });
   const spec = () => databaseSpec(db, 'mariadb', { password: db.connection.password });
 
   /** A Rollback of this component and site from `root`, restoring the database. */
   const rollbackOf = (root: string, options: Partial<RollbackOptions> = {}): Rollback =>
-    new Rollback({ state, component, site, root, databases: [spec()], ...options });
+    new Rollback({ state: ws.state, component, site, root, databases: [spec()], ...options });
 
-  async function seed(): Promise<void> {
-    const knex = knexFactory(db.config);
-    await knex.raw('DROP TABLE IF EXISTS job_log, job_info, job_new');
-    await knex.raw(
-      'CREATE TABLE job_info (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) NOT NULL, cron VARCHAR(32)) ENGINE=InnoDB',
-    );
-    await knex.raw(
-      'CREATE TABLE job_log (id INT AUTO_INCREMENT PRIMARY KEY, job_id INT NOT NULL, msg TEXT, FOREIGN KEY (job_id) REFERENCES job_info(id)) ENGINE=InnoDB',
-    );
-    await knex.raw('CREATE OR REPLACE VIEW job_names AS SELECT id, name FROM job_info');
-    const jobs = Array.from({ length: 300 }, (_, i) => ({ name: `job-${i}`, cron: `0 ${i % 60} * * *` }));
-    await knex.batchInsert('job_info', jobs, 100);
-    const logs = Array.from({ length: 600 }, (_, i) => ({
-      job_id: (i % 300) + 1,
-      msg: `ran ${i} ✓ 'quoted'`,
-    }));
-    await knex.batchInsert('job_log', logs, 200);
-    await knex.destroy();
+  function seed(): Promise<void> {
+    return withKnex(db, async (knex) => {
+      await knex.raw('DROP TABLE IF EXISTS job_log, job_info, job_new');
+      await knex.raw(
+        'CREATE TABLE job_info (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) NOT NULL, cron VARCHAR(32)) ENGINE=InnoDB',
+      );
+      await knex.raw(
+        'CREATE TABLE job_log (id INT AUTO_INCREMENT PRIMARY KEY, job_id INT NOT NULL, msg TEXT, FOREIGN KEY (job_id) REFERENCES job_info(id)) ENGINE=InnoDB',
+      );
+      await knex.raw('CREATE OR REPLACE VIEW job_names AS SELECT id, name FROM job_info');
+      const jobs = Array.from({ length: 300 }, (_, i) => ({ name: `job-${i}`, cron: `0 ${i % 60} * * *` }));
+      await knex.batchInsert('job_info', jobs, 100);
+      const logs = Array.from({ length: 600 }, (_, i) => ({
+        job_id: (i % 300) + 1,
+        msg: `ran ${i} ✓ 'quoted'`,
+      }));
+      await knex.batchInsert('job_log', logs, 200);
+    });
   }
 
   /** What the 2.4.0 upgrade does: a new column and table, changed and new rows, new files and config. */
   async function upgrade(): Promise<void> {
-    const knex = knexFactory(db.config);
-    await knex.raw('ALTER TABLE job_info ADD COLUMN IF NOT EXISTS timeout_s INT NOT NULL DEFAULT 30');
-    await knex.raw('CREATE TABLE IF NOT EXISTS job_new (id INT PRIMARY KEY)');
-    await knex('job_info').where('id', '<', 50).update({ cron: 'changed' });
-    await knex('job_info').insert({ name: 'added-by-2.4.0', cron: null });
-    await knex('job_log').where('id', '>', 590).del();
-    await knex.destroy();
+    await withKnex(db, async (knex) => {
+      await knex.raw('ALTER TABLE job_info ADD COLUMN IF NOT EXISTS timeout_s INT NOT NULL DEFAULT 30');
+      await knex.raw('CREATE TABLE IF NOT EXISTS job_new (id INT PRIMARY KEY)');
+      await knex('job_info').where('id', '<', 50).update({ cron: 'changed' });
+      await knex('job_info').insert({ name: 'added-by-2.4.0', cron: null });
+      await knex('job_log').where('id', '>', 590).del();
+    });
     const { app, unit } = paths();
     await makeApp(app, '2.4.0');
     await writeFile(join(app, 'lib', 'new-dependency.jar'), 'new in 2.4.0');
@@ -76,26 +82,10 @@ describe.runIf(hasMariaDB)('backup and rollback on MariaDB', () => {
     await writeFile(unit, '[Service]\nExecStart=/opt/app/bin/app-2.4.0\n');
   }
 
-  beforeAll(async () => {
-    db = await createTestDatabase('mariadb', 'uk_bk');
-    work = await tempDir('rollback-mariadb');
-    state = await StateStore.open({ filename: join(work, 'state.sqlite') });
-  });
-  afterAll(async () => {
-    await state?.close();
-    // Asides of the rollbacks are dropped by step 6; a failed test may leave some behind.
-    const knex = knexFactory(db.config);
-    const rows = (await knex.raw('SHOW DATABASES LIKE ?', [`${db.name}_uk%`]))[0] as Record<string, string>[];
-    for (const row of rows) await knex.raw(`DROP DATABASE \`${Object.values(row)[0]}\``);
-    await knex.destroy();
-    await db?.drop();
-    await rm(work, { recursive: true, force: true });
-  });
-
   it('backs up, rolls back an upgrade automatically, and leaves schema, data and files identical', async () => {
     const { root, app, configRoot, unit } = paths();
     await makeApp(app, '2.3.0');
-    await writeFile(join(work, 'placeholder'), '');
+    await writeFile(join(ws.work, 'placeholder'), '');
     await import('node:fs/promises').then((fs) =>
       fs.mkdir(join(configRoot, 'etc', 'systemd', 'system'), { recursive: true }),
     );
@@ -150,7 +140,7 @@ describe.runIf(hasMariaDB)('backup and rollback on MariaDB', () => {
 
     const hookCalls: string[] = [];
     const rollback = new Rollback({
-      state,
+      state: ws.state,
       component,
       site,
       root,
@@ -392,12 +382,12 @@ describe.runIf(hasMariaDB)('backup and rollback on MariaDB', () => {
 
   it('refuses a truncated dump, naming the file and the reason, before touching anything', async () => {
     const { root, app } = paths();
-    const [latest] = (await new Rollback({ state, component, site, root }).list()).backups;
+    const [latest] = (await new Rollback({ state: ws.state, component, site, root }).list()).backups;
     const dumpFile = join(latest!.dir, 'database_backup.sql');
     const { size } = await stat(dumpFile);
     await truncate(dumpFile, Math.floor(size * 0.6));
     await writeFile(join(app, 'conf', 'application.properties'), 'version=2.4.0\n');
-    const rollback = new Rollback({ state, component, site, root, yes: true });
+    const rollback = new Rollback({ state: ws.state, component, site, root, yes: true });
     const error = await rollback.auto(latest!.backupId).catch((e: unknown) => e);
     expect(isUpgradeKitError(error, 'UPGRADEKIT_BACKUP_INVALID')).toBe(true);
     expect((error as Error).message).toMatch(

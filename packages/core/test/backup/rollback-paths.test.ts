@@ -12,38 +12,26 @@ import {
   LocalHost,
   localRunner,
   Rollback,
-  StateStore,
   startService,
 } from '@upgradekit/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeApp, snapshot, tempDir } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { backupWorkspace, makeApp, snapshot, tempDir } from './support.js';
 
 describe('rollback of configuration paths under a root, and of a program directory with logs', () => {
-  let work: string;
-  let fakeRoot: string;
-  let state: StateStore;
-  const app = () => join(fakeRoot, 'opt', 'app');
+  const ws = backupWorkspace('rollback-paths', { state: true });
+  const fakeRoot = () => join(ws.work, 'root');
+  const app = () => join(fakeRoot(), 'opt', 'app');
   const config = () => ({
-    unit: join(fakeRoot, 'etc', 'systemd', 'system', 'app.service'),
-    dir: join(fakeRoot, 'etc', 'app'),
+    unit: join(fakeRoot(), 'etc', 'systemd', 'system', 'app.service'),
+    dir: join(fakeRoot(), 'etc', 'app'),
     // A file directly in the root: `/app.env` when the root is `/`.
-    top: join(fakeRoot, 'app.env'),
-  });
-
-  beforeAll(async () => {
-    work = await tempDir('rollback-paths');
-    fakeRoot = join(work, 'root');
-    state = await StateStore.open({ filename: join(work, 'state.sqlite') });
-  });
-  afterAll(async () => {
-    await state?.close();
-    if (work) await rm(work, { recursive: true, force: true });
+    top: join(fakeRoot(), 'app.env'),
   });
 
   it('restores each configuration path and the program directory; the start logs to logs/, old logs kept', async () => {
     const { unit, dir, top } = config();
     await makeApp(app(), '1.0.0');
-    await mkdir(join(fakeRoot, 'etc', 'systemd', 'system'), { recursive: true });
+    await mkdir(join(fakeRoot(), 'etc', 'systemd', 'system'), { recursive: true });
     await mkdir(join(dir, 'conf.d'), { recursive: true });
     await writeFile(unit, '[Service]\nExecStart=/opt/app/bin/app.sh\n');
     await writeFile(join(dir, 'app.yaml'), 'mode: 1\n');
@@ -51,17 +39,17 @@ describe('rollback of configuration paths under a root, and of a program directo
     await symlink('app.yaml', join(dir, 'current.yaml'));
     await writeFile(top, 'APP_OPTS=-Xmx1g\n');
     // Beside the configuration, not in it: the restore must not touch it.
-    await writeFile(join(fakeRoot, 'etc', 'hosts'), '127.0.0.1 localhost\n');
-    const configBefore = await snapshot(join(fakeRoot, 'etc'));
+    await writeFile(join(fakeRoot(), 'etc', 'hosts'), '127.0.0.1 localhost\n');
+    const configBefore = await snapshot(join(fakeRoot(), 'etc'));
     const appBefore = await snapshot(app(), (p) => /^(logs|tmp)(\/|$)|\.pid$/.test(p));
 
     const backup = await createBackup({
-      root: join(work, 'backup'),
+      root: ws.root,
       component: 'app',
       versionFrom: '1.0.0',
       versionTo: '1.1.0',
       programDir: app(),
-      config: { root: fakeRoot, paths: [unit, dir, top] },
+      config: { root: fakeRoot(), paths: [unit, dir, top] },
     });
     expect(backup.error).toBeUndefined();
 
@@ -74,14 +62,14 @@ describe('rollback of configuration paths under a root, and of a program directo
     await writeFile(join(dir, 'conf.d', 'cache.yaml'), 'size: 10\n');
     await rm(join(dir, 'conf.d', 'db.yaml'));
     await writeFile(top, 'APP_OPTS=-Xmx2g\n');
-    await writeFile(join(fakeRoot, 'etc', 'hosts'), '127.0.0.1 localhost\n10.0.0.9 cache\n');
+    await writeFile(join(fakeRoot(), 'etc', 'hosts'), '127.0.0.1 localhost\n10.0.0.9 cache\n');
 
-    const pidFile = join(work, 'app.pid');
+    const pidFile = join(ws.work, 'app.pid');
     const serverLog = join(app(), 'logs', 'server.log');
     const rollback = new Rollback({
-      state,
+      state: ws.state,
       component: 'app',
-      root: join(work, 'backup'),
+      root: ws.root,
       yes: true,
       hooks: {
         startServices: (ctx) =>
@@ -106,17 +94,17 @@ describe('rollback of configuration paths under a root, and of a program directo
     try {
       expect(result.error).toBeUndefined();
       expect(result).toMatchObject({ status: 'completed', kept: [], asides: [] });
-      expect(await snapshot(join(fakeRoot, 'etc'), (p) => p === 'hosts')).toEqual(
+      expect(await snapshot(join(fakeRoot(), 'etc'), (p) => p === 'hosts')).toEqual(
         Object.fromEntries(Object.entries(configBefore).filter(([p]) => p !== 'hosts')),
       );
       expect(await readFile(top, 'utf8')).toBe('APP_OPTS=-Xmx1g\n');
-      expect(await readFile(join(fakeRoot, 'etc', 'hosts'), 'utf8')).toContain('10.0.0.9 cache');
+      expect(await readFile(join(fakeRoot(), 'etc', 'hosts'), 'utf8')).toContain('10.0.0.9 cache');
       expect(await snapshot(app(), (p) => /^(logs|tmp)(\/|$)|\.pid$/.test(p))).toEqual(appBefore);
       // The logs from before the rollback, and what the restored version wrote after it.
       expect(await readFile(join(app(), 'logs', 'app.log'), 'utf8')).toContain('written by 1.1.0');
       expect(await readFile(serverLog, 'utf8')).toBe('1.1.0 listening\nversion=1.0.0 listening\n');
       // Nothing of the rollback's is left beside any path.
-      for (const parent of [fakeRoot, join(fakeRoot, 'etc'), join(fakeRoot, 'opt')]) {
+      for (const parent of [fakeRoot(), join(fakeRoot(), 'etc'), join(fakeRoot(), 'opt')]) {
         expect((await readdir(parent)).filter((n) => n.includes('.upgradekit-'))).toEqual([]);
       }
     } finally {
@@ -126,7 +114,7 @@ describe('rollback of configuration paths under a root, and of a program directo
 
   it('extracting into / itself is refused with the reason, not member by member', async () => {
     const host = new LocalHost();
-    const error = await host.extractArchive(join(work, 'none.tar.gz'), '/').catch((e: unknown) => e);
+    const error = await host.extractArchive(join(ws.work, 'none.tar.gz'), '/').catch((e: unknown) => e);
     expect(isUpgradeKitError(error, 'UPGRADEKIT_BAD_INPUT')).toBe(true);
     expect((error as Error).message).toMatch(
       /^refusing to extract .* into \/: extract into a directory beside the target/,

@@ -1,53 +1,43 @@
 // The same round trip on the real PostgreSQL server with pg_dump/psql: backup, an upgrade that
 // changes schema and data (new column, new table, new index, changed and deleted rows, a sequence
 // moved on), rollback — and pg_dump of the result is identical to pg_dump before the upgrade.
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createBackup, Rollback, StateStore } from '@upgradekit/core';
-import knexFactory from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackup, Rollback } from '@upgradekit/core';
+import { describe, expect, it } from 'vitest';
 import { requireService, suiteDatabase } from '#test-support';
-import { canonicalDump, databaseSpec, makeApp, tempDir } from './support.js';
+import { backupWorkspace, canonicalDump, databaseSpec, makeApp, withKnex } from './support.js';
 
 const hasPostgres = await requireService('postgres');
 
 describe.runIf(hasPostgres)('backup and rollback on PostgreSQL', () => {
   const db = suiteDatabase('postgres', 'uk_bk');
-  let work: string;
-  let state: StateStore;
-
-  beforeAll(async () => {
-    work = await tempDir('rollback-pg');
-    state = await StateStore.open({ filename: join(work, 'state.sqlite') });
-  });
-  afterAll(async () => {
-    await state?.close();
-    await rm(work, { recursive: true, force: true });
-  });
+  const ws = backupWorkspace('rollback-pg', { state: true });
+  const component = 'billing';
 
   it('restores schema and data exactly, sequentially as well as in parallel', async () => {
-    const knex = knexFactory(db.config);
-    await knex.raw('CREATE SCHEMA billing');
-    await knex.raw(
-      'CREATE TABLE billing.invoice (id SERIAL PRIMARY KEY, customer TEXT NOT NULL, amount NUMERIC(12,2))',
-    );
-    await knex.raw('CREATE TABLE public.settings (key TEXT PRIMARY KEY, value JSONB)');
-    await knex.batchInsert(
-      'billing.invoice',
-      Array.from({ length: 500 }, (_, i) => ({ customer: `c-${i % 37}`, amount: (i * 3.17).toFixed(2) })),
-      250,
-    );
-    await knex('settings').insert({ key: 'schema', value: JSON.stringify({ version: '2.3.0' }) });
-    await knex.destroy();
+    await withKnex(db, async (knex) => {
+      await knex.raw('CREATE SCHEMA billing');
+      await knex.raw(
+        'CREATE TABLE billing.invoice (id SERIAL PRIMARY KEY, customer TEXT NOT NULL, amount NUMERIC(12,2))',
+      );
+      await knex.raw('CREATE TABLE public.settings (key TEXT PRIMARY KEY, value JSONB)');
+      await knex.batchInsert(
+        'billing.invoice',
+        Array.from({ length: 500 }, (_, i) => ({ customer: `c-${i % 37}`, amount: (i * 3.17).toFixed(2) })),
+        250,
+      );
+      await knex('settings').insert({ key: 'schema', value: JSON.stringify({ version: '2.3.0' }) });
+    });
     const before = await canonicalDump(db, 'postgres');
-    const app = join(work, 'app');
+    const { state, root } = ws;
+    const app = join(ws.work, 'app');
     await makeApp(app, '2.3.0');
-    const root = join(work, 'backup');
+    const upgrade = { versionFrom: '2.3.0', versionTo: '2.4.0' };
     const backup = await createBackup({
       root,
-      component: 'billing',
-      versionFrom: '2.3.0',
-      versionTo: '2.4.0',
+      component,
+      ...upgrade,
       programDir: app,
       databases: [databaseSpec(db, 'postgres')],
     });
@@ -64,19 +54,19 @@ describe.runIf(hasPostgres)('backup and rollback on PostgreSQL', () => {
     });
 
     for (const parallel of [false, true]) {
-      const k = knexFactory(db.config);
-      await k.raw("ALTER TABLE billing.invoice ADD COLUMN currency CHAR(3) NOT NULL DEFAULT 'EUR'");
-      await k.raw('CREATE INDEX invoice_customer ON billing.invoice (customer)');
-      await k.raw('CREATE TABLE public.audit (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ DEFAULT now())');
-      await k('billing.invoice').where('id', '<', 100).del();
-      await k('billing.invoice').insert({ customer: 'new', amount: 1 });
-      await k('settings').update({ value: JSON.stringify({ version: '2.4.0' }) });
-      await k.destroy();
+      await withKnex(db, async (k) => {
+        await k.raw("ALTER TABLE billing.invoice ADD COLUMN currency CHAR(3) NOT NULL DEFAULT 'EUR'");
+        await k.raw('CREATE INDEX invoice_customer ON billing.invoice (customer)');
+        await k.raw('CREATE TABLE public.audit (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ DEFAULT now())');
+        await k('billing.invoice').where('id', '<', 100).del();
+        await k('billing.invoice').insert({ customer: 'new', amount: 1 });
+        await k('settings').update({ value: JSON.stringify({ version: '2.4.0' }) });
+      });
       expect(await canonicalDump(db, 'postgres')).not.toBe(before);
 
       const rollback = new Rollback({
         state,
-        component: 'billing',
+        component,
         root,
         databases: [databaseSpec(db, 'postgres')],
         yes: true,
@@ -88,15 +78,15 @@ describe.runIf(hasPostgres)('backup and rollback on PostgreSQL', () => {
       expect(await canonicalDump(db, 'postgres')).toBe(before);
       expect(result.asides).toEqual([]);
     }
-    const { history } = await new Rollback({ state, component: 'billing', root }).list();
+    const { history } = await new Rollback({ state, component, root }).list();
     expect(history.map((h) => [h.rollbackId, h.status])).toEqual([
       ['rollback_002', 'completed'],
       ['rollback_001', 'completed'],
     ]);
     // No pre-rollback database is left once the rollback verified.
-    const k = knexFactory(db.config);
-    const { rows } = await k.raw('SELECT datname FROM pg_database WHERE datname LIKE ?', [`${db.name}_uk%`]);
+    const { rows } = await db.knex.raw('SELECT datname FROM pg_database WHERE datname LIKE ?', [
+      `${db.name}_uk%`,
+    ]);
     expect(rows).toEqual([]);
-    await k.destroy();
   });
 });

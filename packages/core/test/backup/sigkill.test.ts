@@ -2,77 +2,63 @@
 // then continued: the interrupted rollback is found in the history, the pre-rollback database is
 // still there (moved aside, never dropped), and `auto` finishes it — ending identical to the backup.
 import { spawn } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBackup, Rollback, StateStore } from '@upgradekit/core';
 import knexFactory from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { requireService, suiteDatabase } from '#test-support';
-import { canonicalDump, databaseSpec, makeApp, snapshot, tempDir } from './support.js';
+import { backupWorkspace, canonicalDump, databaseSpec, makeApp, snapshot, withKnex } from './support.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/rollback-child.ts', import.meta.url));
 const hasMariaDB = await requireService('mariadb');
 
 describe.runIf(hasMariaDB)('a rollback killed mid-restore', () => {
   const db = suiteDatabase('mariadb', 'uk_kill');
-  let work: string;
-  beforeAll(async () => {
-    work = await tempDir('sigkill');
-  });
-  afterAll(async () => {
-    // The databases the rollback set aside: the suite drops only its own.
-    const [rows] = await db.knex.raw('SHOW DATABASES LIKE ?', [`${db.name}_uk%`]);
-    for (const row of rows as Record<string, string>[])
-      await db.knex.raw(`DROP DATABASE \`${Object.values(row)[0]}\``);
-    await rm(work, { recursive: true, force: true });
-  });
+  // The databases the rollback set aside: the suite drops only its own.
+  const ws = backupWorkspace('sigkill', { asidesOf: db });
+  const target = { component: 'job', site: 'k' };
 
   it('is detected and continued after SIGKILL, and ends identical to the backup', async () => {
-    const knex = knexFactory(db.config);
-    await knex.raw('CREATE TABLE job_log (id INT AUTO_INCREMENT PRIMARY KEY, job_id INT, msg VARCHAR(255))');
-    await knex.batchInsert(
-      'job_log',
-      Array.from({ length: 1000 }, (_, i) => ({ job_id: i, msg: `${'x'.repeat(150)} ${i}` })),
-      500,
-    );
-    // Enough rows that loading the dump takes a while: the kill lands inside it.
-    for (let i = 0; i < 7; i++)
-      await knex.raw('INSERT INTO job_log (job_id, msg) SELECT job_id, msg FROM job_log');
-    await knex.destroy();
-    const app = join(work, 'app');
-    await makeApp(app, '3.0.0');
-    const root = join(work, 'backup');
-    const spec = databaseSpec(db, 'mariadb');
-    const backup = await createBackup({
-      root,
-      component: 'job',
-      site: 'k',
-      versionFrom: '3.0.0',
-      versionTo: '3.1.0',
-      programDir: app,
-      databases: [spec],
+    await withKnex(db, async (knex) => {
+      await knex.raw(
+        'CREATE TABLE job_log (id INT AUTO_INCREMENT PRIMARY KEY, job_id INT, msg VARCHAR(255))',
+      );
+      await knex.batchInsert(
+        'job_log',
+        Array.from({ length: 1000 }, (_, i) => ({ job_id: i, msg: `${'x'.repeat(150)} ${i}` })),
+        500,
+      );
+      // Enough rows that loading the dump takes a while: the kill lands inside it.
+      for (let i = 0; i < 7; i++)
+        await knex.raw('INSERT INTO job_log (job_id, msg) SELECT job_id, msg FROM job_log');
     });
+    const { root, stateFile } = ws;
+    const app = join(ws.work, 'app');
+    await makeApp(app, '3.0.0');
+    const spec = databaseSpec(db, 'mariadb');
+    const upgrade = { versionFrom: '3.0.0', versionTo: '3.1.0' };
+    const backup = await createBackup({ root, ...target, ...upgrade, programDir: app, databases: [spec] });
     expect(backup.error).toBeUndefined();
     const dumpBefore = await canonicalDump(db, 'mariadb');
     const appBefore = await snapshot(app);
 
     // The upgrade: 128,000 rows become 64,000, a column appears, the app changes.
-    const k = knexFactory(db.config);
-    await k.raw('DELETE FROM job_log WHERE id % 2 = 0');
-    await k.raw('ALTER TABLE job_log ADD COLUMN level INT DEFAULT 1');
-    await k.destroy();
+    await withKnex(db, async (k) => {
+      await k.raw('DELETE FROM job_log WHERE id % 2 = 0');
+      await k.raw('ALTER TABLE job_log ADD COLUMN level INT DEFAULT 1');
+    });
     await makeApp(app, '3.1.0');
     await writeFile(join(app, 'lib', 'only-in-3.1.0.jar'), 'x');
 
-    const stateFile = join(work, 'state.sqlite');
     const child = spawn(
       process.execPath,
       [
         '--import',
         'tsx',
         FIXTURE,
-        JSON.stringify({ stateFile, rollback: { component: 'job', site: 'k', root, databases: [spec] } }),
+        JSON.stringify({ stateFile, rollback: { ...target, root, databases: [spec] } }),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -109,7 +95,7 @@ describe.runIf(hasMariaDB)('a rollback killed mid-restore', () => {
     const history = new RollbackHistory(state);
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const open = await history.unfinished('job', 'k').catch(() => undefined);
+      const open = await history.unfinished(target.component, target.site).catch(() => undefined);
       if (open?.steps[2]?.progress?.includes('aside') && (await loaders()) > 0) break;
       if (Date.now() > deadline || child.exitCode !== null)
         throw new Error(`never reached the restore:\n${lines.join('\n')}\n${stderr}`);
@@ -123,7 +109,7 @@ describe.runIf(hasMariaDB)('a rollback killed mid-restore', () => {
     await watcher.destroy();
 
     // What the kill left: an interrupted rollback, and the upgraded database kept aside intact.
-    const rollback = new Rollback({ state, component: 'job', site: 'k', root, databases: [spec], yes: true });
+    const rollback = new Rollback({ state, ...target, root, databases: [spec], yes: true });
     const status = await rollback.status();
     expect(status.unfinished).toBe(true);
     expect(status.rollback?.status).toBe('running');

@@ -2,11 +2,13 @@
 // canonical dumps of a database made by the real tools, to compare before and after a rollback.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { expect } from 'vitest';
+import { StateStore } from '@upgradekit/core';
+import knexFactory, { type Knex } from 'knex';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { TestDatabase } from '#test-support';
 
 const run = promisify(execFile);
@@ -38,6 +40,69 @@ export async function expectPrivateFiles(dir: string): Promise<void> {
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `uk-${prefix}-`));
+}
+
+/** What {@link backupWorkspace} holds once `beforeAll` has run. */
+export interface BackupWorkspace {
+  /** A scratch directory for the whole `describe`. */
+  readonly work: string;
+  /** `work/backup`: where the backups are written. */
+  readonly root: string;
+  /** `work/state.sqlite`. */
+  readonly stateFile: string;
+  /** A store open on `stateFile` (only when asked for with `{ state: true }`). */
+  readonly state: StateStore;
+}
+
+/**
+ * A scratch directory (and, with `state`, a state store in it) for the enclosing `describe`:
+ * made in `beforeAll`; the store closed and the directory removed in `afterAll`, and, with
+ * `asidesOf`, the databases the rollbacks of that MariaDB database set aside dropped (step 6 does,
+ * but a failed test may not get there). Call it after `suiteDatabase`, so this runs first.
+ */
+export function backupWorkspace(
+  prefix: string,
+  options: { state?: boolean; asidesOf?: TestDatabase } = {},
+): BackupWorkspace {
+  const held: { work?: string; root?: string; stateFile?: string; state?: StateStore } = {};
+  beforeAll(async () => {
+    held.work = await tempDir(prefix);
+    held.root = join(held.work, 'backup');
+    held.stateFile = join(held.work, 'state.sqlite');
+    if (options.state) held.state = await StateStore.open({ filename: held.stateFile });
+  });
+  afterAll(async () => {
+    await held.state?.close();
+    if (options.asidesOf) await dropAsides(options.asidesOf);
+    if (held.work) await rm(held.work, { recursive: true, force: true });
+  });
+  return held as BackupWorkspace;
+}
+
+/**
+ * Runs `use` with a knex of its own on `db`, destroyed afterwards. A rollback drops and recreates
+ * the database, so no connection is kept from before one to after it.
+ */
+export async function withKnex<T>(db: TestDatabase, use: (knex: Knex) => Promise<T>): Promise<T> {
+  const knex = knexFactory(db.config);
+  try {
+    return await use(knex);
+  } finally {
+    await knex.destroy();
+  }
+}
+
+/** The names of the databases the rollbacks of MariaDB `db` set aside (`<name>_uk…`). */
+export async function asideDatabases(knex: Knex, db: TestDatabase): Promise<string[]> {
+  const [rows] = await knex.raw('SHOW DATABASES LIKE ?', [`${db.name}_uk%`]);
+  return (rows as Record<string, string>[]).map((row) => Object.values(row)[0]!);
+}
+
+/** Drops what the rollbacks of MariaDB `db` set aside. */
+export function dropAsides(db: TestDatabase): Promise<void> {
+  return withKnex(db, async (knex) => {
+    for (const name of await asideDatabases(knex, db)) await knex.raw(`DROP DATABASE \`${name}\``);
+  });
 }
 
 /** An application install: binaries, a jar, config, plus logs and temp files that must not be archived. */

@@ -8,10 +8,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
-import { type Connection, isUpgradeKitError, type StateOptions, StateStore } from '@upgradekit/core';
+import { type Connection, isUpgradeKitError, type StateOptions } from '@upgradekit/core';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireService, settings, suiteDatabase } from '#test-support';
+import { requireService, settings, suiteDatabase, withStore } from '#test-support';
 import { prepareRelease, runOnce, writeRelease } from './support.js';
 
 const [hasMariaDB, hasPostgres, hasClickHouse] = await Promise.all([
@@ -48,6 +48,23 @@ function sqliteState(): StateOptions {
 const task = (id: string, file: string, extra = '') =>
   `  - { id: ${id}, kind: sql, stage: in_stop, file: ${file}${extra} }\n`;
 
+/**
+ * A release of `type` whose 1.1.0 has one sql task per file, in order: `q.sql` is task `q`.
+ * `options` adds to the task line of a file (`', transaction: false'`).
+ */
+function sqlRelease(type: string, files: Files, options: Files = {}): string {
+  const tasks = Object.keys(files).map((file) => task(file.replace(/\.sql$/, ''), file, options[file]));
+  const versioned = Object.entries(files).map(([file, sql]) => [`versions/1.1.0/${file}`, sql]);
+  return release(type, Object.fromEntries(versioned), `tasks:\n${tasks.join('')}`);
+}
+
+/** Runs the release once; it must succeed. */
+async function succeeds(...args: Parameters<typeof run>) {
+  const result = await run(...args);
+  expect(result.status, result.error?.message).toBe('succeeded');
+  return result;
+}
+
 // Text that every binding-rewriting layer mangles: `?`, `\?`, `:name`, `$1` in strings and comments.
 const TRICKY = ['Is it safe?', 'why\\?', ':name and $1', '?? :x $2 ?'];
 
@@ -58,15 +75,10 @@ describe.runIf(hasMariaDB)('MariaDB: the client session, byte for byte', () => {
 
   it('1. ? :name $1 \\? reach the server unchanged, in strings, comments and routines', async () => {
     const values = TRICKY.map((t) => `('${t.replace(/\\/g, '\\\\')}')`).join(', ');
-    const dir = release(
-      'mariadb',
-      {
-        'versions/1.1.0/q.sql': `CREATE TABLE q (s VARCHAR(64)) /* a ? here */;\n-- and :here $1\nINSERT INTO q VALUES ${values};\nCREATE FUNCTION why() RETURNS VARCHAR(8) DETERMINISTIC RETURN 'why?';\n`,
-      },
-      `tasks:\n${task('q', 'q.sql')}`,
-    );
-    const result = await run(dir, knex);
-    expect(result.status, result.error?.message).toBe('succeeded');
+    const dir = sqlRelease('mariadb', {
+      'q.sql': `CREATE TABLE q (s VARCHAR(64)) /* a ? here */;\n-- and :here $1\nINSERT INTO q VALUES ${values};\nCREATE FUNCTION why() RETURNS VARCHAR(8) DETERMINISTIC RETURN 'why?';\n`,
+    });
+    await succeeds(dir, knex);
     const [rows] = await knex.raw('SELECT s FROM q');
     expect(rows.map((r: { s: string }) => r.s)).toEqual(TRICKY);
     const [[fn]] = await knex.raw('SELECT why() AS w');
@@ -74,16 +86,11 @@ describe.runIf(hasMariaDB)('MariaDB: the client session, byte for byte', () => {
   });
 
   it('6. the session is the client’s: no IGNORE_SPACE, utf8mb4 with the server’s collation', async () => {
-    const dir = release(
-      'mariadb',
-      {
-        'versions/1.1.0/s.sql':
-          'CREATE TABLE count (i INT);\nCREATE PROCEDURE p_mode() SELECT 1;\nCREATE VIEW v_mode AS SELECT 1 AS one;\n',
-      },
-      `tasks:\n${task('s', 's.sql')}`,
-    );
-    const result = await run(dir, knex);
-    expect(result.status, result.error?.message).toBe('succeeded');
+    const dir = sqlRelease('mariadb', {
+      's.sql':
+        'CREATE TABLE count (i INT);\nCREATE PROCEDURE p_mode() SELECT 1;\nCREATE VIEW v_mode AS SELECT 1 AS one;\n',
+    });
+    await succeeds(dir, knex);
     const client = execFileSync(
       'mariadb',
       [
@@ -116,17 +123,11 @@ describe.runIf(hasMariaDB)('MariaDB: the client session, byte for byte', () => {
   });
 
   it('7. what a task sets (USE, sql_mode) does not leak into the next task', async () => {
-    const dir = release(
-      'mariadb',
-      {
-        'versions/1.1.0/a.sql': `USE \`${other.name}\`;\nSET sql_mode = 'ANSI_QUOTES';\nCREATE TABLE in_other (i INT);\n`,
-        'versions/1.1.0/b.sql':
-          'CREATE TABLE leak_b (s VARCHAR(8) DEFAULT "x");\nCREATE PROCEDURE leak_p() SELECT 1;\n',
-      },
-      `tasks:\n${task('a', 'a.sql')}${task('b', 'b.sql')}`,
-    );
-    const result = await run(dir, knex);
-    expect(result.status, result.error?.message).toBe('succeeded');
+    const dir = sqlRelease('mariadb', {
+      'a.sql': `USE \`${other.name}\`;\nSET sql_mode = 'ANSI_QUOTES';\nCREATE TABLE in_other (i INT);\n`,
+      'b.sql': 'CREATE TABLE leak_b (s VARCHAR(8) DEFAULT "x");\nCREATE PROCEDURE leak_p() SELECT 1;\n',
+    });
+    await succeeds(dir, knex);
     const [tables] = await knex.raw(
       "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_NAME IN ('in_other', 'leak_b') ORDER BY t",
     );
@@ -142,16 +143,11 @@ describe.runIf(hasMariaDB)('MariaDB: the client session, byte for byte', () => {
   });
 
   it('8. `5--3` is arithmetic on MySQL: two statements, as the client runs them', async () => {
-    const dir = release(
-      'mariadb',
-      {
-        'versions/1.1.0/dash.sql':
-          'CREATE TABLE dash (i INT);\nINSERT INTO dash VALUES (5--3); INSERT INTO dash VALUES (7);\n',
-      },
-      `tasks:\n${task('dash', 'dash.sql')}`,
-    );
-    const result = await run(dir, knex);
-    expect(result.status, result.error?.message).toBe('succeeded');
+    const dir = sqlRelease('mariadb', {
+      'dash.sql':
+        'CREATE TABLE dash (i INT);\nINSERT INTO dash VALUES (5--3); INSERT INTO dash VALUES (7);\n',
+    });
+    await succeeds(dir, knex);
     const [rows] = await knex.raw('SELECT i FROM dash ORDER BY i');
     expect(rows.map((r: { i: number }) => r.i)).toEqual([7, 8]);
   });
@@ -175,10 +171,10 @@ describe.runIf(hasMariaDB)('MariaDB: the client session, byte for byte', () => {
       /^ER_CANT_CREATE_TABLE \(1005\): Can't create table .*errno: 150 .*Foreign key constraint is incorrectly formed.* — at versions\/1\.1\.0\/fk\.sql:2, statement 2 of 2$/,
     );
     expect(second?.trim()).toMatch(/^CREATE TABLE film_fk \( id INT, parent VARCHAR\(3\)/);
-    const store = await StateStore.open(state);
-    const step = (await store.loadSteps('orders', 's1')).values().next().value;
-    const [attempt] = await store.log({ taskId: 'fk' });
-    await store.close();
+    const [step, attempt] = await withStore(state, async (store) => [
+      (await store.loadSteps('orders', 's1')).values().next().value,
+      (await store.log({ taskId: 'fk' }))[0],
+    ]);
     expect(attempt?.errorDetail).toMatchObject({ line: 2, statement: 2 });
     expect(step?.errorDetail).toMatchObject({
       code: 'UPGRADEKIT_SQL_FAILED',
@@ -189,13 +185,9 @@ describe.runIf(hasMariaDB)('MariaDB: the client session, byte for byte', () => {
       statements: 2,
     });
 
-    const big = release(
-      'mariadb',
-      {
-        'versions/1.1.0/big.sql': `CREATE TABLE big (s LONGTEXT);\nINSERT INTO nope_big VALUES (${long});\n`,
-      },
-      `tasks:\n${task('big', 'big.sql')}`,
-    );
+    const big = sqlRelease('mariadb', {
+      'big.sql': `CREATE TABLE big (s LONGTEXT);\nINSERT INTO nope_big VALUES (${long});\n`,
+    });
     const error = failedStep(await run(big, knex));
     expect(error?.message.length).toBeLessThan(600);
     expect(error?.message).toMatch(/^ER_NO_SUCH_TABLE \(1146\): Table '.*nope_big' doesn't exist/);
@@ -204,15 +196,13 @@ describe.runIf(hasMariaDB)('MariaDB: the client session, byte for byte', () => {
   });
 
   it('10. a dry run creates nothing; ${x} in a string literal is data unless asked; $${x} is the escape', async () => {
-    const dir = release(
+    const dir = sqlRelease(
       'mariadb',
       {
-        'versions/1.1.0/p.sql':
-          "CREATE TABLE price (s VARCHAR(32));\nINSERT INTO price VALUES ('${amount} due');\n",
-        'versions/1.1.0/p2.sql':
-          "INSERT INTO price VALUES ('${amount} paid'), ('$${amount}');\n-- ${not_in_comments}\n",
+        'p.sql': "CREATE TABLE price (s VARCHAR(32));\nINSERT INTO price VALUES ('${amount} due');\n",
+        'p2.sql': "INSERT INTO price VALUES ('${amount} paid'), ('$${amount}');\n-- ${not_in_comments}\n",
       },
-      `tasks:\n${task('p', 'p.sql')}${task('p2', 'p2.sql', ', placeholdersInStrings: true')}`,
+      { 'p2.sql': ', placeholdersInStrings: true' },
     );
     await knex.raw('DROP TABLE IF EXISTS upgradekit_applied');
     const upgrade = await prepare(dir, knex, sqliteState(), { amount: '5' });
@@ -220,8 +210,7 @@ describe.runIf(hasMariaDB)('MariaDB: the client session, byte for byte', () => {
     await upgrade.close();
     expect(entries.map((e) => e.action)).toEqual(['run', 'run']);
     expect(await knex.schema.hasTable('upgradekit_applied')).toBe(false);
-    const result = await run(dir, knex, sqliteState(), { amount: '5' });
-    expect(result.status, result.error?.message).toBe('succeeded');
+    await succeeds(dir, knex, sqliteState(), { amount: '5' });
     const [rows] = await knex.raw('SELECT s FROM price ORDER BY s');
     expect(rows.map((r: { s: string }) => r.s)).toEqual(['${amount}', '${amount} due', '5 paid']);
   });
@@ -233,33 +222,23 @@ describe.runIf(hasPostgres)('PostgreSQL as psql runs it', () => {
 
   it('1. ? :name $1 \\? are not rewritten: strings, a function returning why?, the jsonb ? operator', async () => {
     const values = TRICKY.map((t) => `('${t}')`).join(', ');
-    const dir = release(
-      'postgres',
-      {
-        'versions/1.1.0/q.sql': `CREATE TABLE q (s text); -- a ? here\nINSERT INTO q VALUES ${values};\nCREATE FUNCTION why() RETURNS text LANGUAGE sql AS $$ SELECT 'why?'::text $$;\nCREATE TABLE j AS SELECT ('{"a":1}'::jsonb ? 'a') AS has_a;\n`,
-      },
-      `tasks:\n${task('q', 'q.sql')}`,
-    );
-    const result = await run(dir, knex);
-    expect(result.status, result.error?.message).toBe('succeeded');
+    const dir = sqlRelease('postgres', {
+      'q.sql': `CREATE TABLE q (s text); -- a ? here\nINSERT INTO q VALUES ${values};\nCREATE FUNCTION why() RETURNS text LANGUAGE sql AS $$ SELECT 'why?'::text $$;\nCREATE TABLE j AS SELECT ('{"a":1}'::jsonb ? 'a') AS has_a;\n`,
+    });
+    await succeeds(dir, knex);
     expect((await knex.raw('SELECT s FROM q')).rows.map((r: { s: string }) => r.s)).toEqual(TRICKY);
     expect((await knex.raw('SELECT why() AS w')).rows[0].w).toBe('why?');
     expect((await knex.raw('SELECT has_a FROM j')).rows[0].has_a).toBe(true);
   });
 
   it('2. a file that empties search_path (every pg_dump does) still records its marker', async () => {
-    const dir = release(
-      'postgres',
-      {
-        'versions/1.1.0/sp.sql':
-          "SELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.sp (i int);\nINSERT INTO public.sp VALUES (1);\n",
-      },
-      `tasks:\n${task('sp', 'sp.sql')}`,
-    );
+    const dir = sqlRelease('postgres', {
+      'sp.sql':
+        "SELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.sp (i int);\nINSERT INTO public.sp VALUES (1);\n",
+    });
     // State in the same database: the success row commits with the work, after the file emptied search_path.
     const state = { knex };
-    const result = await run(dir, knex, state);
-    expect(result.status, result.error?.message).toBe('succeeded');
+    await succeeds(dir, knex, state);
     expect(
       (await knex.raw("SELECT count(*)::int AS n FROM public.upgradekit_applied WHERE task_id = 'sp'"))
         .rows[0].n,
@@ -268,16 +247,11 @@ describe.runIf(hasPostgres)('PostgreSQL as psql runs it', () => {
   });
 
   it('3. COPY … FROM stdin loads its rows, streamed, inside the task’s transaction', async () => {
-    const dir = release(
-      'postgres',
-      {
-        'versions/1.1.0/copy.sql':
-          'CREATE TABLE cp (id int, s text);\nCOPY public.cp (id, s) FROM stdin;\n1\ta;b\n2\t\\N\n3\tIs it safe?\n\\.\n\ncopy cp (id, s) from stdin;\n4\tlower case\n\\.\nSELECT 1;\n',
-      },
-      `tasks:\n${task('copy', 'copy.sql')}`,
-    );
-    const result = await run(dir, knex);
-    expect(result.status, result.error?.message).toBe('succeeded');
+    const dir = sqlRelease('postgres', {
+      'copy.sql':
+        'CREATE TABLE cp (id int, s text);\nCOPY public.cp (id, s) FROM stdin;\n1\ta;b\n2\t\\N\n3\tIs it safe?\n\\.\n\ncopy cp (id, s) from stdin;\n4\tlower case\n\\.\nSELECT 1;\n',
+    });
+    await succeeds(dir, knex);
     expect((await knex.raw('SELECT id, s FROM cp ORDER BY id')).rows).toEqual([
       { id: 1, s: 'a;b' },
       { id: 2, s: null },
@@ -287,26 +261,16 @@ describe.runIf(hasPostgres)('PostgreSQL as psql runs it', () => {
   });
 
   it('4. psql meta-commands: \\restrict is honoured, \\connect is refused naming file:line before anything runs', async () => {
-    const ok = release(
-      'postgres',
-      {
-        'versions/1.1.0/r.sql':
-          '--\n-- PostgreSQL database dump\n--\n\n\\restrict abcDEF123\n\nSET statement_timeout = 0;\nCREATE TABLE restricted (i int);\n\n\\unrestrict abcDEF123\n',
-      },
-      `tasks:\n${task('r', 'r.sql')}`,
-    );
-    const result = await run(ok, knex);
-    expect(result.status, result.error?.message).toBe('succeeded');
+    const ok = sqlRelease('postgres', {
+      'r.sql':
+        '--\n-- PostgreSQL database dump\n--\n\n\\restrict abcDEF123\n\nSET statement_timeout = 0;\nCREATE TABLE restricted (i int);\n\n\\unrestrict abcDEF123\n',
+    });
+    await succeeds(ok, knex);
     expect(await knex.schema.hasTable('restricted')).toBe(true);
 
-    const refused = release(
-      'postgres',
-      {
-        'versions/1.1.0/c.sql':
-          'CREATE TABLE before_connect (i int);\n\\connect other\nCREATE TABLE x (i int);\n',
-      },
-      `tasks:\n${task('c', 'c.sql')}`,
-    );
+    const refused = sqlRelease('postgres', {
+      'c.sql': 'CREATE TABLE before_connect (i int);\n\\connect other\nCREATE TABLE x (i int);\n',
+    });
     const error = await prepare(refused, knex, sqliteState()).then(
       () => undefined,
       (e: unknown) => e,
@@ -317,14 +281,14 @@ describe.runIf(hasPostgres)('PostgreSQL as psql runs it', () => {
   });
 
   it('5. CREATE INDEX CONCURRENTLY and ALTER TYPE … ADD VALUE run outside a transaction block; dry run says so', async () => {
-    const dir = release(
+    const dir = sqlRelease(
       'postgres',
       {
-        'versions/1.1.0/cc.sql':
+        'cc.sql':
           "CREATE TABLE cc (i int, m text);\nCREATE TYPE mood AS ENUM ('sad');\nALTER TYPE mood ADD VALUE 'happy';\nCREATE TABLE moods (m mood DEFAULT 'happy');\nCREATE INDEX CONCURRENTLY cc_i ON cc (i);\n",
-        'versions/1.1.0/vac.sql': 'VACUUM cc;\n',
+        'vac.sql': 'VACUUM cc;\n',
       },
-      `tasks:\n${task('cc', 'cc.sql')}${task('vac', 'vac.sql', ', transaction: false')}`,
+      { 'vac.sql': ', transaction: false' },
     );
     const upgrade = await prepare(dir, knex, sqliteState());
     const entries = await upgrade.dryRun();
@@ -333,8 +297,7 @@ describe.runIf(hasPostgres)('PostgreSQL as psql runs it', () => {
       /committed one by one .*ALTER TYPE mood ADD VALUE.*adds what its own transaction could not use/,
     );
     expect(entries[1]?.summary).toMatch(/transaction: false/);
-    const result = await run(dir, knex);
-    expect(result.status, result.error?.message).toBe('succeeded');
+    await succeeds(dir, knex);
     expect(
       (await knex.raw("SELECT indisvalid FROM pg_index WHERE indexrelid = 'cc_i'::regclass")).rows[0]
         .indisvalid,
@@ -342,16 +305,11 @@ describe.runIf(hasPostgres)('PostgreSQL as psql runs it', () => {
   });
 
   it('7. SET search_path in one task does not move the next task’s tables', async () => {
-    const dir = release(
-      'postgres',
-      {
-        'versions/1.1.0/a.sql': 'CREATE SCHEMA app;\nSET search_path TO app;\nCREATE TABLE in_app (i int);\n',
-        'versions/1.1.0/b.sql': 'CREATE TABLE in_public (i int);\n',
-      },
-      `tasks:\n${task('a', 'a.sql')}${task('b', 'b.sql')}`,
-    );
-    const result = await run(dir, knex);
-    expect(result.status, result.error?.message).toBe('succeeded');
+    const dir = sqlRelease('postgres', {
+      'a.sql': 'CREATE SCHEMA app;\nSET search_path TO app;\nCREATE TABLE in_app (i int);\n',
+      'b.sql': 'CREATE TABLE in_public (i int);\n',
+    });
+    await succeeds(dir, knex);
     const rows = (
       await knex.raw(
         "SELECT table_schema AS s, table_name AS t FROM information_schema.tables WHERE table_name IN ('in_app', 'in_public') ORDER BY t",
@@ -364,11 +322,9 @@ describe.runIf(hasPostgres)('PostgreSQL as psql runs it', () => {
   });
 
   it('9. a failure leads with the SQLSTATE and message, at the line PostgreSQL points to', async () => {
-    const dir = release(
-      'postgres',
-      { 'versions/1.1.0/e.sql': 'CREATE TABLE e1 (i int);\nSELECT i,\n  nope\nFROM e1;\n' },
-      `tasks:\n${task('e', 'e.sql')}`,
-    );
+    const dir = sqlRelease('postgres', {
+      'e.sql': 'CREATE TABLE e1 (i int);\nSELECT i,\n  nope\nFROM e1;\n',
+    });
     const result = await run(dir, knex);
     expect(failedStep(result)?.message.split('\n')[0]).toBe(
       'SQLSTATE 42703: column "nope" does not exist — at versions/1.1.0/e.sql:3, statement 2 of 2',
@@ -397,8 +353,7 @@ describe.runIf(hasClickHouse)('ClickHouse: byte for byte, one session per task',
       },
       `tasks:\n  - { id: q, kind: clickhouse, stage: in_stop, file: q.sql }\n`,
     );
-    const result = await run(dir, client as unknown as Connection);
-    expect(result.status, result.error?.message).toBe('succeeded');
+    await succeeds(dir, client as unknown as Connection);
     const rows = (await (await client.query({ query: 'SELECT s FROM q', format: 'JSONEachRow' })).json()) as {
       s: string;
     }[];
@@ -427,8 +382,7 @@ describe('SQLite: byte for byte', () => {
       { 'versions/1.1.0/q.sql': `CREATE TABLE q (s TEXT); -- a ? here\nINSERT INTO q VALUES ${values};\n` },
       `tasks:\n${task('q', 'q.sql')}`,
     );
-    const result = await run(rel, knex);
-    expect(result.status, result.error?.message).toBe('succeeded');
+    await succeeds(rel, knex);
     expect((await knex('q').select('s')).map((r: { s: string }) => r.s)).toEqual(TRICKY);
     // State in the same file: the task shares the pool's connection and commits its success row with it.
     expect((await run(rel, knex, { knex })).steps[0]?.status).toBe('skipped');

@@ -6,9 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
-import { type Connection, type StateOptions, StateStore } from '@upgradekit/core';
+import type { Connection, StateOptions } from '@upgradekit/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { requireService, settings, suiteDatabase } from '#test-support';
+import { requireService, settings, suiteDatabase, withStore } from '#test-support';
 import { prepareRelease, runOnce, writeRelease } from './support.js';
 
 const [hasMariaDB, hasPostgres, hasClickHouse] = await Promise.all([
@@ -22,11 +22,12 @@ let tasks = 0;
 function oneTask(type: string, sql: string) {
   // A task id of its own: the target keeps progress per (component, version, task).
   const id = `t${++tasks}`;
+  const kind = type === 'clickhouse' ? 'clickhouse' : 'sql';
   const dir = writeRelease(
     mkdtempSync(join(tmpdir(), 'uk-resume-')),
     type,
     { 'versions/1.1.0/t.sql': sql },
-    `tasks:\n  - { id: ${id}, kind: sql, stage: in_stop, file: t.sql }\n`,
+    `tasks:\n  - { id: ${id}, kind: ${kind}, stage: in_stop, file: t.sql }\n`,
   );
   const state: StateOptions = { filename: join(dir, 'state.sqlite') };
   return {
@@ -37,13 +38,8 @@ function oneTask(type: string, sql: string) {
   };
 }
 
-async function stepRecord(state: StateOptions) {
-  const store = await StateStore.open(state);
-  try {
-    return (await store.loadSteps('orders', 's1')).values().next().value;
-  } finally {
-    await store.close();
-  }
+function stepRecord(state: StateOptions) {
+  return withStore(state, async (store) => (await store.loadSteps('orders', 's1')).values().next().value);
 }
 
 describe.runIf(hasMariaDB)('MariaDB: exact after a failure and a fix', () => {
@@ -198,10 +194,8 @@ describe.runIf(hasMariaDB)('MariaDB: exact after a failure and a fix', () => {
     const t = oneTask('mariadb', file('SELEC 1'));
     expect((await runOnce(t.dir, knex, t.state)).status).toBe('failed');
     // What a crash at the COMMIT could leave in the state store: a copy that says the unit is done.
-    const store = await StateStore.open(t.state);
     const key = { component: 'orders', site: 's1', host: '', taskVersion: '1.1.0', taskId: t.id };
-    await store.saveProgress(key, JSON.stringify({ next: 6, seq: 999 }));
-    await store.close();
+    await withStore(t.state, (store) => store.saveProgress(key, JSON.stringify({ next: 6, seq: 999 })));
     t.edit(file('SELECT 1'));
     expect((await runOnce(t.dir, knex, t.state)).status).toBe('succeeded');
     expect((await rows('SELECT x FROM w8 ORDER BY x')).map((r) => r.x)).toEqual([1, 2]);
@@ -302,6 +296,11 @@ describe.runIf(hasPostgres)('PostgreSQL: exact after a failure and a fix', () =>
   });
 });
 
+/** What `query` returns on `client`, row by row. */
+async function rowsOf<T>(client: ReturnType<typeof createClient>, query: string): Promise<T[]> {
+  return (await (await client.query({ query, format: 'JSONEachRow' })).json()) as T[];
+}
+
 describe.runIf(hasClickHouse)('ClickHouse: the session comes back on resume', () => {
   const database = `uk_resume_${Date.now().toString(36)}`;
   const admin = createClient(settings.clickhouse);
@@ -317,24 +316,16 @@ describe.runIf(hasClickHouse)('ClickHouse: the session comes back on resume', ()
     const client = createClient(settings.clickhouse);
     const file = (bad: string) =>
       `USE ${other};\nCREATE TABLE u1 (i UInt8) ENGINE = Memory;\n${bad};\nCREATE TABLE u2 (i UInt8) ENGINE = Memory;\n`;
-    const dir = writeRelease(
-      mkdtempSync(join(tmpdir(), 'uk-resume-ch-')),
-      'clickhouse',
-      { 'versions/1.1.0/t.sql': file('SELECT nope_column') },
-      'tasks:\n  - { id: chuse, kind: clickhouse, stage: in_stop, file: t.sql }\n',
-    );
-    const state = { filename: join(dir, 'state.sqlite') };
+    const t = oneTask('clickhouse', file('SELECT nope_column'));
     try {
-      expect((await runOnce(dir, client as unknown as Connection, state)).status).toBe('failed');
-      writeFileSync(join(dir, 'versions/1.1.0/t.sql'), file('SELECT 1'));
-      const resumed = await runOnce(dir, client as unknown as Connection, state);
+      expect((await runOnce(t.dir, client as unknown as Connection, t.state)).status).toBe('failed');
+      t.edit(file('SELECT 1'));
+      const resumed = await runOnce(t.dir, client as unknown as Connection, t.state);
       expect(resumed.status, resumed.steps[0]?.error?.message).toBe('succeeded');
-      const tables = (await (
-        await admin.query({
-          query: `SELECT database AS d, name AS n FROM system.tables WHERE name IN ('u1', 'u2') ORDER BY n`,
-          format: 'JSONEachRow',
-        })
-      ).json()) as Array<{ d: string; n: string }>;
+      const tables = await rowsOf<{ d: string; n: string }>(
+        admin,
+        `SELECT database AS d, name AS n FROM system.tables WHERE name IN ('u1', 'u2') ORDER BY n`,
+      );
       expect(tables).toEqual([
         { d: other, n: 'u1' },
         { d: other, n: 'u2' },
@@ -348,31 +339,22 @@ describe.runIf(hasClickHouse)('ClickHouse: the session comes back on resume', ()
   it('USE of another database is refused before anything runs when the client sends a database of its own', async () => {
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
     const client = createClient({ ...settings.clickhouse, database });
-    const dir = writeRelease(
-      mkdtempSync(join(tmpdir(), 'uk-resume-ch-')),
+    const t = oneTask(
       'clickhouse',
-      {
-        'versions/1.1.0/t.sql':
-          'CREATE TABLE before_use (i UInt8) ENGINE = Memory;\nUSE system;\nSELECT 1;\n',
-      },
-      'tasks:\n  - { id: chref, kind: clickhouse, stage: in_stop, file: t.sql }\n',
+      'CREATE TABLE before_use (i UInt8) ENGINE = Memory;\nUSE system;\nSELECT 1;\n',
     );
     try {
-      const result = await runOnce(dir, client as unknown as Connection, {
-        filename: join(dir, 'state.sqlite'),
-      });
+      const result = await runOnce(t.dir, client as unknown as Connection, t.state);
       expect(result.status).toBe('failed');
       expect(result.steps[0]?.error?.message).toMatch(
         new RegExp(
           `t\\.sql:2: USE system would not take effect: .*database "${database}".*Qualify the tables`,
         ),
       );
-      const [row] = (await (
-        await admin.query({
-          query: `SELECT count() AS c FROM system.tables WHERE database = '${database}' AND name = 'before_use'`,
-          format: 'JSONEachRow',
-        })
-      ).json()) as Array<{ c: string }>;
+      const [row] = await rowsOf<{ c: string }>(
+        admin,
+        `SELECT count() AS c FROM system.tables WHERE database = '${database}' AND name = 'before_use'`,
+      );
       expect(Number(row?.c)).toBe(0);
     } finally {
       await client.close();
@@ -385,21 +367,13 @@ describe.runIf(hasClickHouse)('ClickHouse: the session comes back on resume', ()
     const threads = (table: string) =>
       `CREATE TABLE ${table} ENGINE = Memory AS SELECT toUInt64(value) AS v FROM system.settings WHERE name = 'max_threads'`;
     const file = (bad: string) => `SET max_threads = 3;\n${threads('c1')};\n${bad};\n${threads('c2')};\n`;
-    const dir = writeRelease(
-      mkdtempSync(join(tmpdir(), 'uk-resume-ch-')),
-      'clickhouse',
-      { 'versions/1.1.0/t.sql': file('SELECT nope_column') },
-      'tasks:\n  - { id: ch, kind: clickhouse, stage: in_stop, file: t.sql }\n',
-    );
-    const state = { filename: join(dir, 'state.sqlite') };
-    expect((await runOnce(dir, client as unknown as Connection, state)).status).toBe('failed');
-    writeFileSync(join(dir, 'versions/1.1.0/t.sql'), file('SELECT 1'));
-    const resumed = await runOnce(dir, client as unknown as Connection, state);
+    const t = oneTask('clickhouse', file('SELECT nope_column'));
+    expect((await runOnce(t.dir, client as unknown as Connection, t.state)).status).toBe('failed');
+    t.edit(file('SELECT 1'));
+    const resumed = await runOnce(t.dir, client as unknown as Connection, t.state);
     expect(resumed.status, resumed.steps[0]?.error?.message).toBe('succeeded');
     for (const table of ['c1', 'c2']) {
-      const [row] = (await (
-        await client.query({ query: `SELECT v FROM ${table}`, format: 'JSONEachRow' })
-      ).json()) as Array<{ v: string }>;
+      const [row] = await rowsOf<{ v: string }>(client, `SELECT v FROM ${table}`);
       expect(Number(row?.v), table).toBe(3);
     }
     await client.close();

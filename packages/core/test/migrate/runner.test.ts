@@ -14,7 +14,15 @@ import {
   StateStore,
 } from '@upgradekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leaveCrashedStep, requireService, settings, sqliteKnex, suiteDatabase, test } from '#test-support';
+import {
+  leaveCrashedStep,
+  requireService,
+  settings,
+  sqliteKnex,
+  suiteDatabase,
+  test,
+  withStore,
+} from '#test-support';
 import { planUpgrade, prepareRelease, runOnce, writeRelease } from './support.js';
 
 const [hasMariaDB, hasPostgres, hasClickHouse] = await Promise.all([
@@ -23,10 +31,25 @@ const [hasMariaDB, hasPostgres, hasClickHouse] = await Promise.all([
   requireService('clickhouse'),
 ]);
 
+/**
+ * A release in `dir` (a fresh one by default) whose 1.1.0 runs `sql`, in `file`, as the in_stop task
+ * `id` (kind `clickhouse` on ClickHouse, `sql` elsewhere), skipped when its `check` returns non-zero.
+ */
+function oneTask(
+  type: string,
+  id: string,
+  file: string,
+  sql: string,
+  { dir = mkdtempSync(join(tmpdir(), 'uk-sql-')), check }: { dir?: string; check?: string } = {},
+) {
+  const kind = type === 'clickhouse' ? 'clickhouse' : 'sql';
+  const checked = check ? `, check: ${JSON.stringify(check)}` : '';
+  const tasks = `tasks:\n  - { id: ${id}, kind: ${kind}, stage: in_stop, file: ${file}${checked} }\n`;
+  return writeRelease(dir, type, { [`versions/1.1.0/${file}`]: sql }, tasks);
+}
+
 async function succeededRows(state: StateOptions, taskId: string): Promise<number> {
-  const store = await StateStore.open(state);
-  const rows = await store.log({ taskId });
-  await store.close();
+  const rows = await withStore(state, (store) => store.log({ taskId }));
   return rows.filter((r) => r.status === 'succeeded').length;
 }
 
@@ -35,14 +58,12 @@ describe('SQLite, state in the same database: a task and its success commit toge
     const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
     const knex = sqliteKnex(join(dir, 'app.sqlite'));
     const state = await StateStore.open({ knex });
-    writeRelease(
-      dir,
+    oneTask(
       'sqlite',
-      {
-        'versions/1.1.0/a.sql':
-          'CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\nINSERT INTO nope VALUES (2);\n',
-      },
-      'tasks:\n  - { id: create_a, kind: sql, stage: in_stop, file: a.sql }\n',
+      'create_a',
+      'a.sql',
+      'CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\nINSERT INTO nope VALUES (2);\n',
+      { dir },
     );
     const failed = await runOnce(dir, knex, state);
     expect(failed.status).toBe('failed');
@@ -68,23 +89,14 @@ describe.runIf(hasPostgres)('PostgreSQL: transactional DDL', () => {
   test('commits the task with its success row; a failure leaves nothing behind', async ({ db, tmp: dir }) => {
     const { knex } = await db('postgres', 'uk_run');
     const state = await StateStore.open({ knex });
-    writeRelease(
-      dir,
-      'postgres',
-      {
-        'versions/1.1.0/p.sql': `CREATE TABLE p (id int, note text DEFAULT 'a;b');\nCREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 7; END; $$ LANGUAGE plpgsql;\nINSERT INTO p (id) VALUES (f());\nSELECT 1/0;\n`,
-      },
-      'tasks:\n  - { id: create_p, kind: sql, stage: in_stop, file: p.sql }\n',
-    );
+    const create = `CREATE TABLE p (id int, note text DEFAULT 'a;b');\nCREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 7; END; $$ LANGUAGE plpgsql;\nINSERT INTO p (id) VALUES (f());\n`;
+    oneTask('postgres', 'create_p', 'p.sql', `${create}SELECT 1/0;\n`, { dir });
     const failed = await runOnce(dir, knex, state);
     expect(failed.error?.message).toMatch(
       /SQLSTATE 22012: division by zero — at versions\/1.1.0\/p.sql:4, statement 4 of 4\n/,
     );
     expect(await knex.schema.hasTable('p')).toBe(false);
-    writeFileSync(
-      join(dir, 'versions/1.1.0/p.sql'),
-      `CREATE TABLE p (id int, note text DEFAULT 'a;b');\nCREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 7; END; $$ LANGUAGE plpgsql;\nINSERT INTO p (id) VALUES (f());\n`,
-    );
+    writeFileSync(join(dir, 'versions/1.1.0/p.sql'), create);
     expect((await runOnce(dir, knex, state)).status).toBe('succeeded');
     expect(await knex('p').select('id', 'note')).toEqual([{ id: 7, note: 'a;b' }]);
     expect((await state.log({ taskId: 'create_p' })).map((r) => r.status)).toEqual(['failed', 'succeeded']);
@@ -96,9 +108,7 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
   const target = suiteDatabase('mariadb', 'uk_run');
 
   it('a DDL file failing at statement k resumes at k after the fix, not at 1', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
     const { knex } = target;
-    const state = { filename: join(dir, 'state.sqlite') };
     const statements = (third: string) =>
       `${[
         'CREATE TABLE t1 (id INT PRIMARY KEY)',
@@ -107,12 +117,13 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
         'CREATE TABLE t4 (id INT PRIMARY KEY)',
         'INSERT INTO t4 VALUES (4)',
       ].join(';\n')};\n`;
-    writeRelease(
-      dir,
+    const dir = oneTask(
       'mariadb',
-      { 'versions/1.1.0/ddl.sql': statements('ALTER TABLE t2 ADD COLUMN c INT AFTER missing_column') },
-      'tasks:\n  - { id: ddl, kind: sql, stage: in_stop, file: ddl.sql }\n',
+      'ddl',
+      'ddl.sql',
+      statements('ALTER TABLE t2 ADD COLUMN c INT AFTER missing_column'),
     );
+    const state = { filename: join(dir, 'state.sqlite') };
     const failed = await runOnce(dir, knex, state);
     expect(failed.error?.message).toMatch(
       /ER_BAD_FIELD_ERROR \(1054\): Unknown column 'missing_column'.* — at versions\/1.1.0\/ddl.sql:3, statement 3 of 5\n/,
@@ -128,49 +139,35 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
   });
 
   it('a DML-only file is one transaction: a failure rolls every row back', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
     const { knex } = target;
     await knex.raw('CREATE TABLE dml (id INT PRIMARY KEY)');
-    writeRelease(
-      dir,
-      'mariadb',
-      {
-        'versions/1.1.0/dml.sql':
-          'INSERT INTO dml VALUES (1);\nINSERT INTO dml VALUES (2);\nINSERT INTO dml VALUES (1);\n',
-      },
-      'tasks:\n  - { id: dml, kind: sql, stage: in_stop, file: dml.sql }\n',
-    );
+    const inserts = 'INSERT INTO dml VALUES (1);\nINSERT INTO dml VALUES (2);\nINSERT INTO dml VALUES (1);\n';
+    const dir = oneTask('mariadb', 'dml', 'dml.sql', inserts);
     const failed = await runOnce(dir, knex, { filename: join(dir, 'state.sqlite') });
     expect(failed.error?.message).toMatch(/ER_DUP_ENTRY \(1062\): Duplicate entry .* statement 3 of 3\n/);
     expect(await knex('dml').count({ n: '*' }).first()).toMatchObject({ n: 0 });
   });
 
   it('a `check` that finds the work done skips the task', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
     const { knex } = target;
     await knex.raw('CREATE TABLE checked (id INT)');
-    writeRelease(
-      dir,
-      'mariadb',
-      { 'versions/1.1.0/c.sql': 'CREATE TABLE checked (id INT);\n' },
-      `tasks:\n  - id: checked\n    kind: sql\n    stage: in_stop\n    file: c.sql\n    check: "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'checked'"\n`,
-    );
+    const dir = oneTask('mariadb', 'checked', 'c.sql', 'CREATE TABLE checked (id INT);\n', {
+      check:
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'checked'",
+    });
     const result = await runOnce(dir, knex, { filename: join(dir, 'state.sqlite') });
     expect(result.steps[0]).toMatchObject({ status: 'skipped', reason: 'skipIf: already done' });
   });
 
   it('a statement in doubt that the catalog cannot settle stops the run, names the statement, and continues after "applied"', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
     const { knex } = target;
-    const stateFile = join(dir, 'state.sqlite');
-    writeRelease(
-      dir,
+    const dir = oneTask(
       'mariadb',
-      {
-        'versions/1.1.0/d.sql': 'CREATE TABLE d1 (id INT);\nCALL d_fill();\nCREATE TABLE d3 (id INT);\n',
-      },
-      'tasks:\n  - { id: doubt, kind: sql, stage: in_stop, file: d.sql }\n',
+      'doubt',
+      'd.sql',
+      'CREATE TABLE d1 (id INT);\nCALL d_fill();\nCREATE TABLE d3 (id INT);\n',
     );
+    const stateFile = join(dir, 'state.sqlite');
     // What a crash during statement 2 leaves: a CALL runs unwrapped and commits as it goes, the
     // progress says it started — and no catalog can say what it did.
     await knex.raw('CREATE TABLE d1 (id INT)');
@@ -195,18 +192,10 @@ describe.runIf(hasMariaDB)('MariaDB: DDL auto-commits, so progress is per statem
   });
 
   it('a CREATE TABLE in doubt after a crash is settled by the catalog: it exists, so the run continues after it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'uk-sql-'));
     const { knex } = target;
+    const creates = 'CREATE TABLE e1 (id INT);\nCREATE TABLE e2 (id INT);\nCREATE TABLE e3 (id INT);\n';
+    const dir = oneTask('mariadb', 'evident', 'e.sql', creates);
     const stateFile = join(dir, 'state.sqlite');
-    writeRelease(
-      dir,
-      'mariadb',
-      {
-        'versions/1.1.0/e.sql':
-          'CREATE TABLE e1 (id INT);\nCREATE TABLE e2 (id INT);\nCREATE TABLE e3 (id INT);\n',
-      },
-      'tasks:\n  - { id: evident, kind: sql, stage: in_stop, file: e.sql }\n',
-    );
     // A crash during statement 2, after the server committed it (no server mark: nothing to wait for).
     await knex.raw('CREATE TABLE e1 (id INT)');
     await knex.raw('CREATE TABLE e2 (id INT)');
@@ -230,15 +219,14 @@ describe.runIf(hasClickHouse)('ClickHouse: every statement auto-commits', () => 
   });
 
   it('resumes at the failed statement after the fix', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'uk-ch-'));
     const client = createClient({ ...settings.clickhouse, database });
     const file = (second: string) =>
       `CREATE TABLE e1 (id UInt32) ENGINE = MergeTree ORDER BY id;\n${second};\nCREATE TABLE e3 (id UInt32) ENGINE = Memory;\nINSERT INTO e3 VALUES (3);\n`;
-    writeRelease(
-      dir,
+    const dir = oneTask(
       'clickhouse',
-      { 'versions/1.1.0/e.sql': file('ALTER TABLE e1 ADD COLUMN x UInt32 AFTER nothing') },
-      'tasks:\n  - { id: events, kind: clickhouse, stage: in_stop, file: e.sql }\n',
+      'events',
+      'e.sql',
+      file('ALTER TABLE e1 ADD COLUMN x UInt32 AFTER nothing'),
     );
     const state = { filename: join(dir, 'state.sqlite') };
     const failed = await runOnce(dir, client, state);
@@ -255,13 +243,15 @@ describe.runIf(hasClickHouse)('ClickHouse: every statement auto-commits', () => 
   });
 
   it('a check skips the task only when it returns non-zero (ClickHouse has no ADD COLUMN IF NOT EXISTS)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'uk-ch-'));
     const client = createClient({ ...settings.clickhouse, database });
-    writeRelease(
-      dir,
+    const dir = oneTask(
       'clickhouse',
-      { 'versions/1.1.0/c.sql': 'CREATE TABLE checked (id UInt32) ENGINE = Memory;\n' },
-      `tasks:\n  - id: checked\n    kind: clickhouse\n    stage: in_stop\n    file: c.sql\n    check: "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'checked'"\n`,
+      'checked',
+      'c.sql',
+      'CREATE TABLE checked (id UInt32) ENGINE = Memory;\n',
+      {
+        check: "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'checked'",
+      },
     );
     // Not there yet: the check says 0 and the task runs.
     const first = await runOnce(dir, client, { filename: join(dir, 'first.sqlite') });

@@ -643,6 +643,9 @@ describe('classifyStatement', () => {
     changesSession: false,
     ...rest,
   });
+  /** A SET of autocommit: it changes the session and is transaction control. */
+  const autocommit = (mode: 'on' | 'off') =>
+    cls('SET', { transactionControl: `autocommit-${mode}`, changesSession: true });
   const cases: [SqlDialect, string, StatementClass][] = [
     [
       'mysql',
@@ -688,32 +691,12 @@ describe('classifyStatement', () => {
     ['mysql', 'ROLLBACK WORK TO SAVEPOINT s', cls('ROLLBACK', { transactionControl: 'rollback-to' })],
     ['mysql', 'SAVEPOINT s', cls('SAVEPOINT', { transactionControl: 'savepoint' })],
     ['mysql', 'RELEASE SAVEPOINT s', cls('RELEASE', { transactionControl: 'release' })],
-    ['mysql', 'SET autocommit=0', cls('SET', { transactionControl: 'autocommit-off', changesSession: true })],
-    [
-      'mysql',
-      'SET AUTOCOMMIT = 1',
-      cls('SET', { transactionControl: 'autocommit-on', changesSession: true }),
-    ],
-    [
-      'mysql',
-      'SET autocommit = OFF',
-      cls('SET', { transactionControl: 'autocommit-off', changesSession: true }),
-    ],
-    [
-      'mysql',
-      '/*!40101 SET AUTOCOMMIT=0 */',
-      cls('SET', { transactionControl: 'autocommit-off', changesSession: true }),
-    ],
-    [
-      'mysql',
-      "SET SESSION autocommit = 'ON'",
-      cls('SET', { transactionControl: 'autocommit-on', changesSession: true }),
-    ],
-    [
-      'mysql',
-      'SET @@session.autocommit := 0',
-      cls('SET', { transactionControl: 'autocommit-off', changesSession: true }),
-    ],
+    ['mysql', 'SET autocommit=0', autocommit('off')],
+    ['mysql', 'SET AUTOCOMMIT = 1', autocommit('on')],
+    ['mysql', 'SET autocommit = OFF', autocommit('off')],
+    ['mysql', '/*!40101 SET AUTOCOMMIT=0 */', autocommit('off')],
+    ['mysql', "SET SESSION autocommit = 'ON'", autocommit('on')],
+    ['mysql', 'SET @@session.autocommit := 0', autocommit('off')],
     ['mysql', 'SET GLOBAL autocommit = 0', cls('SET')],
     ['postgres', 'CREATE INDEX CONCURRENTLY i ON t (c)', cls('CREATE', { noTransactionBlock: true })],
     ['postgres', 'CREATE UNIQUE INDEX CONCURRENTLY i ON t (c)', cls('CREATE', { noTransactionBlock: true })],

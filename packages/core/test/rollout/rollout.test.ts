@@ -13,7 +13,7 @@ import {
 } from '@upgradekit/core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { requireService } from '#test-support';
-import { rolloutOptions, type TestHost, testBedForSuite } from './support.js';
+import { allAt, rolloutOptions, type TestHost, testBedForSuite } from './support.js';
 
 const hasSshd = await requireService('sshd');
 
@@ -57,12 +57,7 @@ describe.runIf(hasSshd)('rollout across four sshd hosts', () => {
       ['app-1', 'upgraded', '2.0.0', 4],
     ]);
     expect(result.hosts.every((h) => h.health?.healthy && h.health.passes === 3)).toBe(true);
-    expect(await suite.bed.versions()).toEqual({
-      'app-1': '2.0.0',
-      'app-2': '2.0.0',
-      'app-3': '2.0.0',
-      'app-4': '2.0.0',
-    });
+    expect(await suite.bed.versions()).toEqual(allAt('2.0.0'));
     // Strictly one at a time: each host starts after the previous one ended (gate included).
     expect(seen.map((e) => `${e.type} ${e.host}`)).toEqual([
       'start app-2',
@@ -95,18 +90,9 @@ describe.runIf(hasSshd)('rollout across four sshd hosts', () => {
     // Run again: every host is done, nothing is touched.
     const again = await rollout(options({ serial: 1 }));
     expect(again.status).toBe('succeeded');
-    expect(again.hosts.map((h) => h.status)).toEqual([
-      'already-done',
-      'already-done',
-      'already-done',
-      'already-done',
-    ]);
-    expect(again.batches.map((b) => b.status)).toEqual([
-      'done-before',
-      'done-before',
-      'done-before',
-      'done-before',
-    ]);
+    // Four hosts, one a batch: every one already done, every batch done before.
+    expect(again.hosts.map((h) => h.status)).toEqual(Array(4).fill('already-done'));
+    expect(again.batches.map((b) => b.status)).toEqual(Array(4).fill('done-before'));
     for (const host of suite.bed.hosts) expect(suite.bed.startsOf(host)).toHaveLength(2);
   });
 

@@ -42,6 +42,11 @@ export interface TestBed {
   stop(): Promise<void>;
 }
 
+/** What `versions()` says when the `hosts` hosts of a bed (app-1 … app-n) all run `version`. */
+export function allAt(version: string, hosts = 4): Record<string, string> {
+  return Object.fromEntries(Array.from({ length: hosts }, (_, i) => [`app-${i + 1}`, version]));
+}
+
 export function url(host: TestHost, path: string): string {
   return `http://${host.address}:${host.vars.servicePort}${path}`;
 }

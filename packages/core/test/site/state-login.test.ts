@@ -4,14 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createMariaDbUser,
-  createTestDatabase,
-  requireService,
-  settings,
-  type TestDatabase,
-} from '../../../../test/support/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { requireService, settings, suiteMariaDbAccount } from '../../../../test/support/index.js';
 import {
   ErrorCodes,
   loadSiteConfig,
@@ -43,14 +37,11 @@ async function refusal(attempt: () => Promise<unknown>): Promise<Error & { code?
 describe.runIf(hasMariaDB)('a state database on MariaDB that refuses the login', () => {
   const user = `uk_state_${randomBytes(3).toString('hex')}`;
   const password = `Pw-${randomBytes(6).toString('hex')}`;
-  let db: TestDatabase;
-  let account: { drop(): Promise<void> } | undefined;
+  const db = suiteMariaDbAccount('uk_state', user, password);
   let dir: string;
   let config: SiteConfig;
 
   beforeAll(async () => {
-    db = await createTestDatabase('mariadb', 'uk_state');
-    account = await createMariaDbUser(db, user, password);
     dir = writeTree(mkdtempSync(join(tmpdir(), 'uk-state-login-')), {
       'release/upgradekit.yaml': 'component: orders\ndatasources:\n  main: { type: sqlite }\n',
       'release/versions/2.0.0/tasks.yaml':
@@ -65,9 +56,6 @@ describe.runIf(hasMariaDB)('a state database on MariaDB that refuses the login',
       ].join('\n'),
     });
     config = loadSiteConfig({ file: 'site.yaml', cwd: dir });
-  });
-  afterAll(async () => {
-    await account?.drop();
   });
 
   const wrong = () => ({ UK_STATE_PW: `${password}-wrong` });

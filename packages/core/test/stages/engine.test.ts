@@ -13,6 +13,7 @@ import {
   type UpgradeOptions,
 } from '@upgradekit/core';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { withStore } from '#test-support';
 
 function setup(extra: Partial<UpgradeOptions> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'uk-engine-'));
@@ -306,13 +307,14 @@ describe('failures', () => {
       ['login', 'auth', 'fail-now'],
     ]);
     // Each attempt is its own upgrade_log row.
-    const store = await StateStore.open(options.state as { filename: string });
-    expect((await store.log({ taskId: 'upload' })).map((r) => [r.attempt, r.status])).toEqual([
+    const attempts = await withStore(options.state as { filename: string }, (store) =>
+      store.log({ taskId: 'upload' }),
+    );
+    expect(attempts.map((r) => [r.attempt, r.status])).toEqual([
       [1, 'failed'],
       [2, 'failed'],
       [3, 'succeeded'],
     ]);
-    await store.close();
     await upgrade.close();
   });
 

@@ -10,13 +10,12 @@ import {
   isUpgradeKitError,
   type ProgressResolution,
   type ResolveDecision,
-  StateStore,
   type StepDefinition,
   type Upgrade,
   UpgradeKitError,
 } from '@upgradekit/core';
 import { describe, expect, it } from 'vitest';
-import { leaveCrashedStep } from '#test-support';
+import { leaveCrashedStep, withStore } from '#test-support';
 
 const PARTS = 3;
 
@@ -226,10 +225,9 @@ describe('a step without the hooks', () => {
       status: 'pending',
       message: 'pending: the next run runs it from the start',
     });
-    const store = await StateStore.open(state);
     const key = { component: 'c', site: 's', host: '', taskVersion: '1.1.0', taskId: 'plain' };
-    expect((await store.getStep(key))?.progress).toBeUndefined(); // retry cleared it
-    await store.close();
+    const step = await withStore(state, (store) => store.getStep(key));
+    expect(step?.progress).toBeUndefined(); // retry cleared it
     expect(await upgrade.resolve('plain', { kind: 'restart' })).toMatchObject({ status: 'pending' });
 
     const error = await upgrade.resolve('plain', { kind: 'from', position: 2 }).catch((e: unknown) => e);

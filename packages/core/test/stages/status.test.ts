@@ -91,6 +91,16 @@ async function heldBy(options: {
   return upgrade;
 }
 
+/** What `status()` reports while the lock is held as {@link heldBy} sets it up (the upgrade closed after). */
+async function statusHeldBy(options: Parameters<typeof heldBy>[0]) {
+  const upgrade = await heldBy(options);
+  try {
+    return await upgrade.status();
+  } finally {
+    await upgrade.close();
+  }
+}
+
 const row = (report: StatusReport) => report.steps[0]!;
 
 describe('status reads the lock as the next run will', () => {
@@ -143,15 +153,12 @@ describe('status reads the lock as the next run will', () => {
   });
 
   it('a zombie holder (killed, not yet reaped) is dead too', async () => {
-    const upgrade = await heldBy({ silentMs: 1_000, probe: proc({ 4242: ['Z', 7_000] }) });
-    const report = await upgrade.status();
+    const report = await statusHeldBy({ silentMs: 1_000, probe: proc({ 4242: ['Z', 7_000] }) });
     expect(report.interrupted?.why).toMatch(/^its process is dead: .*zombie not yet reaped/);
-    await upgrade.close();
   });
 
   it('an idempotent step of a dead run is interrupted, not in doubt: the next run resumes it by itself', async () => {
-    const upgrade = await heldBy({ silentMs: 1_000, probe: gone, idempotent: true });
-    const report = await upgrade.status();
+    const report = await statusHeldBy({ silentMs: 1_000, probe: gone, idempotent: true });
     expect(report.interrupted?.liveness).toBe('dead');
     expect(report.counts).toMatchObject({ inDoubt: 0, interrupted: 1 });
     expect(row(report)).toMatchObject({
@@ -162,16 +169,14 @@ describe('status reads the lock as the next run will', () => {
         reason: 'interrupted in run run-1; idempotent; runs again',
       },
     });
-    await upgrade.close();
   });
 
   it('a holder that cannot be checked (another PID namespace), heartbeat within its TTL: RUNNING, takeover time given', async () => {
-    const upgrade = await heldBy({
+    const report = await statusHeldBy({
       holder: { pidNamespace: 'pid:[4026599999]' },
       silentMs: 1_000,
       probe: gone,
     });
-    const report = await upgrade.status();
     expect(report.interrupted).toBeUndefined();
     expect(row(report).status).toBe('running');
     expect(report.lock).toMatchObject({
@@ -179,16 +184,14 @@ describe('status reads the lock as the next run will', () => {
       liveness: { state: 'unknown', reason: /another PID namespace/ },
       takeover: expect.stringMatching(/^taken over if its heartbeat stops, at \S+ \(in \d+ s/),
     });
-    await upgrade.close();
   });
 
   it('a holder that cannot be checked, heartbeat past its TTL: interrupted, "heartbeat silent past its TTL"', async () => {
-    const upgrade = await heldBy({
+    const report = await statusHeldBy({
       holder: { bootId: 'f00dfeed-0000-4000-8000-000000000000' },
       silentMs: 90_000,
       probe: running,
     });
-    const report = await upgrade.status();
     expect(report.interrupted).toMatchObject({ runId: 'run-1', liveness: 'unknown' });
     expect(report.interrupted!.why).toMatch(
       /^heartbeat silent past its TTL: last heartbeat 9\d s ago, TTL 60 s \(whether its process is alive cannot be checked: it ran under another kernel boot/,
@@ -200,17 +203,14 @@ describe('status reads the lock as the next run will', () => {
       ),
     });
     expect(report.counts).toMatchObject({ running: 0, inDoubt: 1 });
-    await upgrade.close();
   });
 
   it('a live process whose heartbeat stopped past its TTL: interrupted, and said to have stopped beating', async () => {
-    const upgrade = await heldBy({ silentMs: 5_000, ttlMs: 2_000, probe: running, idempotent: true });
-    const report = await upgrade.status();
+    const report = await statusHeldBy({ silentMs: 5_000, ttlMs: 2_000, probe: running, idempotent: true });
     expect(report.interrupted!.why).toMatch(
       /^heartbeat silent past its TTL: .* \(its process is still there but stopped beating\)$/,
     );
     expect(report.counts).toMatchObject({ running: 0, interrupted: 1 });
-    await upgrade.close();
   });
 
   it('after resolve took the dead run’s lock over and released it, its run still reads interrupted', async () => {

@@ -86,21 +86,23 @@ describe('sortVersions', () => {
 });
 
 describe('satisfies', () => {
-  it("reads the seed's MIN~MAX as inclusive at both ends", () => {
-    expect(satisfies('2.16.5', '2.16.5~2.16.9')).toBe(true);
-    expect(satisfies('2.16.9', '2.16.5~2.16.9')).toBe(true);
-    expect(satisfies('V2.16.7-P2', 'V2.16.5~V2.16.9')).toBe(true);
-    expect(satisfies('2.16.4', '2.16.5~2.16.9')).toBe(false);
-    expect(satisfies('2.16.9-P1', '2.16.5~2.16.9')).toBe(false);
-  });
-
-  it('evaluates semver ranges in the post-release order', () => {
-    expect(satisfies('2.16.7-P3', '>=2.16.7 <2.16.8')).toBe(true);
-    expect(satisfies('2.16.7-P1-T1', '^2.16.0')).toBe(true);
-    expect(satisfies('2.17.0', '2.16.x')).toBe(false);
-    expect(satisfies('2.16.7', '~2.16.0')).toBe(true);
-    expect(satisfies('2.16.7', '*')).toBe(true);
-    expect(satisfies('2.16.7', '>=2.16.8 || 2.16.7')).toBe(true);
+  const minMax = "the seed's MIN~MAX, inclusive at both ends";
+  const semver = 'a semver range, in the post-release order';
+  // [how the range is read, version, range, whether the version satisfies it]
+  it.each<[string, string, string, boolean]>([
+    [minMax, '2.16.5', '2.16.5~2.16.9', true],
+    [minMax, '2.16.9', '2.16.5~2.16.9', true],
+    [minMax, 'V2.16.7-P2', 'V2.16.5~V2.16.9', true],
+    [minMax, '2.16.4', '2.16.5~2.16.9', false],
+    [minMax, '2.16.9-P1', '2.16.5~2.16.9', false],
+    [semver, '2.16.7-P3', '>=2.16.7 <2.16.8', true],
+    [semver, '2.16.7-P1-T1', '^2.16.0', true],
+    [semver, '2.17.0', '2.16.x', false],
+    [semver, '2.16.7', '~2.16.0', true],
+    [semver, '2.16.7', '*', true],
+    [semver, '2.16.7', '>=2.16.8 || 2.16.7', true],
+  ])('reads %s: %s in %s is %s', (_how, version, range, expected) => {
+    expect(satisfies(version, range)).toBe(expected);
   });
 
   it('rejects nonsense and reversed ranges with a clear error', () => {
