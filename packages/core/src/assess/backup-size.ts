@@ -1,6 +1,7 @@
 import { describeError } from '../errors/internal.js';
 import { formatBytes } from '../events/internal.js';
 import type { Connection } from '../migrate/index.js';
+import { asideRefusal } from './rollback-ready.js';
 import { type Dialect, dialectOf, firstNumber, isMissingDatabase, queryRows } from './sql.js';
 import type { BackupEstimate } from './types.js';
 
@@ -55,16 +56,21 @@ export async function estimateBackup(
     };
   }
   try {
-    const rows = await queryRows(connection, SIZE_SQL[dialect], {
-      timeoutMs: options.timeoutMs,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const signal = options.signal ? { signal: options.signal } : {};
+    const rows = await queryRows(connection, SIZE_SQL[dialect], { timeoutMs: options.timeoutMs, ...signal });
     const dataBytes = firstNumber(rows) ?? 0;
     const rowCount = Number(rows[0]?.row_count ?? 0);
     const backupBytes = Math.ceil(dataBytes * options.factor);
     const dualWriteBytes = options.dualWrite
       ? Math.ceil(dataBytes * 2 + dataBytes * options.dualWriteBuffer)
       : undefined;
+    // A grant the rollback needs and the account lacks is found now, not after the services stopped.
+    const refusal =
+      dialect === 'clickhouse'
+        ? undefined
+        : await asideRefusal(connection, dialect, { timeoutMs: options.timeoutMs, ...signal }).catch(
+            () => undefined,
+          );
     return {
       datasource,
       type,
@@ -72,6 +78,7 @@ export async function estimateBackup(
       detail: `data ${formatBytes(dataBytes)} × ${options.factor} = backup ${formatBytes(backupBytes)}${
         dualWriteBytes === undefined ? '' : `; dual write ${formatBytes(dualWriteBytes)}`
       }`,
+      ...(refusal ? { rollbackBlocked: refusal } : {}),
       dataBytes,
       ...(Number.isFinite(rowCount) ? { rows: rowCount } : {}),
       backupBytes,

@@ -331,6 +331,15 @@ export async function assessResources(
         : {}),
     });
   }
+  for (const b of backups) {
+    if (!b.rollbackBlocked) continue;
+    checks.push({
+      id: `resources.rollback.${b.datasource}`,
+      title: `Rollback of ${b.datasource}`,
+      status: 'warn',
+      ...b.rollbackBlocked,
+    });
+  }
   const resourceNeed: ResourceNeed = {
     backupBytes,
     dualWriteBytes,

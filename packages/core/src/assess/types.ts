@@ -77,6 +77,8 @@ export interface BackupEstimate {
   readonly backupBytes?: number;
   /** `dataBytes × 2 + buffer`, for datasources written twice during the upgrade. */
   readonly dualWriteBytes?: number;
+  /** Why a rollback could not set this database aside with the configured account, and the grant that fixes it. */
+  readonly rollbackBlocked?: { readonly detail: string; readonly suggestion: string };
 }
 
 export interface ResourceNeed {

@@ -187,6 +187,11 @@ describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
     expect(b.backupBytes).toBe(Math.ceil(b.dataBytes! * 1.5));
     expect(report.resources.need.backupBytes).toBe(b.backupBytes);
     expect(report.resources.need.declaredDiskBytes).toBe(2_000_000);
+    // The account may change only its own database: a rollback could not set it aside (see
+    // rollback-ready.test.ts); the resources section says so with the grant.
+    const rollback = report.resources.checks.find((c) => c.id === 'resources.rollback.main');
+    expect(rollback).toMatchObject({ status: 'warn', title: 'Rollback of main' });
+    expect(rollback?.suggestion).toContain(`GRANT ALL ON \`${db.name.replace(/_/g, '\\_')}\\_uk%\`.*`);
   });
 
   it('reports compatibility from the plan: stop mode, the incompatible and the unannotated items', () => {
