@@ -42,7 +42,7 @@ for (const fixture of dumpFixtures) {
       };
       const runOurs = async () => {
         const t = performance.now();
-        const r = upgradekitRun(release);
+        const r = await upgradekitRun(release);
         if (r.status !== 0) throw new Error(`upgradekit run failed on ${fixture.name}: ${r.stderr}`);
         ours.push(performance.now() - t);
       };

@@ -1,26 +1,26 @@
 // The examples are documentation that runs: the team script upgrades the demo, and the workflow
 // files use only the inputs and outputs action.yml declares, one concurrency group per site.
-import { spawnSync } from 'node:child_process';
+
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { spawnAsync } from '#test-support';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 describe('examples/team-script', () => {
-  it('registers hooks beside the release tasks, runs all stages, and resumes as a no-op', () => {
+  it('registers hooks beside the release tasks, runs all stages, and resumes as a no-op', async () => {
     const workdir = mkdtempSync(join(tmpdir(), 'uk-team-'));
     const run = () =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'examples/team-script/upgrade.ts', workdir], {
+      spawnAsync(process.execPath, ['--import', 'tsx', 'examples/team-script/upgrade.ts', workdir], {
         cwd: root,
-        encoding: 'utf8',
         env: { ...process.env, CI: 'true' },
         timeout: 60_000,
       });
-    const first = run();
+    const first = await run();
     expect(first.status, first.stderr).toBe(0);
     for (const line of [
       '[SUCCESS] disk-free',
@@ -31,13 +31,13 @@ describe('examples/team-script', () => {
       expect(first.stdout).toContain(line);
     }
     expect(readFileSync(join(workdir, 'app/app.properties'), 'utf8')).toContain('config.version=2');
-    const second = run();
+    const second = await run();
     expect(second.status).toBe(0);
     expect(second.stdout).toContain('[SKIPPED] migrate-app-config (already done');
     expect(second.stdout).not.toContain('[SUCCESS]');
 
     // The operator's `status` knows only the release, yet shows the script's hooks too (issue 22).
-    const status = spawnSync(
+    const status = await spawnAsync(
       process.execPath,
       [
         join(root, 'packages/cli/bin/upgradekit.js'),
@@ -48,7 +48,7 @@ describe('examples/team-script', () => {
         'site-042',
         '--json',
       ],
-      { cwd: workdir, encoding: 'utf8', timeout: 60_000 },
+      { cwd: workdir, timeout: 60_000 },
     );
     expect(status.status, status.stderr).toBe(0);
     const steps = JSON.parse(status.stdout).report.steps as {

@@ -4,7 +4,6 @@
 // ClickHouse database per site; the seed's .properties package unchanged. One site takes 2.16.6,
 // gets orders from "the application", then 2.16.7; another takes both versions at once; a third
 // runs the package as it was before its stages were fixed, where `plan` warns and `run` refuses.
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,14 @@ import { loadRelease, loadSiteConfig } from '@upgradekit/core';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { createTestDatabase, requireService, settings, type TestDatabase } from '#test-support';
+import {
+  createTestDatabase,
+  requireService,
+  type Spawned,
+  settings,
+  spawnAsync,
+  type TestDatabase,
+} from '#test-support';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'packages/cli/bin/upgradekit.js');
@@ -66,9 +72,9 @@ interface Site {
   readonly maria: mysql.Connection;
   readonly clickhouse: ClickHouseClient;
   readonly events: string;
-  cli(args: readonly string[]): SpawnSyncReturns<string>;
+  cli(args: readonly string[]): Promise<Spawned>;
   /** Each command in turn, every one succeeding; their output together. */
-  cliAll(commands: readonly (readonly string[])[]): { stdout: string; stderr: string };
+  cliAll(commands: readonly (readonly string[])[]): Promise<{ stdout: string; stderr: string }>;
   chRows<T>(query: string): Promise<T[]>;
   close(): Promise<void>;
 }
@@ -114,14 +120,13 @@ async function openSite(release = example): Promise<Site> {
     const env: Record<string, string | undefined> = { ...process.env, CI: 'true', NO_COLOR: '1' };
     delete env.UPGRADEKIT_CONFIG;
     delete env.UPGRADEKIT_SITE;
-    return spawnSync(process.execPath, [bin, ...args], {
+    return spawnAsync(process.execPath, [bin, ...args], {
       cwd,
       env: {
         ...env,
         UK_TEST_MAIN_PASSWORD: settings.mariadb.password,
         UK_TEST_EVENTS_PASSWORD: settings.clickhouse.password,
       },
-      encoding: 'utf8',
       timeout: 60_000,
     });
   };
@@ -130,11 +135,11 @@ async function openSite(release = example): Promise<Site> {
     clickhouse,
     events,
     cli,
-    cliAll(commands) {
+    async cliAll(commands) {
       let stdout = '';
       let stderr = '';
       for (const args of commands) {
-        const r = cli(args);
+        const r = await cli(args);
         stdout += r.stdout;
         stderr += r.stderr;
         expect(r.status, `upgradekit ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(0);
@@ -225,7 +230,7 @@ describe.runIf(hasMariaDB && hasClickHouse)('examples/mariadb-clickhouse, one ve
   }
 
   it('takes 2.16.6 on a fresh site: MariaDB orders and the ClickHouse MergeTree table', async () => {
-    const r = site.cli(readme('run', '2.16.5', '2.16.6'));
+    const r = await site.cli(readme('run', '2.16.5', '2.16.6'));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('[SUCCESS] Create the orders table');
     expect(r.stdout).toContain('[SUCCESS] Create the ClickHouse order_events table');
@@ -239,10 +244,10 @@ describe.runIf(hasMariaDB && hasClickHouse)('examples/mariadb-clickhouse, one ve
   });
 
   it('plans the orchestration override and stops for the task without compatible_version', async () => {
-    const planned = site.cli(readme('plan', '2.16.6', '2.16.7'));
+    const planned = await site.cli(readme('plan', '2.16.6', '2.16.7'));
     expect(planned.status, planned.stderr).toBe(0);
     expect(planned.stdout).not.toContain('WARNING');
-    const plan = site.cli([...readme('plan', '2.16.6', '2.16.7'), '--json']);
+    const plan = await site.cli([...readme('plan', '2.16.6', '2.16.7'), '--json']);
     expect(plan.status, plan.stderr).toBe(0);
     const doc = JSON.parse(plan.stdout) as {
       plan: {
@@ -268,7 +273,7 @@ describe.runIf(hasMariaDB && hasClickHouse)('examples/mariadb-clickhouse, one ve
     expect(doc.plan.orderWarnings).toEqual([]);
 
     // The README's run without its --yes: exit 3, an operator must confirm the unannotated task.
-    const r = site.cli(readme('run', '2.16.6', '2.16.7').filter((a) => a !== '--yes'));
+    const r = await site.cli(readme('run', '2.16.6', '2.16.7').filter((a) => a !== '--yes'));
     expect(r.status, r.stderr).toBe(3);
     expect(`${r.stdout}${r.stderr}`).toMatch(/add_order_note.*\(2\.16\.7\)/);
     expect(await tables(site)).toEqual(['order_events', 'orders']);
@@ -279,7 +284,7 @@ describe.runIf(hasMariaDB && hasClickHouse)('examples/mariadb-clickhouse, one ve
   });
 
   it('upgrades 2.16.6 → 2.16.7 once confirmed: MariaDB column, index and procedure; ClickHouse column, view and backfill', async () => {
-    const r = site.cliAll(readmeAll('run', '2.16.6', '2.16.7'));
+    const r = await site.cliAll(readmeAll('run', '2.16.6', '2.16.7'));
     expect(r.stdout).toContain(
       'order-center 2.16.6 → 2.16.7 on site site-test: paused after preUpgrade for the services to be stopped',
     );
@@ -320,7 +325,7 @@ describe.runIf(hasMariaDB && hasClickHouse)('examples/mariadb-clickhouse, one ve
   });
 
   it('a second run does nothing and says so', async () => {
-    const r = site.cli(readme('run', '2.16.6', '2.16.7'));
+    const r = await site.cli(readme('run', '2.16.6', '2.16.7'));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
       /Nothing to do: order-center 2\.16\.6 → 2\.16\.7 on site site-test — all 5 steps are already done\./,
@@ -337,11 +342,11 @@ describe.runIf(hasMariaDB && hasClickHouse)('examples/mariadb-clickhouse, both v
   });
   afterAll(() => site?.close());
 
-  it('plans 2.16.6 and 2.16.7 stage by stage, each stage in version order, with no warning', () => {
-    const text = site.cli(readme('plan', '2.16.5', '2.16.7'));
+  it('plans 2.16.6 and 2.16.7 stage by stage, each stage in version order, with no warning', async () => {
+    const text = await site.cli(readme('plan', '2.16.5', '2.16.7'));
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).not.toContain('WARNING');
-    const json = site.cli([...readme('plan', '2.16.5', '2.16.7'), '--json']);
+    const json = await site.cli([...readme('plan', '2.16.5', '2.16.7'), '--json']);
     const { plan } = JSON.parse(json.stdout) as {
       plan: { stages: Record<string, Array<{ id: string }>>; orderWarnings: unknown[] };
     };
@@ -351,7 +356,7 @@ describe.runIf(hasMariaDB && hasClickHouse)('examples/mariadb-clickhouse, both v
   });
 
   it('runs end to end on a fresh site, to the schema the one-at-a-time site has', async () => {
-    const r = site.cliAll(readmeAll('run', '2.16.5', '2.16.7'));
+    const r = await site.cliAll(readmeAll('run', '2.16.5', '2.16.7'));
     for (const name of [
       'Create the ClickHouse order_events table',
       'Create the orders table',
@@ -382,12 +387,12 @@ describe.runIf(hasMariaDB && hasClickHouse)(
     const warning =
       'add_event_channel (2.16.7) runs in pre_stop (preUpgrade), set by versions/2.16.7/upgrade_orchestration_V2.16.7.properties:4, before older work on datasource events it may need: create_order_events (2.16.6, in_stop)';
 
-    it('plan warns, in text and JSON', () => {
-      const text = site.cli(readme('plan', '2.16.5', '2.16.7'));
+    it('plan warns, in text and JSON', async () => {
+      const text = await site.cli(readme('plan', '2.16.5', '2.16.7'));
       expect(text.status, text.stderr).toBe(0);
       expect(text.stdout).toContain(`WARNING — tasks run ahead of older versions' work they may need`);
       expect(text.stdout).toContain(`    - ${warning}`);
-      const json = site.cli([...readme('plan', '2.16.5', '2.16.7'), '--json']);
+      const json = await site.cli([...readme('plan', '2.16.5', '2.16.7'), '--json']);
       expect(JSON.parse(json.stdout).plan.orderWarnings).toEqual([
         {
           code: 'PLAN_STAGE_ORDER',
@@ -403,7 +408,7 @@ describe.runIf(hasMariaDB && hasClickHouse)(
 
     it('run refuses with exit 3 and changes nothing until confirmed; confirmed, it fails as warned', async () => {
       const command = readme('run', '2.16.5', '2.16.7').filter((a) => a !== '--yes');
-      const whole = site.cli([...command, '--json']);
+      const whole = await site.cli([...command, '--json']);
       expect(whole.status, whole.stderr).toBe(3);
       const assessment = JSON.parse(whole.stdout).assessment as {
         compatibility: { checks: Array<{ id: string; status: string; detail: string }> };
@@ -416,7 +421,7 @@ describe.runIf(hasMariaDB && hasClickHouse)(
         }),
       );
       // A CI cut-point does not assess: the run itself asks.
-      const stage = site.cli([...command, '--stage', 'preUpgrade', '--json']);
+      const stage = await site.cli([...command, '--stage', 'preUpgrade', '--json']);
       expect(stage.status, stage.stderr).toBe(3);
       expect(stage.stderr).toContain(`task order across versions: ${warning}`);
       expect(JSON.parse(stage.stdout)).toMatchObject({
@@ -425,7 +430,7 @@ describe.runIf(hasMariaDB && hasClickHouse)(
       });
       expect(await tables(site)).toEqual([]);
 
-      const confirmed = site.cli([...command, '--stage', 'preUpgrade', '--yes']);
+      const confirmed = await site.cli([...command, '--stage', 'preUpgrade', '--yes']);
       expect(confirmed.status).toBe(1);
       expect(confirmed.stdout).toMatch(/\[FAILED\] Add order_events\.channel .*order_events doesn't exist/);
     });

@@ -1,8 +1,9 @@
 // Runs the fenced blocks of a documentation page in order, as a reader would type them into one
 // terminal. The conventions are described at the top of test/docs-tutorial.test.ts.
-import { spawnSync } from 'node:child_process';
+
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { spawnAsync } from '../support/spawn.js';
 
 export type Block =
   | { kind: 'sh'; line: number; heading: string; text: string }
@@ -132,9 +133,8 @@ export async function runPage(page: string, options: RunOptions): Promise<RunRes
         `trap 'export -p > '"'${envFile}'"'; pwd > '"'${cwdFile}'"'' EXIT`,
         block.text,
       ].join('\n');
-      const r = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
-        env: options.env,
-        encoding: 'utf8',
+      const r = await spawnAsync('bash', ['-euo', 'pipefail', '-c', script], {
+        ...(options.env ? { env: options.env } : {}),
         timeout: options.timeoutMs ?? 60_000,
       });
       printed += r.stdout + r.stderr;

@@ -17,6 +17,7 @@ import {
   requireDump,
   requireService,
   type Snapshot,
+  type Spawned,
   snapshot,
   type TestDatabase,
   upgradekitRun,
@@ -37,7 +38,7 @@ for (const fixture of dumpFixtures.filter((f) => !f.heavy)) {
       const dbs: TestDatabase[] = [];
       let oracle: Snapshot;
       let ours: Snapshot;
-      let run: ReturnType<typeof upgradekitRun>;
+      let run: Spawned;
 
       beforeAll(async () => {
         const [a, b] = [
@@ -55,7 +56,7 @@ for (const fixture of dumpFixtures.filter((f) => !f.heavy)) {
           { comments: !fixture.clientStripsComments },
         );
         const filesB = await fixtureFiles(fixture, b.name, mkdtempSync(join(work, 'b-')));
-        run = upgradekitRun(dumpRelease(fixture, filesB, b));
+        run = await upgradekitRun(dumpRelease(fixture, filesB, b));
         oracle = await snapshot(fixture.engine, a.name);
         ours = await snapshot(fixture.engine, b.name);
         if (fixture.clientStripsComments) {

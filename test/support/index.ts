@@ -32,6 +32,7 @@ export {
 export { dumpRelease, upgradekitRun } from './oracle-run.js';
 export { type NodeRun, runNode } from './processes.js';
 export { requireService, type ServiceName, settings } from './services.js';
+export { type Spawned, spawnAsync } from './spawn.js';
 export {
   type ClientKey,
   createClientKey,

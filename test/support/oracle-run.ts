@@ -1,12 +1,12 @@
 // Loading a dump the way an operator would with upgradekit: a release whose one version runs the
 // dump's files as tasks, and the CLI's `run` over it. Shared by the oracle tests and the bench.
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestDatabase } from './databases.js';
 import type { DumpFixture } from './dumps.js';
+import { type Spawned, spawnAsync } from './spawn.js';
 
 const bin = fileURLToPath(new URL('../../packages/cli/bin/upgradekit.js', import.meta.url));
 
@@ -37,9 +37,12 @@ export function dumpRelease(fixture: DumpFixture, files: readonly string[], db: 
   return dir;
 }
 
-/** `upgradekit run --json` over a {@link dumpRelease}, as CI runs it. */
-export function upgradekitRun(dir: string) {
-  return spawnSync(
+/**
+ * `upgradekit run --json` over a {@link dumpRelease}, as CI runs it. Asynchronous: a big dump
+ * takes a minute, longer than a test worker may block (see spawnAsync).
+ */
+export function upgradekitRun(dir: string): Promise<Spawned> {
+  return spawnAsync(
     process.execPath,
     [
       bin,
@@ -55,11 +58,6 @@ export function upgradekitRun(dir: string) {
       '--yes',
       '--json',
     ],
-    {
-      cwd: dir,
-      env: { ...process.env, CI: 'true', NO_COLOR: '1' },
-      encoding: 'utf8',
-      timeout: 120_000,
-    },
+    { cwd: dir, env: { ...process.env, CI: 'true', NO_COLOR: '1' }, timeout: 120_000 },
   );
 }
