@@ -30,6 +30,8 @@ export interface BackupSizeOptions {
   readonly factor: number;
   readonly dualWrite: boolean;
   readonly dualWriteBuffer: number;
+  /** Also check that the account could set the database aside for a rollback. */
+  readonly rollback?: boolean;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
 }
@@ -66,7 +68,7 @@ export async function estimateBackup(
       : undefined;
     // A grant the rollback needs and the account lacks is found now, not after the services stopped.
     const refusal =
-      dialect === 'clickhouse'
+      dialect === 'clickhouse' || !options.rollback
         ? undefined
         : await asideRefusal(connection, dialect, { timeoutMs: options.timeoutMs, ...signal }).catch(
             () => undefined,

@@ -104,9 +104,15 @@ export const assessOptionsSchema = z
           .default([]),
         /** Buffer on top of twice the data, as a share: the seed's 10–20%. */
         dualWriteBuffer: z.number().min(0).max(1).default(0.2),
+        /**
+         * The site rolls back from these backups: check that each datasource's account could set its
+         * database aside (a rollback's first move) and warn with the grant it lacks. A site
+         * configuration with a `backup:` section sets it.
+         */
+        rollback: z.boolean().default(false),
       })
       .strict()
-      .default({ factor: 1.5, dualWrite: [], dualWriteBuffer: 0.2 }),
+      .default({ factor: 1.5, dualWrite: [], dualWriteBuffer: 0.2, rollback: false }),
     /** The seed's example thresholds. */
     thresholds: z
       .object({

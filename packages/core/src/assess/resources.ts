@@ -130,6 +130,7 @@ export async function assessResources(
         factor: o.backup.factor,
         dualWrite: dual,
         dualWriteBuffer: o.backup.dualWriteBuffer,
+        rollback: o.backup.rollback,
         timeoutMs: o.duration.queryTimeoutMs,
         ...signal,
       });

@@ -59,15 +59,15 @@ function like(pattern: string, name: string): boolean {
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i] as string;
-    if (c === '\\' && i + 1 < pattern.length) re += escape(pattern[++i] as string);
+    if (c === '\\' && i + 1 < pattern.length) re += regexLiteral(pattern[++i] as string);
     else if (c === '%') re += '.*';
     else if (c === '_') re += '.';
-    else re += escape(c);
+    else re += regexLiteral(c);
   }
   return new RegExp(`^${re}$`, 'i').test(name);
 }
 
-const escape = (c: string) => c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+const regexLiteral = (c: string) => c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
 async function postgresRefusal(
   connection: Connection,

@@ -87,9 +87,11 @@ export async function assessSite(
         })),
       hosts: connected.map(({ host, session }) => ({ name: host.name, session, paths: host.paths })),
       thresholds: config.assessment.thresholds,
-      ...(config.assessment.backupPath
-        ? { backup: { path: resolve(cwd, config.assessment.backupPath) } }
-        : {}),
+      // A site that backs up rolls back from those backups: check that its accounts could.
+      backup: {
+        ...(config.assessment.backupPath ? { path: resolve(cwd, config.assessment.backupPath) } : {}),
+        rollback: Boolean(config.backup),
+      },
       ...(options.events ? { events: options.events } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });

@@ -133,7 +133,7 @@ describe.runIf(hasMariaDB)('assess on MariaDB with seeded dirty rows', () => {
       connections: { main, ghost },
       local: { paths: [tmpdir()] },
       thresholds: { cpuIdlePercent: 0, memoryBytes: 0 },
-      backup: { datasources: ['main'] },
+      backup: { datasources: ['main'], rollback: true },
       quality: { retryDelayMs: 10 },
       cpuSampleMs: 50,
       events: bus,
