@@ -389,6 +389,9 @@ describe('operator decisions: exit 3', () => {
     const whole = cli(args, { cwd: dir });
     expect(whole.status).toBe(3); // a decision (who stops the services), not bad input
     expect(whole.stderr).toContain('needs its services stopped (stop mode)');
+    // Nothing ran, so nothing on stdout: the state line follows the explanation, not before it.
+    expect(whole.stdout).toBe('');
+    expect(whole.stderr.trimEnd().split('\n').at(-1)).toMatch(/^ {2}state: SQLite file /);
     const refused = cli([...args, '--stage', 'preStart'], { cwd: dir });
     expect(refused.status).toBe(3);
     expect(refused.stderr).toContain('Confirm with --yes');

@@ -17,9 +17,12 @@ export function runResult(outcome: ExecuteOutcome, ctx: RunContext): CommandResu
   const result = outcomeResult(outcome, ctx);
   // Its default is relative to the working directory: every run says where it read and wrote.
   if (!ctx.state) return result;
+  const line = `  state: ${ctx.state}`;
   return {
     ...result,
-    text: [...result.text, `  state: ${ctx.state}`],
+    // After what happened: a run refused before anything ran has no text, only its explanation
+    // (the notes, on stderr), and the state line follows that instead of preceding it on stdout.
+    ...(result.text.length > 0 ? { text: [...result.text, line] } : { notes: [...result.notes, line] }),
     document: { ...result.document, state: ctx.state },
   };
 }
