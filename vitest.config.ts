@@ -24,6 +24,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/support/rpc-deadline.ts'],
     // Real services and real child processes: give them room, but not forever.
     testTimeout: 30_000,
     hookTimeout: 60_000,
